@@ -1,0 +1,57 @@
+import type pg from 'pg';
+
+import { loadConfig, type AssetConfig, type SoftstakeConfig } from '../config/index.js';
+import { ConfigError } from '../errors.js';
+import { createPool } from '../ledger/db.js';
+import { ensureDatabase } from '../ledger/ensureDatabase.js';
+import { migrate, syncAssets } from '../ledger/migrate.js';
+
+/** Options every command shares. */
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+}
+
+/** The config file: `-c FILE`, else `$SOFTSTAKE_CONFIG`. */
+export function configPath(options: GlobalOptions): string {
+  const file = options.config ?? process.env.SOFTSTAKE_CONFIG;
+  if (!file) throw new ConfigError('(no config file)', [{ path: '', message: 'pass -c FILE or set SOFTSTAKE_CONFIG' }]);
+  return file;
+}
+
+export interface Ledger {
+  config: SoftstakeConfig;
+  pool: pg.Pool;
+}
+
+/**
+ * Loads the config, connects, brings the schema up to date and registers the
+ * configured assets, then runs `work` and closes the connections.
+ */
+export async function withLedger<T>(
+  options: GlobalOptions,
+  work: (ledger: Ledger) => Promise<T>,
+  applicationName = 'softstake-cli',
+): Promise<T> {
+  const config = await loadConfig(configPath(options));
+  await ensureDatabase(config.database.url);
+  const pool = createPool({ url: config.database.url, applicationName, max: 2 });
+  try {
+    await migrate(pool);
+    await syncAssets(pool, config.assets);
+    return await work({ config, pool });
+  } finally {
+    await pool.end();
+  }
+}
+
+/** The configured asset named by `--asset`, or a ConfigError listing the known ones. */
+export function assetOf(config: SoftstakeConfig, symbol: string): AssetConfig {
+  const asset = config.assets[symbol] ?? config.assets[symbol.toUpperCase()];
+  if (!asset) {
+    throw new ConfigError(config.file, [
+      { path: `assets.${symbol}`, message: `no such asset; the config lists ${Object.keys(config.assets).join(', ')}` },
+    ]);
+  }
+  return asset;
+}

@@ -1,0 +1,16 @@
+/** The operator's config: load it once at startup, pass the result down. */
+export { loadConfig, parseConfig, redactConfig, type ReadSecret } from './load.js';
+export {
+  DEFAULT_REDIS_URL,
+  DEFAULT_SCHEDULE,
+  DEFAULT_TIMEZONE,
+  MAX_DECIMALS,
+  configFileSchema,
+  type AssetConfig,
+  type ConfigFile,
+  type ConfigFileInput,
+  type DatabaseConfig,
+  type DistributionConfig,
+  type RedisConfig,
+  type SoftstakeConfig,
+} from './schema.js';

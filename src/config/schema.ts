@@ -1,0 +1,323 @@
+/**
+ * The operator's config file: its zod schema and the normalized types the
+ * rest of softstake reads. The schema checks everything that can be checked
+ * from the file alone; `load.ts` adds the environment and secret files.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import * as z from 'zod';
+import { parseTokenAmount } from '../ledger/amount.js';
+
+// ---------------------------------------------------------------------------
+// Normalized types: what the daemon uses after loading.
+
+/** One asset the operator soft-stakes, with every amount in base units. */
+export interface AssetConfig {
+  /** The ticker, also the asset's key in the ledger (e.g. `ATOM`). */
+  symbol: string;
+  /**
+   * Base units per whole token, as a power of ten. Fixed once the ledger
+   * holds the asset: changing it would rescale every stored amount.
+   */
+  decimals: number;
+  /**
+   * Minimum time-weighted average balance, in base units, for a user to share
+   * in a distribution; keeps dust accounts from costing more than they earn.
+   * @defaultValue 0n
+   */
+  minHolding: bigint;
+  /**
+   * Largest balance, in base units, that earns rewards; caps the share of a
+   * single whale. `null` means no cap.
+   * @defaultValue null
+   */
+  cap: bigint | null;
+  /**
+   * The operator's cut of each distribution in basis points (1000 = 10%).
+   * Required in the file: a forgotten commission must not silently become 0%.
+   */
+  commissionBps: number;
+  /** When the distribute job closes a period for this asset. */
+  distribution: DistributionConfig;
+}
+
+/** The cron schedule of an asset's distributions. */
+export interface DistributionConfig {
+  /**
+   * Cron expression (5 fields, or 6 with seconds). Daily at midnight matches
+   * how users compare staking yields.
+   * @defaultValue "0 0 * * *"
+   */
+  schedule: string;
+  /**
+   * IANA time zone the schedule is read in; UTC so that period ends do not
+   * move with daylight saving time.
+   * @defaultValue "UTC"
+   */
+  timezone: string;
+}
+
+/** The PostgreSQL system of record. */
+export interface DatabaseConfig {
+  /**
+   * Connection URL, with the password from `passwordFile` (or from
+   * `SOFTSTAKE_DATABASE_URL`) already merged in, URL-encoded. Holds a secret:
+   * log it only through `redactConfig`.
+   */
+  url: string;
+}
+
+/** The Redis that holds queue state (nothing that money depends on). */
+export interface RedisConfig {
+  /**
+   * Connection URL with any password merged in. Holds a secret: log it only
+   * through `redactConfig`.
+   * @defaultValue "redis://127.0.0.1:6379"
+   */
+  url: string;
+}
+
+/** The whole loaded config. */
+export interface SoftstakeConfig {
+  /** The file it was loaded from, as given; error messages name it. */
+  file: string;
+  database: DatabaseConfig;
+  redis: RedisConfig;
+  /** Assets by symbol; at least one. */
+  assets: Record<string, AssetConfig>;
+}
+
+// ---------------------------------------------------------------------------
+// Defaults and limits.
+
+/** Where a fresh machine's Redis listens (docker-compose.yml). */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_SCHEDULE = '0 0 * * *';
+export const DEFAULT_TIMEZONE = 'UTC';
+/** Past 30 decimals no PoS chain exists, and 10^30 × supply still fits NUMERIC(78,0). */
+export const MAX_DECIMALS = 30;
+
+const SYMBOL = /^[A-Z][A-Z0-9]{1,9}$/;
+const PERCENT = /^([0-9]{1,3})(?:\.([0-9]{1,2}))?%$/;
+/** "1e6" would otherwise read as 1 of a token called "e6". */
+const EXPONENT = /^\s*-?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+\s*$/;
+const AMOUNT = /^\s*(-)?\s*([0-9]+)(?:\.([0-9]+))?\s*([A-Za-z][A-Za-z0-9]*)?\s*$/;
+
+// ---------------------------------------------------------------------------
+// Field schemas.
+
+/** A field's own type message, but "required" when the key is missing. */
+function orRequired(message: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? 'required' : message);
+}
+
+/**
+ * A connection URL as written in the file: the right scheme, and no inline
+ * password, so the file can be committed and shared. Never echoes the value.
+ */
+function connectionUrl(schemes: readonly string[], section: string, envName: string) {
+  return z.string().superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `not a valid URL; expected ${schemes.map((s) => `${s}//`).join(' or ')}…` });
+      return;
+    }
+    if (!schemes.includes(url.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `expected a ${schemes.map((s) => `${s}//`).join(' or ')} URL` });
+    }
+    if (url.password !== '' || url.searchParams.has('password')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must not contain a password: put it in ${section}.passwordFile, or pass the whole URL in ${envName}`,
+      });
+    }
+  });
+}
+
+/** Schemes accepted for `database.url` and `SOFTSTAKE_DATABASE_URL`. */
+export const DATABASE_SCHEMES = ['postgres:', 'postgresql:'] as const;
+/** Schemes accepted for `redis.url` and `SOFTSTAKE_REDIS_URL`. */
+export const REDIS_SCHEMES = ['redis:', 'rediss:'] as const;
+
+const passwordFile = z.string().min(1, { error: 'must be a file path' });
+
+/** `"10%"`, `"2.5%"`, `"0.25%"` → basis points. Numbers are refused: is `10` 10% or 1000%? */
+const percentage = z
+  .string({ error: orRequired('expected a percentage like "10%"') })
+  .superRefine((text, ctx) => {
+    const match = PERCENT.exec(text);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: 'expected a percentage like "10%" (at most 2 decimals, e.g. "2.5%")' });
+    } else if (percentToBps(match) > 10_000) {
+      ctx.addIssue({ code: 'custom', message: 'must be between 0% and 100%' });
+    }
+  })
+  .transform((text) => percentToBps(PERCENT.exec(text)!));
+
+function percentToBps(match: RegExpExecArray): number {
+  return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
+}
+
+/**
+ * An amount of whole tokens. Checked against the asset's symbol and decimals
+ * at the `assets` level, where both are known.
+ */
+const amount = z.union([z.string(), z.number()], { error: orRequired('expected an amount like "1" or "1.5 ATOM"') });
+
+const cronSchedule = z.string().superRefine((text, ctx) => {
+  if (text.trim() === '') {
+    ctx.addIssue({ code: 'custom', message: 'must not be empty; e.g. "0 0 * * *" for daily at midnight' });
+    return;
+  }
+  try {
+    CronExpressionParser.parse(text, { tz: 'UTC' });
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `not a valid cron expression: ${(error as Error).message}` });
+  }
+});
+
+const timeZone = z.string().superRefine((zone, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `unknown time zone ${JSON.stringify(zone)}; use an IANA name like "UTC" or "Europe/Berlin"` });
+  }
+});
+
+const decimalsMessage = `must be an integer from 0 to ${MAX_DECIMALS}`;
+
+const assetSchema = z.strictObject({
+  decimals: z.int({ error: orRequired(decimalsMessage) }).min(0, { error: decimalsMessage }).max(MAX_DECIMALS, { error: decimalsMessage }),
+  minHolding: amount.default('0'),
+  cap: amount.optional(),
+  commission: percentage,
+  distribution: z
+    .strictObject({
+      schedule: cronSchedule.default(DEFAULT_SCHEDULE),
+      timezone: timeZone.default(DEFAULT_TIMEZONE),
+    })
+    .default({ schedule: DEFAULT_SCHEDULE, timezone: DEFAULT_TIMEZONE }),
+});
+
+type AssetFile = z.output<typeof assetSchema>;
+
+const assetsSchema = z
+  .record(
+    z.string().regex(SYMBOL, { error: 'asset symbols are 2–10 uppercase letters or digits, starting with a letter' }),
+    assetSchema,
+  )
+  .refine((assets) => Object.keys(assets).length > 0, { error: 'list at least one asset' })
+  // Amount checks need the symbol (the key) and the decimals; `when` runs them
+  // even when a sibling field failed, so one run reports every problem.
+  .superRefine(
+    (assets, ctx) => {
+      for (const [symbol, asset] of Object.entries(assets)) {
+        if (typeof asset !== 'object' || asset === null) continue;
+        const raw = asset as Partial<Record<keyof AssetFile, unknown>>;
+        const decimals = validDecimals(raw.decimals);
+        const minHolding = checkAmount(raw.minHolding, symbol, decimals);
+        const cap = raw.cap === undefined ? { value: undefined } : checkAmount(raw.cap, symbol, decimals);
+        if (minHolding.problem !== undefined) ctx.addIssue({ code: 'custom', path: [symbol, 'minHolding'], message: minHolding.problem });
+        if (cap.problem !== undefined) ctx.addIssue({ code: 'custom', path: [symbol, 'cap'], message: cap.problem });
+        if (cap.value !== undefined && cap.value <= 0n) {
+          ctx.addIssue({ code: 'custom', path: [symbol, 'cap'], message: 'must be greater than 0 (leave cap out for no cap)' });
+        } else if (cap.value !== undefined && minHolding.value !== undefined && cap.value < minHolding.value) {
+          ctx.addIssue({ code: 'custom', path: [symbol, 'cap'], message: 'must be at least minHolding' });
+        }
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  )
+  .transform((assets): Record<string, AssetConfig> => {
+    const out: Record<string, AssetConfig> = {};
+    for (const [symbol, asset] of Object.entries(assets)) {
+      out[symbol] = {
+        symbol,
+        decimals: asset.decimals,
+        minHolding: toBaseUnits(asset.minHolding, symbol, asset.decimals),
+        cap: asset.cap === undefined ? null : toBaseUnits(asset.cap, symbol, asset.decimals),
+        commissionBps: asset.commission,
+        distribution: { schedule: asset.distribution.schedule, timezone: asset.distribution.timezone },
+      };
+    }
+    return out;
+  });
+
+function validDecimals(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_DECIMALS ? value : undefined;
+}
+
+/**
+ * Reads an amount field. Unquoted YAML numbers are taken only when they are
+ * exact integers: a float would silently round "0.1234567890123456789".
+ */
+function amountText(value: unknown): string | { problem?: string } {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value === 'number') return { problem: 'write fractional or very large amounts in quotes, e.g. "0.5": YAML reads bare numbers as floating point' };
+  return {}; // neither string nor number: the field's schema reports it
+}
+
+/** Why an amount is wrong for this asset, or its value in base units. `decimals` unknown: syntax checks only. */
+function checkAmount(value: unknown, symbol: string, decimals: number | undefined): { value?: bigint; problem?: string } {
+  if (value === undefined) return {};
+  const text = amountText(value);
+  if (typeof text !== 'string') return text;
+  const match = EXPONENT.test(text) ? null : AMOUNT.exec(text);
+  if (!match) return { problem: `expected an amount of whole tokens like "1" or "1.5 ${symbol}"` };
+  const [, minus, , fraction = '', unit] = match;
+  if (minus) return { problem: 'must not be negative' };
+  if (unit !== undefined && unit.toUpperCase() !== symbol.toUpperCase()) {
+    return { problem: `is in ${unit}, but this is the ${symbol} asset` };
+  }
+  if (decimals === undefined) return {};
+  if (fraction.length > decimals) {
+    return { problem: `has ${fraction.length} fractional digits, but ${symbol} has ${decimals} decimals` };
+  }
+  const parsed = parseTokenAmount(text, symbol, decimals);
+  return parsed === undefined ? { problem: 'is too large' } : { value: parsed };
+}
+
+function toBaseUnits(value: string | number, symbol: string, decimals: number): bigint {
+  const checked = checkAmount(value, symbol, decimals);
+  if (checked.value === undefined) throw new Error(`invariant: ${symbol} amount passed validation but does not parse`);
+  return checked.value;
+}
+
+// ---------------------------------------------------------------------------
+// The file.
+
+/**
+ * The YAML file as written. Every object is strict: an unknown key is a typo
+ * (`comission`) that would otherwise silently fall back to a default.
+ * Output: assets normalized; connection sections as written, to be completed
+ * with the environment and secret files by `parseConfig`.
+ */
+export const configFileSchema = z.strictObject(
+  {
+    /** Required unless `SOFTSTAKE_DATABASE_URL` is set. */
+    database: z
+      .strictObject({
+        /** No password here: use `passwordFile` or `SOFTSTAKE_DATABASE_URL`. */
+        url: connectionUrl(DATABASE_SCHEMES, 'database', 'SOFTSTAKE_DATABASE_URL').optional(),
+        /** Path to a file holding only the password, relative to the config file. */
+        passwordFile: passwordFile.optional(),
+      })
+      .optional(),
+    redis: z
+      .strictObject({
+        /** @defaultValue "redis://127.0.0.1:6379" (applied after env overrides) */
+        url: connectionUrl(REDIS_SCHEMES, 'redis', 'SOFTSTAKE_REDIS_URL').optional(),
+        passwordFile: passwordFile.optional(),
+      })
+      .optional(),
+    assets: assetsSchema,
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a YAML mapping with assets (and database, redis)' : undefined) },
+);
+
+/** The file as an operator may write it. */
+export type ConfigFileInput = z.input<typeof configFileSchema>;
+/** The file after validation: assets normalized, connections not yet resolved. */
+export type ConfigFile = z.output<typeof configFileSchema>;

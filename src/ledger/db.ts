@@ -1,0 +1,78 @@
+import pg from 'pg';
+
+import { RetryableError } from '../errors.js';
+
+/** Every query of a unit of work runs on this one client. */
+export type Tx = pg.PoolClient;
+
+export interface DbOptions {
+  /** PostgreSQL connection URL. */
+  url: string;
+  /** Shown in pg_stat_activity, so an operator can tell softstake's sessions apart. @defaultValue "softstake" */
+  applicationName?: string;
+  /** @defaultValue 10 */
+  max?: number;
+}
+
+export function createPool(options: DbOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    application_name: options.applicationName ?? 'softstake',
+    max: options.max ?? 10,
+  });
+  // An idle client losing its connection must not crash the process; the next
+  // checkout reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/**
+ * SQLSTATEs after which the same transaction may succeed when run again:
+ * serialization failures, deadlocks, lock timeouts, dropped connections, and
+ * unique violations (every insert checks its ids first, so one can only come
+ * from a concurrent writer of the same id, which a retry then sees).
+ */
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '08006', '08003', '08001', '23505']);
+
+/**
+ * Runs `work` in one transaction: committed if it returns, rolled back if it
+ * throws. Serialization failures and dropped connections become
+ * `RetryableError`s.
+ */
+export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) {
+      throw new RetryableError(`database: ${(error as Error).message}`, { cause: error });
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** PostgreSQL returns NUMERIC and BIGINT as text; money must stay exact. */
+export function toBigInt(value: unknown): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'string' || typeof value === 'number') return BigInt(value);
+  throw new TypeError(`expected an integer from the database, got ${typeof value}`);
+}
+
+/** Millisecond timestamps fit a double exactly; BIGINT arrives as text. */
+export function toMillis(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new TypeError(`expected integer milliseconds from the database, got ${String(value)}`);
+  return n;
+}
