@@ -173,6 +173,7 @@ export function registerLedgerCommands(program: Command, globals: () => GlobalOp
         const asset = opts.asset === undefined ? undefined : assetOf(config, opts.asset).symbol;
         const entries = await userHistory(pool, { user: opts.user, ...(asset ? { asset } : {}), limit });
         if (g.json) return printJson(entries.map(historyJson));
+        if (entries.length === 0) return void process.stdout.write(`no distribution has credited ${opts.user}${asset ? ` in ${asset}` : ''}\n`);
         printTable(
           ['PERIOD END', 'ASSET', 'AMOUNT', 'AVG BALANCE'],
           entries.map((h) => {
