@@ -7,7 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { LedgerInputError, type InputProblem } from '../errors.js';
 import { parseBaseUnits } from './amount.js';
 import { toBigInt, toMillis, withTransaction, type Tx } from './db.js';
-import { post } from './distribute.js';
+import { LEDGER_WORK_MEM, post } from './distribute.js';
 import { formatInstant, parseInstant } from './time.js';
 
 /** One signed change of a user's balance of one asset, in base units. */
@@ -135,6 +135,7 @@ export async function applyBalanceChanges(
     if (problems.length > 0) throw refused(problems, received);
 
     await tx.query('ANALYZE staged');
+    await tx.query(`SET LOCAL work_mem = '${LEDGER_WORK_MEM}'`);
     problems.push(...(await conflictingIds(tx)));
 
     // The first line of each id, and whether it is stored already.
@@ -227,6 +228,7 @@ async function ruleBreaks(tx: Tx): Promise<InputProblem[]> {
   const { rows } = await tx.query<{ line: number; id: string; reason: string }>(
     `SELECT line, id,
             CASE
+              WHEN NOT known THEN 'asset: ' || asset || ' is not registered in the ledger (run softstake migrate)'
               WHEN closed IS NOT NULL AND at < closed
                 THEN 'at ' || ledger_iso(at) || ' is before ' || asset || '''s last closed period end ' || ledger_iso(closed)
               WHEN prev_at IS NOT NULL AND at < prev_at
@@ -236,16 +238,16 @@ async function ruleBreaks(tx: Tx): Promise<InputProblem[]> {
               ELSE 'would take ' || user_id || '''s ' || asset || ' balance below 0 (to ' || running || ')'
             END AS reason
        FROM (
-         SELECT f.line, f.id, f.user_id, f.asset, f.at, a.last_period_end AS closed,
+         SELECT f.line, f.id, f.user_id, f.asset, f.at, a.last_period_end AS closed, a.symbol IS NOT NULL AS known,
                 lag(f.at) OVER w AS prev_at, lag(f.line) OVER w AS prev_line,
                 b.last_change_at AS last_at,
                 coalesce(b.amount, 0) + sum(f.delta) OVER (w ROWS UNBOUNDED PRECEDING) AS running
            FROM fresh f
-           JOIN ledger_assets a ON a.symbol = f.asset
+           LEFT JOIN ledger_assets a ON a.symbol = f.asset
            LEFT JOIN balances b ON b.asset = f.asset AND b.user_id = f.user_id
          WINDOW w AS (PARTITION BY f.asset, f.user_id ORDER BY f.line)
        ) x
-      WHERE (closed IS NOT NULL AND at < closed) OR at < prev_at OR at < last_at OR running < 0
+      WHERE NOT known OR (closed IS NOT NULL AND at < closed) OR at < prev_at OR at < last_at OR running < 0
       ORDER BY line LIMIT $1`,
     [MAX_PROBLEMS],
   );

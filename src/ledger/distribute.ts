@@ -41,6 +41,9 @@ export interface DistributeOptions {
   now?: () => number;
 }
 
+/** Memory for the set-based statements of one distribution or import. */
+export const LEDGER_WORK_MEM = '256MB';
+
 export function distributionId(asset: string, periodEnd: number): string {
   return `${asset}:${formatInstant(periodEnd)}`;
 }
@@ -86,6 +89,8 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
 
   const stored = await loadDistribution(tx, id);
   if (stored) return { ...stored, existing: true };
+  // A million users aggregate and sort in memory instead of spilling to disk.
+  await tx.query(`SET LOCAL work_mem = '${LEDGER_WORK_MEM}'`);
 
   const now = (options.now ?? Date.now)();
   if (e > now) {
@@ -215,36 +220,41 @@ async function allocateShares(
     p.W.toString(),
   ]);
   const L = toBigInt(leftoverRow.rows[0]!.l);
-  const { rows } = await tx.query<{ credited: string; total: string | null; updated: string }>(
-    `WITH shares AS (
+  // The shares first, in a temp table (no WAL) ordered by user id, so the
+  // insert fills the history's index in order and the credit is one join.
+  await tx.query(
+    `CREATE TEMP TABLE dist_shares ON COMMIT DROP AS
+     SELECT user_id, amount, div(i, $4::numeric) AS avg_balance FROM (
        SELECT user_id, i,
-              div($2::numeric * w, $3::numeric)
-                + CASE WHEN row_number() OVER (ORDER BY mod($2::numeric * w, $3::numeric) DESC, user_id) <= $4::numeric
+              div($1::numeric * w, $2::numeric)
+                + CASE WHEN row_number() OVER (ORDER BY mod($1::numeric * w, $2::numeric) DESC, user_id) <= $3::numeric
                        THEN 1 ELSE 0 END AS amount
          FROM dist_weights
-     ), inserted AS (
-       INSERT INTO allocations (user_id, distribution_id, amount, avg_balance)
-       SELECT user_id, $1, amount, div(i, $5::numeric) FROM shares WHERE amount > 0
-       RETURNING user_id, amount
-     ), credited AS (
-       UPDATE balances b SET amount = b.amount + inserted.amount
-         FROM inserted
-        WHERE b.asset = $6 AND b.user_id = inserted.user_id
-       RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM inserted) AS credited,
-            (SELECT sum(amount) FROM inserted) AS total,
-            (SELECT count(*) FROM credited) AS updated`,
-    [p.id, p.D.toString(), p.W.toString(), L.toString(), p.T.toString(), p.asset],
+     ) s
+     WHERE amount > 0
+     ORDER BY user_id`,
+    [p.D.toString(), p.W.toString(), L.toString(), p.T.toString()],
   );
-  const row = rows[0]!;
+  const inserted = await tx.query(
+    `INSERT INTO allocations (user_id, distribution_id, amount, avg_balance)
+     SELECT user_id, $1, amount, avg_balance FROM dist_shares`,
+    [p.id],
+  );
+  const credited = await tx.query(
+    `UPDATE balances b SET amount = b.amount + s.amount
+       FROM dist_shares s
+      WHERE b.asset = $1 AND b.user_id = s.user_id`,
+    [p.asset],
+  );
+  const { rows } = await tx.query<{ total: string | null }>('SELECT sum(amount) AS total FROM dist_shares');
+  const total = toBigInt(rows[0]?.total ?? '0');
   // Nothing lost, no dust created, nobody credited without a balance row.
-  if (toBigInt(row.total ?? '0') !== p.D || row.credited !== row.updated) {
+  if (total !== p.D || inserted.rowCount !== credited.rowCount) {
     throw new SoftstakeError(
-      `invariant broken in ${p.id}: allocated ${row.total ?? 0} of ${p.D} to ${row.credited} users, credited ${row.updated} balances`,
+      `invariant broken in ${p.id}: allocated ${total} of ${p.D} to ${inserted.rowCount} users, credited ${credited.rowCount} balances`,
     );
   }
-  return Number(row.credited);
+  return inserted.rowCount ?? 0;
 }
 
 /** Writes one double-entry journal entry; refuses one that does not balance. */
