@@ -173,11 +173,15 @@ export async function applyBalanceChanges(
       'INSERT INTO balance_changes (id, asset, user_id, delta, at) SELECT id, asset, user_id, delta, at FROM fresh',
     );
     await tx.query(
+      // The new balance, not the sum of deltas, is proposed: a withdrawal-only
+      // batch has a negative sum, which the CHECK would refuse on the proposed
+      // row before ON CONFLICT applies. The asset lock keeps b current.
       `INSERT INTO balances (asset, user_id, amount, last_change_at)
-       SELECT asset, user_id, sum(delta), max(at) FROM fresh GROUP BY asset, user_id
+       SELECT f.asset, f.user_id, coalesce(b.amount, 0) + f.total, greatest(b.last_change_at, f.last_at)
+         FROM (SELECT asset, user_id, sum(delta) AS total, max(at) AS last_at FROM fresh GROUP BY asset, user_id) f
+         LEFT JOIN balances b ON b.asset = f.asset AND b.user_id = f.user_id
        ON CONFLICT (asset, user_id) DO UPDATE
-         SET amount = balances.amount + excluded.amount,
-             last_change_at = greatest(balances.last_change_at, excluded.last_change_at)`,
+         SET amount = excluded.amount, last_change_at = excluded.last_change_at`,
     );
     const sums = await tx.query<{ asset: string; total: string; at: string }>(
       'SELECT asset, sum(delta) AS total, max(at) AS at FROM fresh GROUP BY asset ORDER BY asset',

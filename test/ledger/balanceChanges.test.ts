@@ -150,4 +150,9 @@ describe('applyBalanceChanges', () => {
     expect(result.inserted).toBe(2);
     expect(await userBalances(db.pool, 'hank')).toEqual({ ATOM: 0n });
   });
+
+  it('accepts a batch of withdrawals only', async () => {
+    await applyBalanceChanges(db.pool, lines({ id: 'b4', user: 'bob', delta: '-100', at: '2025-01-04T00:00:00Z' }), { assets: ASSETS });
+    expect(await userBalances(db.pool, 'bob')).toEqual({ ATOM: 200n });
+  });
 });
