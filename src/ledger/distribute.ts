@@ -128,14 +128,15 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
   );
   const R = toBigInt(rewardRow.rows[0]!.r);
 
-  // I_u = B_now·T − Σ_{s<at≤e} δ·(at − s) − Σ_{at>e} δ·T, where B_now is the
-  // current balance (every change and credit so far). It reads the balances
-  // plus only the changes since s, not the whole history.
+  // I_u = B_now·T − Σ_{at>s} δ·(min(at, e) − s), where B_now is the current
+  // balance (every change and credit so far): a change after e is taken back
+  // whole (δ·T), one inside the period for the time before it. It reads the
+  // balances plus only the changes since s, not the whole history.
   await tx.query(
     `CREATE TEMP TABLE dist_weights ON COMMIT DROP AS
      WITH recent AS (
        SELECT user_id,
-              sum(CASE WHEN at <= $3 THEN delta * (at - $2) ELSE delta * $4::numeric END) AS adjust
+              sum(delta * (least(at, $3) - $2)) AS adjust
          FROM balance_changes
         WHERE asset = $1 AND at > $2
         GROUP BY user_id
