@@ -2,7 +2,8 @@ import type pg from 'pg';
 
 import type { AssetConfig } from '../src/config/index.js';
 import { toBigInt, toMillis, withTransaction } from '../src/ledger/db.js';
-import { distributionId, post } from '../src/ledger/distribute.js';
+import { distributionId } from '../src/ledger/distribute.js';
+import { post } from '../src/ledger/journal.js';
 import { referenceAllocate } from '../src/ledger/reference.js';
 
 export interface NaiveResult {

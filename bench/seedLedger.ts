@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 import { toBigInt, toMillis, withTransaction } from '../src/ledger/db.js';
-import { post } from '../src/ledger/distribute.js';
+import { post } from '../src/ledger/journal.js';
 import { insertRewardEvents } from '../src/ledger/rewards.js';
 
 const HOUR = 3_600_000;

@@ -6,8 +6,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 import { LedgerInputError, type InputProblem } from '../errors.js';
 import { parseBaseUnits } from './amount.js';
-import { toBigInt, toMillis, withTransaction, type Tx } from './db.js';
-import { LEDGER_WORK_MEM, post } from './distribute.js';
+import { LEDGER_WORK_MEM, toBigInt, toMillis, withTransaction, type Tx } from './db.js';
+import { post } from './journal.js';
 import { formatInstant, parseInstant } from './time.js';
 
 /** One signed change of a user's balance of one asset, in base units. */

@@ -2,6 +2,13 @@ import pg from 'pg';
 
 import { RetryableError } from '../errors.js';
 
+/**
+ * Memory for the set-based statements of one distribution or import, set
+ * per transaction: a million users aggregate and sort in memory instead of
+ * spilling to disk. Hash tables may use twice this.
+ */
+export const LEDGER_WORK_MEM = '256MB';
+
 /** Every query of a unit of work runs on this one client. */
 export type Tx = pg.PoolClient;
 

@@ -2,7 +2,8 @@ import type pg from 'pg';
 
 import type { AssetConfig } from '../config/index.js';
 import { LedgerInputError, SoftstakeError } from '../errors.js';
-import { toBigInt, toMillis, withTransaction, type Tx } from './db.js';
+import { LEDGER_WORK_MEM, toBigInt, toMillis, withTransaction, type Tx } from './db.js';
+import { post } from './journal.js';
 import { formatInstant } from './time.js';
 
 /** A distribution as stored: one closed period of one asset. */
@@ -40,9 +41,6 @@ export interface DistributeOptions {
    */
   now?: () => number;
 }
-
-/** Memory for the set-based statements of one distribution or import. */
-export const LEDGER_WORK_MEM = '256MB';
 
 export function distributionId(asset: string, periodEnd: number): string {
   return `${asset}:${formatInstant(periodEnd)}`;
@@ -256,19 +254,6 @@ async function allocateShares(
     );
   }
   return inserted.rowCount ?? 0;
-}
-
-/** Writes one double-entry journal entry; refuses one that does not balance. */
-export async function post(tx: Tx, entry: string, asset: string, at: number, lines: [string, bigint][]): Promise<void> {
-  const nonZero = lines.filter(([, amount]) => amount !== 0n);
-  const sum = nonZero.reduce((acc, [, amount]) => acc + amount, 0n);
-  if (sum !== 0n) throw new SoftstakeError(`invariant broken: journal entry ${entry} sums to ${sum}, not 0`);
-  if (nonZero.length === 0) return;
-  await tx.query(
-    `INSERT INTO postings (entry, asset, account, amount, at)
-     SELECT $1, $2, account, amount::numeric, $3 FROM unnest($4::text[], $5::text[]) AS l(account, amount)`,
-    [entry, asset, at, nonZero.map(([a]) => a), nonZero.map(([, v]) => v.toString())],
-  );
 }
 
 interface DistributionRow {

@@ -2,7 +2,7 @@ import type pg from 'pg';
 
 import { LedgerInputError, type InputProblem } from '../errors.js';
 import { toBigInt, toMillis, withTransaction, type Tx } from './db.js';
-import { post } from './distribute.js';
+import { post } from './journal.js';
 import { formatInstant } from './time.js';
 
 /** A reward the chain paid (positive) or a slash (negative), in base units. */
