@@ -44,8 +44,9 @@ export interface SeedResult {
  * Seeds `users` users of `asset` with set-based SQL: `balance_changes` and the
  * `balances` they sum to (amount = Σ delta, last_change_at = max at), plus
  * the import's journal entry, as `applyBalanceChanges` would leave them.
- * Foreign-key triggers are off while seeding (session_replication_role, for
- * a superuser only); every row references an asset `syncAssets` created.
+ * Triggers are off while seeding (session_replication_role, for a superuser
+ * only): only the journal row still has a foreign key, to an asset
+ * `syncAssets` created.
  */
 export async function seedUsers(pool: pg.Pool, asset: string, users: number): Promise<SeedResult> {
   return withTransaction(pool, async (tx) => {
