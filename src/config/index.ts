@@ -14,3 +14,14 @@ export {
   type RedisConfig,
   type SoftstakeConfig,
 } from './schema.js';
+export {
+  DEFAULT_API_HOST,
+  DEFAULT_API_PORT,
+  DEFAULT_WORKER,
+  type ApiConfig,
+  type ChainConfig,
+  type ChainIntervals,
+  type StakePolicy,
+  type ValidatorConfig,
+  type WorkerConfig,
+} from './daemon.js';

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { resolveDaemonSections } from './daemon.js';
 import {
   DATABASE_SCHEMES,
   DEFAULT_REDIS_URL,
@@ -88,10 +89,21 @@ export function parseConfig(
   });
   issues.push(...database.issues, ...redis.issues);
 
-  if (!parsed.success || issues.length > 0 || database.url === undefined || redis.url === undefined) {
+  const daemon = parsed.success ? resolveDaemonSections(parsed.data, secretDir, readSecret) : undefined;
+  if (daemon !== undefined) issues.push(...daemon.issues);
+
+  if (!parsed.success || daemon === undefined || issues.length > 0 || database.url === undefined || redis.url === undefined) {
     throw new ConfigError(file, sortIssues(issues));
   }
-  return { file, database: { url: database.url }, redis: { url: redis.url }, assets: parsed.data.assets };
+  return {
+    file,
+    database: { url: database.url },
+    redis: { url: redis.url },
+    assets: parsed.data.assets,
+    chains: daemon.chains,
+    api: daemon.api,
+    worker: daemon.worker,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -277,7 +289,7 @@ function joinPath(segments: readonly PropertyKey[]): string {
   return segments.map(String).join('.');
 }
 
-const SECTION_ORDER = ['', 'database', 'redis', 'assets'];
+const SECTION_ORDER = ['', 'database', 'redis', 'assets', 'chains', 'api', 'worker'];
 
 /**
  * Issues grouped by section, then by entry (one asset's problems together),

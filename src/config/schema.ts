@@ -6,6 +6,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
 import { parseTokenAmount } from '../ledger/amount.js';
+import { apiSchema, chainsSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
 
 // ---------------------------------------------------------------------------
 // Normalized types: what the daemon uses after loading.
@@ -84,6 +85,10 @@ export interface SoftstakeConfig {
   redis: RedisConfig;
   /** Assets by symbol; at least one. */
   assets: Record<string, AssetConfig>;
+  /** Chains by name; empty: the daemon runs the ledger and API only. */
+  chains: Record<string, ChainConfig>;
+  api: ApiConfig;
+  worker: WorkerConfig;
 }
 
 // ---------------------------------------------------------------------------
@@ -313,8 +318,12 @@ export const configFileSchema = z.strictObject(
       })
       .optional(),
     assets: assetsSchema,
+    /** What to stake where; see `daemon.ts`. */
+    chains: chainsSchema,
+    api: apiSchema.optional(),
+    worker: workerSchema,
   },
-  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a YAML mapping with assets (and database, redis)' : undefined) },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a YAML mapping with assets (and database, redis, chains, api, worker)' : undefined) },
 );
 
 /** The file as an operator may write it. */

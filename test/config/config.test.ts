@@ -77,6 +77,9 @@ describe('parseConfig: the example file', () => {
           distribution: { schedule: '0 0 * * *', timezone: 'UTC' },
         },
       },
+      chains: {},
+      api: { host: '127.0.0.1', port: 8080, token: null, dashboard: null, bodyLimitBytes: 4 * 1024 * 1024 },
+      worker: { lockDurationMs: 30_000, attempts: 8, backoffMs: 5_000, shutdownTimeoutMs: 30_000 },
     });
   });
 
@@ -203,7 +206,7 @@ assets:
 `;
     const error = rejection(text);
     expect(error.issues.map((i) => i.path)).toEqual(['databse', 'database.user', 'assets.ATOM.distribution.shedule']);
-    expect(error.issues[0]!.message).toBe('unknown key (expected one of: database, redis, assets)');
+    expect(error.issues[0]!.message).toBe('unknown key (expected one of: database, redis, assets, chains, api, worker)');
     expect(error.issues[2]!.message).toBe('unknown key (expected one of: schedule, timezone)');
   });
 
@@ -234,8 +237,8 @@ assets:
   });
 
   it('an empty file or a file that is not a mapping', () => {
-    expectOnlyIssue(rejection(''), '', 'expected a YAML mapping with assets (and database, redis)');
-    expectOnlyIssue(rejection('- a\n- b\n'), '', 'expected a YAML mapping with assets (and database, redis)');
+    expectOnlyIssue(rejection(''), '', 'expected a YAML mapping with assets (and database, redis, chains, api, worker)');
+    expectOnlyIssue(rejection('- a\n- b\n'), '', 'expected a YAML mapping with assets (and database, redis, chains, api, worker)');
   });
 
   it('YAML syntax errors name the line', () => {
@@ -431,6 +434,9 @@ ${assetsBlock()}`,
           distribution: { schedule: '0 0 * * *', timezone: 'UTC' },
         },
       },
+      chains: {},
+      api: { host: '127.0.0.1', port: 8080, token: null, dashboard: null, bodyLimitBytes: 4 * 1024 * 1024 },
+      worker: { lockDurationMs: 30_000, attempts: 8, backoffMs: 5_000, shutdownTimeoutMs: 30_000 },
     });
   });
 

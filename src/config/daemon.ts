@@ -1,0 +1,366 @@
+/**
+ * The daemon's sections of the config file: `chains` (what to stake where),
+ * `api` (the HTTP server) and `worker` (job processing). Amounts and ratios
+ * are validated here; the adapter's own `options` are validated by the
+ * adapter module when the daemon loads it.
+ */
+import path from 'node:path';
+import * as z from 'zod';
+import { parseTokenAmount } from '../ledger/amount.js';
+
+// ---------------------------------------------------------------------------
+// Normalized types.
+
+/** A validator the custody account delegates to, and its share of the stake. */
+export interface ValidatorConfig {
+  address: string;
+  /** Relative share of new stake (weights need not sum to anything). @defaultValue 1 */
+  weight: number;
+}
+
+/** How much of the users' balances to stake, and how much to keep liquid. */
+export interface StakePolicy {
+  /**
+   * Share of users' balances to keep staked, in basis points. The rest is the
+   * liquidity buffer that lets users withdraw without waiting for unbonding.
+   * @defaultValue 9000 (90%)
+   */
+  targetRatioBps: number;
+  /** The buffer never goes below this, base units. @defaultValue 0n */
+  minBuffer: bigint;
+  /**
+   * Stake moves smaller than this are not worth their fee and are skipped,
+   * base units. @defaultValue 0n
+   */
+  minMove: bigint;
+}
+
+/** How often the scheduler enqueues each chain job, milliseconds. */
+export interface ChainIntervals {
+  /** Position snapshot. @defaultValue 60 000 (1 minute) */
+  pollMs: number;
+  /** Claim and record rewards. @defaultValue 3 600 000 (1 hour) */
+  harvestMs: number;
+  /** Stake or unbond toward the target ratio. @defaultValue 600 000 (10 minutes) */
+  rebalanceMs: number;
+}
+
+/** One chain the daemon stakes on. */
+export interface ChainConfig {
+  /** The chain block's key, e.g. `cosmoshub-devnet`; names its queue and metrics. */
+  name: string;
+  /** Built-in adapter kind (`cosmos`, `near`, …) or, with `module`, the plugin's kind. */
+  kind: string;
+  /** Absolute path of a plugin adapter module (exporting `adapter`); `null` for built-in kinds. */
+  module: string | null;
+  /** The ledger asset (a key of `assets`). */
+  asset: string;
+  /** RPC endpoints, tried in order on timeouts, 429 and 5xx. */
+  endpoints: string[];
+  /** Where the signing key is: a file (resolved to an absolute path) or an environment variable name. */
+  signer: { file: string } | { env: string };
+  /** Per-request timeout before failing over. @defaultValue 10 000 */
+  requestTimeoutMs: number;
+  validators: ValidatorConfig[];
+  stake: StakePolicy;
+  intervals: ChainIntervals;
+  /** The adapter's own options, as written; validated by the adapter module. */
+  options: unknown;
+}
+
+/** The HTTP server of the api role. */
+export interface ApiConfig {
+  /** @defaultValue 127.0.0.1 (only this machine: put a TLS proxy in front for more) */
+  host: string;
+  /** @defaultValue 8080 */
+  port: number;
+  /** Bearer token for `/v1`, from `tokenFile`. `null`: `/v1` is not served. */
+  token: string | null;
+  /** Basic-auth credentials for `/admin/queues`. `null`: the dashboard is not served. */
+  dashboard: { user: string; password: string } | null;
+  /** Largest request body accepted, bytes. @defaultValue 4 MiB (10 000 changes fit) */
+  bodyLimitBytes: number;
+}
+
+/** Job processing. */
+export interface WorkerConfig {
+  /**
+   * How long a job's lock lasts before another worker may take the job over
+   * (after a crash). @defaultValue 30 000
+   */
+  lockDurationMs: number;
+  /** Attempts per job before it is marked failed. @defaultValue 8 */
+  attempts: number;
+  /** First retry delay; it doubles each attempt. @defaultValue 5 000 */
+  backoffMs: number;
+  /** On SIGTERM, how long active jobs may take to finish before they are released. @defaultValue 30 000 */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_API_HOST = '127.0.0.1';
+export const DEFAULT_API_PORT = 8080;
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+export const DEFAULT_WORKER: WorkerConfig = { lockDurationMs: 30_000, attempts: 8, backoffMs: 5_000, shutdownTimeoutMs: 30_000 };
+export const DEFAULT_INTERVALS: ChainIntervals = { pollMs: 60_000, harvestMs: 3_600_000, rebalanceMs: 600_000 };
+
+// ---------------------------------------------------------------------------
+// Field schemas.
+
+const DURATION = /^([0-9]+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `"30s"`, `"5m"`, `"1h"`, `"250ms"` → milliseconds. A bare number is refused: seconds or milliseconds? */
+export function duration(min: number, max: number) {
+  return z
+    .string({ error: 'expected a duration like "30s", "5m" or "1h"' })
+    .transform((text, ctx) => {
+      const match = DURATION.exec(text.trim());
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration like "30s", "5m" or "1h" (units ms, s, m, h, d)' });
+        return z.NEVER;
+      }
+      const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+      if (ms < min || ms > max) {
+        ctx.addIssue({ code: 'custom', message: `must be between ${formatDuration(min)} and ${formatDuration(max)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+const endpoint = z.string().superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a valid URL' });
+    return;
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) {
+    ctx.addIssue({ code: 'custom', message: 'expected an http(s):// or ws(s):// URL' });
+  }
+});
+
+const signer = z.union(
+  [
+    z.strictObject({ file: z.string().min(1, { error: 'must be a file path' }) }),
+    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' }) }),
+  ],
+  { error: 'expected { file: path/to/key } or { env: VARIABLE_NAME }' },
+);
+
+const ratio = z
+  .string({ error: 'expected a percentage like "90%"' })
+  .regex(/^([0-9]{1,3})(?:\.([0-9]{1,2}))?%$/, { error: 'expected a percentage like "90%" (at most 2 decimals)' })
+  .transform((text, ctx) => {
+    const [whole, fraction = ''] = text.slice(0, -1).split('.');
+    const bps = Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+    if (bps > 10_000) {
+      ctx.addIssue({ code: 'custom', message: 'must be between 0% and 100%' });
+      return z.NEVER;
+    }
+    return bps;
+  });
+
+/** Whole-token amount, converted once `assets` tells the decimals (see `resolveChains`). */
+const tokenAmount = z.union([z.string(), z.number().int().nonnegative()], { error: 'expected an amount like "10" or "10 ATOM"' });
+
+const chainSchema = z.strictObject({
+  kind: z.string().regex(/^[a-z][a-z0-9-]*$/, { error: 'expected an adapter kind like "cosmos" or "near"' }),
+  /** A plugin adapter module, relative to the config file. */
+  module: z.string().min(1).optional(),
+  asset: z.string(),
+  endpoints: z.array(endpoint).min(1, { error: 'list at least one endpoint' }).max(16),
+  signer,
+  requestTimeout: duration(100, 300_000).prefault('10s'),
+  validators: z
+    .array(
+      z.strictObject({
+        address: z.string().min(1),
+        weight: z.number().int({ error: 'expected a whole number' }).min(1).max(1_000_000).default(1),
+      }),
+    )
+    .min(1, { error: 'list at least one validator' })
+    .max(64)
+    .refine((list) => new Set(list.map((v) => v.address)).size === list.length, { error: 'a validator is listed twice' }),
+  stake: z
+    .strictObject({
+      targetRatio: ratio.prefault('90%'),
+      minBuffer: tokenAmount.prefault('0'),
+      minMove: tokenAmount.prefault('0'),
+    })
+    .prefault({ targetRatio: '90%', minBuffer: '0', minMove: '0' }),
+  intervals: z
+    .strictObject({
+      poll: duration(1_000, 86_400_000).prefault('1m'),
+      harvest: duration(1_000, 7 * 86_400_000).prefault('1h'),
+      rebalance: duration(1_000, 7 * 86_400_000).prefault('10m'),
+    })
+    .prefault({ poll: '1m', harvest: '1h', rebalance: '10m' }),
+  /** Adapter-specific settings, checked by the adapter. */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+export type ChainFile = z.output<typeof chainSchema>;
+
+export const chainsSchema = z
+  .record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { error: 'chain names are lowercase letters, digits and dashes' }), chainSchema)
+  .default({});
+
+export const apiSchema = z.strictObject({
+  /** `host:port`. @defaultValue "127.0.0.1:8080" */
+  listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:8080"' })
+    .refine((text) => Number(text.slice(text.lastIndexOf(':') + 1)) <= 65_535, { error: 'port must be at most 65535' })
+    .prefault(`${DEFAULT_API_HOST}:${DEFAULT_API_PORT}`),
+  /** File holding the bearer token for `/v1`, relative to the config file. Without it `/v1` is off. */
+  tokenFile: z.string().min(1).optional(),
+  dashboard: z
+    .strictObject({
+      user: z.string().min(1).regex(/^[^:]+$/, { error: 'must not contain ":"' }),
+      passwordFile: z.string().min(1),
+    })
+    .optional(),
+  bodyLimit: z
+    .string()
+    .regex(/^[0-9]+(KiB|MiB)$/, { error: 'expected a size like "4MiB" or "512KiB"' })
+    .transform((text) => Number.parseInt(text, 10) * (text.endsWith('MiB') ? 1024 * 1024 : 1024))
+    .refine((bytes) => bytes >= 1024 && bytes <= 64 * 1024 * 1024, { error: 'must be between 1KiB and 64MiB' })
+    .optional(),
+});
+
+export const workerSchema = z
+  .strictObject({
+    lockDuration: duration(1_000, 600_000).prefault('30s'),
+    attempts: z.number().int().min(1).max(100).default(DEFAULT_WORKER.attempts),
+    backoff: duration(100, 3_600_000).prefault('5s'),
+    shutdownTimeout: duration(0, 600_000).prefault('30s'),
+  })
+  .prefault({ lockDuration: '30s', attempts: DEFAULT_WORKER.attempts, backoff: '5s', shutdownTimeout: '30s' });
+
+/** Converts a chain's whole-token amounts with its asset's decimals; `undefined` with a reason when it cannot. */
+export function chainAmount(value: string | number, symbol: string, decimals: number): bigint | string {
+  const text = String(value);
+  const parsed = parseTokenAmount(text, symbol, decimals);
+  return parsed === undefined ? `expected an amount of whole ${symbol} like "10" or "10 ${symbol}" with at most ${decimals} decimals` : parsed;
+}
+
+// ---------------------------------------------------------------------------
+// Resolution: cross-section checks, amounts in base units, secrets from files.
+
+interface DaemonSections {
+  assets: Record<string, { decimals: number }>;
+  chains: Record<string, ChainFile>;
+  api?: z.output<typeof apiSchema> | undefined;
+  worker: z.output<typeof workerSchema>;
+}
+
+interface Issue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Completes the daemon sections of a schema-valid file: each chain's asset
+ * must exist and be staked by one chain only, amounts become base units,
+ * paths become absolute (relative to the config file), and the API's
+ * secrets are read. Problems are returned, not thrown, so the loader
+ * reports them with the rest.
+ */
+export function resolveDaemonSections(
+  file: DaemonSections,
+  configDir: string,
+  readSecret: (absolutePath: string) => string,
+): { chains: Record<string, ChainConfig>; api: ApiConfig; worker: WorkerConfig; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const chains: Record<string, ChainConfig> = {};
+  const stakedBy = new Map<string, string>();
+  for (const [name, chain] of Object.entries(file.chains)) {
+    const at = (field: string) => `chains.${name}.${field}`;
+    const asset = file.assets[chain.asset];
+    if (asset === undefined) {
+      issues.push({ path: at('asset'), message: `unknown asset ${JSON.stringify(chain.asset)}; expected one of: ${Object.keys(file.assets).join(', ')}` });
+      continue;
+    }
+    const other = stakedBy.get(chain.asset);
+    if (other !== undefined) {
+      issues.push({ path: at('asset'), message: `${chain.asset} is already staked by chain ${other}; one chain per asset` });
+      continue;
+    }
+    stakedBy.set(chain.asset, name);
+    const minBuffer = chainAmount(chain.stake.minBuffer, chain.asset, asset.decimals);
+    const minMove = chainAmount(chain.stake.minMove, chain.asset, asset.decimals);
+    if (typeof minBuffer === 'string') issues.push({ path: at('stake.minBuffer'), message: minBuffer });
+    if (typeof minMove === 'string') issues.push({ path: at('stake.minMove'), message: minMove });
+    if (typeof minBuffer === 'string' || typeof minMove === 'string') continue;
+    chains[name] = {
+      name,
+      kind: chain.kind,
+      module: chain.module === undefined ? null : resolvePath(configDir, chain.module),
+      asset: chain.asset,
+      endpoints: chain.endpoints,
+      signer: 'file' in chain.signer ? { file: resolvePath(configDir, chain.signer.file) } : { env: chain.signer.env },
+      requestTimeoutMs: chain.requestTimeout,
+      validators: chain.validators.map((v) => ({ address: v.address, weight: v.weight })),
+      stake: { targetRatioBps: chain.stake.targetRatio, minBuffer, minMove },
+      intervals: { pollMs: chain.intervals.poll, harvestMs: chain.intervals.harvest, rebalanceMs: chain.intervals.rebalance },
+      options: chain.options,
+    };
+  }
+
+  const api: ApiConfig = { host: DEFAULT_API_HOST, port: DEFAULT_API_PORT, token: null, dashboard: null, bodyLimitBytes: DEFAULT_BODY_LIMIT };
+  if (file.api !== undefined) {
+    const cut = file.api.listen.lastIndexOf(':');
+    api.host = file.api.listen.slice(0, cut).replace(/^\[(.*)\]$/, '$1');
+    api.port = Number(file.api.listen.slice(cut + 1));
+    api.bodyLimitBytes = file.api.bodyLimit ?? DEFAULT_BODY_LIMIT;
+    if (file.api.tokenFile !== undefined) {
+      const token = readSecretField(resolvePath(configDir, file.api.tokenFile), 'api.tokenFile', readSecret, issues);
+      if (token !== undefined && token.length < 16) {
+        issues.push({ path: 'api.tokenFile', message: 'the token must be at least 16 characters (e.g. `openssl rand -hex 32`)' });
+      } else if (token !== undefined) {
+        api.token = token;
+      }
+    }
+    if (file.api.dashboard !== undefined) {
+      const password = readSecretField(resolvePath(configDir, file.api.dashboard.passwordFile), 'api.dashboard.passwordFile', readSecret, issues);
+      if (password !== undefined) api.dashboard = { user: file.api.dashboard.user, password };
+    }
+  }
+
+  const worker: WorkerConfig = {
+    lockDurationMs: file.worker.lockDuration,
+    attempts: file.worker.attempts,
+    backoffMs: file.worker.backoff,
+    shutdownTimeoutMs: file.worker.shutdownTimeout,
+  };
+  return { chains, api, worker, issues };
+}
+
+function resolvePath(dir: string, file: string): string {
+  return path.resolve(dir, file);
+}
+
+function readSecretField(file: string, field: string, readSecret: (p: string) => string, issues: Issue[]): string | undefined {
+  let text: string;
+  try {
+    text = readSecret(file).replace(/(\r?\n)+$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    issues.push({ path: field, message: `could not read ${file}${code ? ` (${code})` : ''}` });
+    return undefined;
+  }
+  if (text === '') {
+    issues.push({ path: field, message: `${file} is empty` });
+    return undefined;
+  }
+  return text;
+}
