@@ -1,0 +1,36 @@
+/**
+ * Structured JSON logs (pino) on stdout. Anything that could carry a secret
+ * is redacted by path, and URLs go through `redactConfig` before they are
+ * logged at all; keys and tokens are never passed to the logger.
+ */
+import { pino, type Logger } from 'pino';
+
+/** Paths pino censors wherever they appear (one level of nesting, and request headers). */
+export const REDACT_PATHS = [
+  'password',
+  'token',
+  'mnemonic',
+  'secret',
+  'privateKey',
+  '*.password',
+  '*.token',
+  '*.mnemonic',
+  '*.secret',
+  '*.privateKey',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+];
+
+export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+  return pino(
+    {
+      name: options.name ?? 'softstake',
+      level: options.level ?? process.env.SOFTSTAKE_LOG_LEVEL ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ sync: false }),
+  );
+}

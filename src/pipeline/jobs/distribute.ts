@@ -1,0 +1,64 @@
+/**
+ * `distribute`: closes an asset's period at the scheduled tick. Ticks the
+ * daemon missed (it was down at midnight) are closed first, each as its own
+ * period, so the history keeps one entry per scheduled period.
+ */
+import { CronExpressionParser } from 'cron-parser';
+
+import type { AssetConfig } from '../../config/index.js';
+import { RetryableError } from '../../errors.js';
+import { distribute, type Distribution } from '../../ledger/distribute.js';
+import { toMillis } from '../../ledger/db.js';
+import type { PipelineContext } from '../context.js';
+
+/** More missed ticks than this (a year of daily periods) are closed as one period ending at the tick. */
+export const MAX_CATCH_UP = 400;
+
+export interface DistributeSummary {
+  distributions: { id: string; gross: string; distributed: string; commission: string; carried: string; creditedUsers: number; existing: boolean }[];
+}
+
+export async function distributeAsset(ctx: PipelineContext, symbol: string, periodEnd: number): Promise<DistributeSummary> {
+  const asset = ctx.config.assets[symbol]!;
+  if (periodEnd > ctx.now()) throw new RetryableError(`${symbol}: the period ending ${new Date(periodEnd).toISOString()} has not ended yet`);
+
+  const last = await ctx.pool.query<{ last_period_end: string | null }>('SELECT last_period_end FROM ledger_assets WHERE symbol = $1', [symbol]);
+  const lastEnd = last.rows[0]?.last_period_end == null ? null : toMillis(last.rows[0].last_period_end);
+  const ends = lastEnd === null || lastEnd >= periodEnd ? [periodEnd] : [...missedTicks(asset, lastEnd, periodEnd), periodEnd];
+
+  const distributions: DistributeSummary['distributions'] = [];
+  for (const end of ends) {
+    const started = performance.now();
+    const result = await distribute(ctx.pool, { asset, periodEnd: end, now: ctx.now });
+    if (!result.existing) {
+      const ms = Math.round(performance.now() - started);
+      await ctx.pool.query('UPDATE distributions SET duration_ms = $2 WHERE id = $1', [result.id, ms]);
+      ctx.logger.info({ asset: symbol, distribution: result.id, ...amounts(result), creditedUsers: result.creditedUsers, ms }, 'distributed');
+    }
+    distributions.push({ id: result.id, ...amounts(result), creditedUsers: result.creditedUsers, existing: result.existing });
+  }
+  return { distributions };
+}
+
+function amounts(d: Distribution) {
+  return { gross: d.gross.toString(), distributed: d.distributed.toString(), commission: d.commission.toString(), carried: d.carried.toString() };
+}
+
+/**
+ * The schedule's ticks strictly between `after` and `before`, oldest first:
+ * at most MAX_CATCH_UP, the latest ones (walked backwards from `before`).
+ * The oldest of the missed ones then closes a longer period.
+ */
+export function missedTicks(asset: AssetConfig, after: number, before: number): number[] {
+  const ticks: number[] = [];
+  const cron = CronExpressionParser.parse(asset.distribution.schedule, {
+    tz: asset.distribution.timezone,
+    currentDate: new Date(before),
+  });
+  while (ticks.length < MAX_CATCH_UP && cron.hasPrev()) {
+    const tick = cron.prev().getTime();
+    if (tick <= after) break;
+    if (tick < before) ticks.push(tick);
+  }
+  return ticks.reverse();
+}

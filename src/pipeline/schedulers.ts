@@ -1,0 +1,49 @@
+/**
+ * The scheduler role: one BullMQ job scheduler per recurring job. Upserting
+ * is idempotent, so every scheduler process (and every restart) may do it;
+ * schedulers for chains or assets no longer in the config are removed.
+ */
+import type { Queue } from 'bullmq';
+
+import type { SoftstakeConfig } from '../config/index.js';
+import { CHAIN_JOBS, type Queues } from './queues.js';
+
+/** `distribute:ATOM`, `poll:cosmoshub-devnet`: the scheduler ids, and so the job ids' stems. */
+export function schedulerId(job: string, subject: string): string {
+  return `${job}:${subject}`;
+}
+
+export async function upsertSchedulers(config: SoftstakeConfig, queues: Queues): Promise<void> {
+  const wanted = new Set<string>();
+  for (const asset of Object.values(config.assets)) {
+    const id = schedulerId('distribute', asset.symbol);
+    wanted.add(id);
+    await queues.distribute.upsertJobScheduler(
+      id,
+      { pattern: asset.distribution.schedule, tz: asset.distribution.timezone },
+      { name: 'distribute', data: { asset: asset.symbol } },
+    );
+  }
+  await removeOthers(queues.distribute, wanted);
+
+  for (const chain of Object.values(config.chains)) {
+    const queue = queues.chains.get(chain.name)!;
+    const every = { poll: chain.intervals.pollMs, harvest: chain.intervals.harvestMs, rebalance: chain.intervals.rebalanceMs };
+    const ids = new Set<string>();
+    for (const job of CHAIN_JOBS) {
+      const id = schedulerId(job, chain.name);
+      ids.add(id);
+      // Start at once: a fresh daemon should know its position now, not in an hour.
+      await queue.upsertJobScheduler(id, { every: every[job], immediately: true }, { name: job, data: { chain: chain.name } });
+    }
+    await removeOthers(queue, ids);
+  }
+}
+
+type SchedulerOwner = Pick<Queue, 'getJobSchedulers' | 'removeJobScheduler'>;
+
+async function removeOthers(queue: SchedulerOwner, wanted: Set<string>): Promise<void> {
+  for (const scheduler of await queue.getJobSchedulers()) {
+    if (!wanted.has(scheduler.key)) await queue.removeJobScheduler(scheduler.key);
+  }
+}

@@ -1,0 +1,85 @@
+import { fc, test as fcTest } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+
+import { planRebalance, splitByWeight, takeByWeight } from '../../src/pipeline/plan.js';
+
+const policy = { targetRatioBps: 9000, minBuffer: 0n, minMove: 0n };
+const validators = [
+  { address: 'val-a', weight: 2 },
+  { address: 'val-b', weight: 1 },
+];
+
+describe('planRebalance', () => {
+  it('stakes what exceeds the 10% buffer, split 2:1 by weight', () => {
+    const plan = planRebalance({ position: { liquid: 1_000_000n, delegations: [], unbonding: [] }, usersTotal: 1_000_000n, policy, validators });
+    expect(plan.buffer).toBe(100_000n);
+    expect(plan.actions).toEqual([
+      { kind: 'delegate', validator: 'val-a', amount: 600_000n },
+      { kind: 'delegate', validator: 'val-b', amount: 300_000n },
+    ]);
+  });
+
+  it('keeps minBuffer when it is larger than the ratio asks', () => {
+    const plan = planRebalance({ position: { liquid: 1_000n, delegations: [], unbonding: [] }, usersTotal: 1_000n, policy: { ...policy, minBuffer: 400n }, validators });
+    expect(plan.buffer).toBe(400n);
+    expect(plan.actions.reduce((s, a) => s + a.amount, 0n)).toBe(600n);
+  });
+
+  it('unbonds the shortfall, counting what is already unbonding, and skips moves below minMove', () => {
+    const delegations = [
+      { validator: 'val-a', amount: 600n },
+      { validator: 'val-b', amount: 300n },
+    ];
+    const short = planRebalance({
+      position: { liquid: 10n, delegations, unbonding: [{ validator: 'val-a', amount: 30n, completesAt: 0 }] },
+      usersTotal: 1_000n,
+      policy,
+      validators,
+    });
+    expect(short.actions).toEqual([
+      { kind: 'undelegate', validator: 'val-a', amount: 40n },
+      { kind: 'undelegate', validator: 'val-b', amount: 20n },
+    ]);
+    const skipped = planRebalance({ position: { liquid: 95n, delegations, unbonding: [] }, usersTotal: 1_000n, policy: { ...policy, minMove: 10n }, validators });
+    expect(skipped.actions).toEqual([]);
+  });
+
+  it('takes stake from a validator removed from the config first', () => {
+    expect(takeByWeight(50n, [{ validator: 'old', amount: 30n }, { validator: 'val-a', amount: 100n }], validators)).toEqual([
+      ['old', 30n],
+      ['val-a', 20n],
+    ]);
+  });
+});
+
+describe('rebalance arithmetic, for any input', () => {
+  const weights = fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 6 });
+  const vals = (ws: number[]) => ws.map((weight, i) => ({ address: `v${i}`, weight }));
+
+  fcTest.prop([fc.bigInt({ min: 0n, max: 10n ** 30n }), weights])('a split sums to the amount and never goes negative', (amount, ws) => {
+    const parts = splitByWeight(amount, vals(ws));
+    expect(parts.reduce((s, [, a]) => s + a, 0n)).toBe(amount);
+    for (const [, a] of parts) expect(a > 0n).toBe(true);
+  });
+
+  fcTest.prop([fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.array(fc.bigInt({ min: 0n, max: 10n ** 24n }), { minLength: 1, maxLength: 6 }), weights])(
+    'taking stake never takes more than a validator has, nor more than asked',
+    (amount, stakes, ws) => {
+      const delegations = stakes.map((s, i) => ({ validator: `v${i}`, amount: s }));
+      const taken = takeByWeight(amount, delegations, vals(ws));
+      const total = stakes.reduce((s, a) => s + a, 0n);
+      const sum = taken.reduce((s, [, a]) => s + a, 0n);
+      expect(sum).toBe(amount < total ? amount : total);
+      for (const [validator, a] of taken) expect(a <= delegations.find((d) => d.validator === validator)!.amount).toBe(true);
+    },
+  );
+
+  fcTest.prop([fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.integer({ min: 0, max: 10_000 })])(
+    'after the plan, liquid equals the buffer (or the plan moves less than minMove)',
+    (liquid, usersTotal, ratio) => {
+      const plan = planRebalance({ position: { liquid, delegations: [{ validator: 'v0', amount: 10n ** 25n }], unbonding: [] }, usersTotal, policy: { ...policy, targetRatioBps: ratio }, validators: vals([1]) });
+      const delta = plan.actions.reduce((s, a) => s + (a.kind === 'delegate' ? -a.amount : a.amount), 0n);
+      expect(liquid + delta).toBe(plan.buffer);
+    },
+  );
+});
