@@ -1,6 +1,7 @@
 /** The operator's config: load it once at startup, pass the result down. */
 export { loadConfig, parseConfig, redactConfig, type ReadSecret } from './load.js';
 export {
+  DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_URL,
   DEFAULT_SCHEDULE,
   DEFAULT_TIMEZONE,

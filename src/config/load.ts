@@ -12,6 +12,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { resolveDaemonSections } from './daemon.js';
 import {
   DATABASE_SCHEMES,
+  DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_URL,
   REDIS_SCHEMES,
   configFileSchema,
@@ -98,7 +99,7 @@ export function parseConfig(
   return {
     file,
     database: { url: database.url },
-    redis: { url: redis.url },
+    redis: { url: redis.url, prefix: parsed.data.redis?.prefix ?? DEFAULT_REDIS_PREFIX },
     assets: parsed.data.assets,
     chains: daemon.chains,
     api: daemon.api,

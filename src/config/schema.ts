@@ -75,6 +75,12 @@ export interface RedisConfig {
    * @defaultValue "redis://127.0.0.1:6379"
    */
   url: string;
+  /**
+   * Prefix of every queue key, so several daemons (or test runs) can share
+   * one Redis without seeing each other's jobs.
+   * @defaultValue "softstake"
+   */
+  prefix: string;
 }
 
 /** The whole loaded config. */
@@ -96,6 +102,7 @@ export interface SoftstakeConfig {
 
 /** Where a fresh machine's Redis listens (docker-compose.yml). */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_REDIS_PREFIX = 'softstake';
 export const DEFAULT_SCHEDULE = '0 0 * * *';
 export const DEFAULT_TIMEZONE = 'UTC';
 /** Past 30 decimals no PoS chain exists, and 10^30 × supply still fits NUMERIC(78,0). */
@@ -315,6 +322,8 @@ export const configFileSchema = z.strictObject(
         /** @defaultValue "redis://127.0.0.1:6379" (applied after env overrides) */
         url: connectionUrl(REDIS_SCHEMES, 'redis', 'SOFTSTAKE_REDIS_URL').optional(),
         passwordFile: passwordFile.optional(),
+        /** Key prefix of every queue; lets several daemons share one Redis. @defaultValue "softstake" */
+        prefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'letters, digits, "_" and "-" only' }).optional(),
       })
       .optional(),
     assets: assetsSchema,

@@ -66,10 +66,11 @@ export interface Queues {
 export function openQueues(config: SoftstakeConfig): Queues {
   const connection = redisConnection(config.redis.url);
   const defaultJobOptions = jobOptions(config.worker);
-  const distribute = new Queue<DistributeJobData>(DISTRIBUTE_QUEUE, { connection, defaultJobOptions });
+  const prefix = config.redis.prefix;
+  const distribute = new Queue<DistributeJobData>(DISTRIBUTE_QUEUE, { connection, prefix, defaultJobOptions });
   const chains = new Map<string, Queue<ChainJobData>>();
   for (const name of Object.keys(config.chains)) {
-    chains.set(name, new Queue<ChainJobData>(chainQueueName(name), { connection, defaultJobOptions }));
+    chains.set(name, new Queue<ChainJobData>(chainQueueName(name), { connection, prefix, defaultJobOptions }));
   }
   const all = () => [distribute as Queue, ...chains.values()] as Queue[];
   return {

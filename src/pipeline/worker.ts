@@ -52,7 +52,7 @@ function guarded<D, R>(ctx: PipelineContext, run: (job: Job<D>) => Promise<R>): 
 
 export async function startWorkers(ctx: PipelineContext, queues: Queues): Promise<Workers> {
   const connection = redisConnection(ctx.config.redis.url);
-  const common = { connection, concurrency: 1, lockDuration: ctx.config.worker.lockDurationMs, maxStalledCount: 2 };
+  const common = { connection, prefix: ctx.config.redis.prefix, concurrency: 1, lockDuration: ctx.config.worker.lockDurationMs, maxStalledCount: 2 };
   const workers: Worker[] = [];
 
   for (const [name, queue] of queues.chains) {
