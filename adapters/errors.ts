@@ -71,3 +71,23 @@ export class ChainProtocolError extends SoftstakeError {
     super(`${chain}: ${message}`, options);
   }
 }
+
+/**
+ * A node accepted the transaction but it was not seen in a block within the
+ * adapter's wait (lost from a mempool, a stalled chain). Retryable: broadcast
+ * the same signed bytes again later. They land at most once, because the
+ * chain keys them by hash and sequence number; never sign a new transaction
+ * for the same intent instead.
+ */
+export class TxNotIncludedError extends SoftstakeError {
+  override readonly retryable = true;
+
+  constructor(
+    readonly chain: string,
+    readonly hash: string,
+    /** How long the adapter waited for inclusion, milliseconds. */
+    readonly waitedMs: number,
+  ) {
+    super(`${chain}: transaction ${hash} was not included within ${waitedMs} ms; broadcast the same bytes again`);
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * The chain adapter conformance suite: what every ChainAdapter must do
+ * against its chain's devnet, whatever the chain. A chain's test file calls
+ * {@link describeAdapterConformance} with a setup that starts its devnet,
+ * funds a custody account and says how to build the adapter; the suite
+ * then checks the contract of adapters/types.ts through the adapter only,
+ * and checks the money against what the devnet itself says it paid.
+ *
+ * Every test gets a fresh harness (a fresh devnet and account), so tests
+ * neither depend on each other's order nor leak state.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TxRejectedError } from '../../adapters/errors.js';
+import type { ChainAdapter, HarvestResult, Position, RewardEvent } from '../../adapters/types.js';
+import { SoftstakeError } from '../../src/errors.js';
+
+/** Faults every conformance devnet can inject on one of its endpoints. */
+export type ConformanceFault = 'http503' | 'http429' | 'timeout';
+
+/** The devnet controls the suite uses; a small interface each chain's devnet can provide. */
+export interface ConformanceDevnet {
+  /** The devnet's RPC endpoints, at least two; `setFault(i)` acts on `endpoints[i]`. */
+  readonly endpoints: readonly string[];
+  /** Moves chain time forward, producing whatever blocks or epochs the chain would. */
+  advance(ms: number): void | Promise<void>;
+  /** Makes endpoint `index` show `fault` from now on; `null` heals it. */
+  setFault(index: number, fault: ConformanceFault | null): void | Promise<void>;
+  /** The next new transaction is included and fails (fee charged, nothing else happens). */
+  failNextTx(): void | Promise<void>;
+  /** The next new transaction is accepted by the node and lost; the same bytes sent again land. */
+  dropNextTx(): void | Promise<void>;
+  /** Rewards the chain has paid the custody account so far, minus slashes: the truth harvest must match. */
+  rewardsPaid(): bigint | Promise<bigint>;
+  /** Optional: slashes `bps` of the stake with `validator`. The slashing test runs only where given. */
+  slash?(validator: string, bps: number): void | Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a chain's test file provides for the suite. */
+export interface ConformanceHarness {
+  devnet: ConformanceDevnet;
+  /**
+   * Builds an adapter for the funded custody account over `endpoints`
+   * (default: `devnet.endpoints` in order). Use a short per-request timeout
+   * (about 300 ms) and a short inclusion wait (about 500 ms): the suite
+   * waits out timeouts and dropped transactions.
+   */
+  createAdapter(endpoints?: readonly string[]): ChainAdapter;
+  /** Validators to delegate to: at least one, better two. */
+  validators: readonly [string, ...string[]];
+  /** A stake amount, base units; the account holds at least 4× this plus fees. */
+  amount: bigint;
+  /** Chain time after which a stake of `amount` has earned several whole base units, ms. */
+  rewardPeriodMs: number;
+  /** A validator the chain does not know, well-formed for the chain; the refusal test runs only where given. */
+  unknownValidator?: string;
+  /**
+   * Whether chain time stands still between `advance` calls; if so the suite
+   * also checks that nothing at all happens between them.
+   * @defaultValue true
+   */
+  frozenClock?: boolean;
+}
+
+/** Stake with `validator` in a position. */
+export function stakeOf(position: Position, validator: string): bigint {
+  return position.delegations.filter((d) => d.validator === validator).reduce((sum, d) => sum + d.amount, 0n);
+}
+
+/** Unbonding amount with `validator` in a position. */
+export function unbondingOf(position: Position, validator: string): bigint {
+  return position.unbonding.filter((u) => u.validator === validator).reduce((sum, u) => sum + u.amount, 0n);
+}
+
+/** The sum of reward events (slashes negative). */
+export function sumOf(events: readonly RewardEvent[]): bigint {
+  return events.reduce((sum, e) => sum + e.amount, 0n);
+}
+
+/** The error a promise rejects with; fails the test if it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${String(value)}`);
+    },
+    (error: unknown) => error,
+  );
+}
+
+function expectRetryable(error: unknown): void {
+  expect(error).toBeInstanceOf(SoftstakeError);
+  expect((error as SoftstakeError).retryable).toBe(true);
+  expect(error).not.toBeInstanceOf(TxRejectedError);
+}
+
+function expectWellFormedEvents(result: HarvestResult): void {
+  const ids = result.events.map((e) => e.id);
+  expect(new Set(ids).size).toBe(ids.length);
+  for (const event of result.events) {
+    expect(typeof event.id).toBe('string');
+    expect(event.id.length).toBeGreaterThan(0);
+    expect(typeof event.amount).toBe('bigint');
+    expect(event.amount).not.toBe(0n);
+    expect(Number.isSafeInteger(event.at)).toBe(true);
+  }
+  for (let i = 1; i < result.events.length; i += 1) expect(result.events[i]!.at).toBeGreaterThanOrEqual(result.events[i - 1]!.at);
+  expect(typeof result.checkpoint).toBe('string');
+}
+
+/**
+ * Registers the conformance tests for one adapter and its devnet.
+ * @param name shown in the test names, e.g. `testchain`.
+ * @param setup starts a fresh devnet with a funded custody account; called before every test.
+ */
+export function describeAdapterConformance(name: string, setup: () => Promise<ConformanceHarness>): void {
+  describe(`adapter conformance: ${name}`, () => {
+    let h: ConformanceHarness;
+    let adapters: ChainAdapter[] = [];
+    let adapter: ChainAdapter;
+
+    const build = (endpoints?: readonly string[]): ChainAdapter => {
+      const built = h.createAdapter(endpoints);
+      adapters.push(built);
+      return built;
+    };
+    const frozen = (): boolean => h.frozenClock ?? true;
+    const v0 = (): string => h.validators[0];
+    const v1 = (): string => h.validators[1] ?? h.validators[0];
+
+    beforeEach(async () => {
+      h = await setup();
+      adapters = [];
+      adapter = build();
+    });
+
+    afterEach(async () => {
+      for (const built of adapters) await built.close();
+      await h.devnet.close();
+    });
+
+    describe('stake', () => {
+      it('delegate: the stake shows in position() and the receipt names a hash and the fee', async () => {
+        const before = await adapter.position();
+        const receipt = await adapter.delegate(v0(), h.amount);
+        const after = await adapter.position();
+
+        expect(receipt.hash).toMatch(/\S/);
+        expect(typeof receipt.fee).toBe('bigint');
+        expect(receipt.fee).toBeGreaterThanOrEqual(0n);
+        expect(receipt.height).toBeGreaterThan(before.height);
+        expect(Number.isSafeInteger(receipt.at)).toBe(true);
+        expect(after.height).toBeGreaterThanOrEqual(receipt.height);
+        expect(stakeOf(after, v0()) - stakeOf(before, v0())).toBe(h.amount);
+        expect(after.liquid).toBe(before.liquid - h.amount - receipt.fee);
+        if (after.validators.length > 0) {
+          expect(after.validators.find((v) => v.validator === v0())).toMatchObject({ jailed: false });
+        }
+      });
+
+      it('sign() sends nothing: the position is unchanged until the bytes are broadcast', async () => {
+        const before = await adapter.position();
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        expect(signed.hash).toMatch(/\S/);
+        expect(signed.bytes.length).toBeGreaterThan(0);
+        const after = await adapter.position();
+        expect(stakeOf(after, v0())).toBe(stakeOf(before, v0()));
+        expect(after.liquid).toBe(before.liquid);
+      });
+
+      it('undelegate: the stake drops and an unbonding entry completes in the future', async () => {
+        await adapter.delegate(v0(), h.amount);
+        const half = h.amount / 2n;
+        const before = await adapter.position();
+        const receipt = await adapter.undelegate(v0(), half);
+        const after = await adapter.position();
+
+        expect(stakeOf(after, v0())).toBe(stakeOf(before, v0()) - half);
+        expect(unbondingOf(after, v0()) - unbondingOf(before, v0())).toBe(half);
+        const entry = after.unbonding.find((u) => u.validator === v0() && u.amount === half);
+        expect(entry).toBeDefined();
+        expect(entry!.completesAt).toBeGreaterThan(receipt.at);
+        expect(entry!.completesAt).toBeGreaterThan(after.at);
+      });
+
+      it('refuses a non-positive amount without sending anything', async () => {
+        const before = await adapter.position();
+        const error = await rejection(adapter.sign({ kind: 'delegate', validator: v0(), amount: 0n }));
+        expect(error).toBeInstanceOf(TxRejectedError);
+        expect((error as TxRejectedError).included).toBe(false);
+        expect((await adapter.position()).liquid).toBe(before.liquid);
+      });
+
+      it('refuses an unknown validator as a non-retryable rejection', async (context) => {
+        if (h.unknownValidator === undefined) return context.skip();
+        const error = await rejection(adapter.delegate(h.unknownValidator, h.amount));
+        expect(error).toBeInstanceOf(TxRejectedError);
+        expect((error as TxRejectedError).retryable).toBe(false);
+        expect((error as TxRejectedError).included).toBe(false);
+      });
+    });
+
+    describe('harvest', () => {
+      it('reports exactly what the chain paid, each event once, and realizes the pending rewards', async () => {
+        await adapter.delegate(v0(), h.amount);
+        if (h.validators.length > 1) await adapter.delegate(v1(), h.amount);
+        await h.devnet.advance(h.rewardPeriodMs);
+        // Restaking on a validator with pending rewards: on claim chains this pays them out.
+        await adapter.delegate(v0(), h.amount);
+        await h.devnet.advance(h.rewardPeriodMs);
+        const pending = await adapter.position();
+        expect(pending.pendingRewards).toBeGreaterThanOrEqual(0n);
+
+        const result = await adapter.harvest(null);
+        const paid = await h.devnet.rewardsPaid();
+
+        expectWellFormedEvents(result);
+        expect(paid).toBeGreaterThan(0n);
+        expect(sumOf(result.events)).toBe(paid);
+        for (const receipt of result.receipts) expect(typeof receipt.fee).toBe('bigint');
+        if (frozen()) expect((await adapter.position()).pendingRewards).toBe(0n);
+      });
+
+      it('a harvest from the returned checkpoint reports no earlier event again; ids are deterministic', async () => {
+        await adapter.delegate(v0(), h.amount);
+        await h.devnet.advance(h.rewardPeriodMs);
+        const first = await adapter.harvest(null);
+        expect(first.events.length).toBeGreaterThan(0);
+        const firstIds = new Set(first.events.map((e) => e.id));
+
+        const second = await adapter.harvest(first.checkpoint);
+        expectWellFormedEvents(second);
+        expect(second.events.filter((e) => firstIds.has(e.id))).toEqual([]);
+        if (frozen()) {
+          expect(second.events).toEqual([]);
+          expect(second.receipts).toEqual([]);
+          // Asked again from the start, the chain's history is the same events under the same ids.
+          const replay = await adapter.harvest(null);
+          expect(replay.events).toEqual(first.events);
+        }
+
+        const paidBefore = await h.devnet.rewardsPaid();
+        await h.devnet.advance(h.rewardPeriodMs);
+        const third = await adapter.harvest(second.checkpoint);
+        expectWellFormedEvents(third);
+        expect(third.events.length).toBeGreaterThan(0);
+        expect(third.events.filter((e) => firstIds.has(e.id) || second.events.some((s) => s.id === e.id))).toEqual([]);
+        expect(sumOf(third.events)).toBe((await h.devnet.rewardsPaid()) - paidBefore);
+      });
+
+      it('a slash is a negative event and the stake shrinks', async (context) => {
+        const slash = h.devnet.slash?.bind(h.devnet);
+        if (slash === undefined) return context.skip();
+        await adapter.delegate(v0(), h.amount);
+        const before = await adapter.position();
+        await slash(v0(), 1000);
+        const after = await adapter.position();
+        expect(stakeOf(after, v0())).toBeLessThan(stakeOf(before, v0()));
+
+        const result = await adapter.harvest(null);
+        expectWellFormedEvents(result);
+        const slashes = result.events.filter((e) => e.amount < 0n);
+        expect(slashes.length).toBeGreaterThan(0);
+        expect(sumOf(slashes)).toBe(stakeOf(after, v0()) - stakeOf(before, v0()));
+        expect(sumOf(result.events)).toBe(await h.devnet.rewardsPaid());
+      });
+    });
+
+    describe('endpoint failover', () => {
+      it('primary answering 503: reads and writes go through the next endpoint, once', async () => {
+        await h.devnet.setFault(0, 'http503');
+        const before = await adapter.position();
+        await adapter.delegate(v0(), h.amount);
+        await h.devnet.setFault(0, null);
+        expect(stakeOf(await adapter.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
+      });
+
+      it('primary answering 429 (endpoints reordered): the call goes through the other endpoint', async () => {
+        const [first, second] = h.devnet.endpoints;
+        await h.devnet.setFault(1, 'http429');
+        const reordered = build([second!, first!]);
+        const position = await reordered.position();
+        expect(position.liquid).toBeGreaterThan(0n);
+      });
+
+      it('primary timing out: the call goes through the next endpoint, once', async () => {
+        await h.devnet.setFault(0, 'timeout');
+        const before = await adapter.position();
+        await adapter.delegate(v0(), h.amount);
+        await h.devnet.setFault(0, null);
+        expect(stakeOf(await adapter.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
+      });
+
+      it('every endpoint failing: a retryable error, and nothing happened on the chain', async () => {
+        const before = await adapter.position();
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        for (let i = 0; i < h.devnet.endpoints.length; i += 1) await h.devnet.setFault(i, i === 0 ? 'timeout' : 'http503');
+        expectRetryable(await rejection(adapter.position()));
+        expectRetryable(await rejection(adapter.broadcast(signed)));
+        expectRetryable(await rejection(adapter.harvest(null)));
+        for (let i = 0; i < h.devnet.endpoints.length; i += 1) await h.devnet.setFault(i, null);
+        const after = await adapter.position();
+        expect(stakeOf(after, v0())).toBe(stakeOf(before, v0()));
+        expect(after.liquid).toBe(before.liquid);
+      });
+    });
+
+    describe('failed and repeated transactions', () => {
+      it('a failed transaction: non-retryable TxRejectedError, only the fee is gone, no reward is credited from it', async () => {
+        await adapter.delegate(v0(), h.amount);
+        await h.devnet.advance(h.rewardPeriodMs);
+        const before = await adapter.position();
+        const paidBefore = await h.devnet.rewardsPaid();
+
+        await h.devnet.failNextTx();
+        const error = await rejection(adapter.delegate(v0(), h.amount));
+        expect(error).toBeInstanceOf(TxRejectedError);
+        const rejected = error as TxRejectedError;
+        expect(rejected.retryable).toBe(false);
+        expect(rejected.included).toBe(true);
+        expect(rejected.hash).toMatch(/\S/);
+
+        const after = await adapter.position();
+        expect(after.delegations).toEqual(before.delegations);
+        expect(after.liquid).toBe(before.liquid - rejected.fee);
+        if (frozen()) expect(after.pendingRewards).toBe(before.pendingRewards);
+        expect(await h.devnet.rewardsPaid()).toBe(paidBefore);
+
+        const harvest = await adapter.harvest(null);
+        expectWellFormedEvents(harvest);
+        expect(harvest.events.filter((e) => e.id.includes(rejected.hash!))).toEqual([]);
+        expect(sumOf(harvest.events)).toBe(await h.devnet.rewardsPaid());
+      });
+
+      it('the same signed bytes broadcast twice: the same receipt and one delegation', async () => {
+        const before = await adapter.position();
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        const first = await adapter.broadcast(signed);
+        const again = await adapter.broadcast(signed);
+        expect(first.hash).toBe(signed.hash);
+        expect(again).toEqual(first);
+        const after = await adapter.position();
+        expect(stakeOf(after, v0()) - stakeOf(before, v0())).toBe(h.amount);
+        expect(after.liquid).toBe(before.liquid - h.amount - first.fee);
+      });
+
+      it('a dropped transaction: a retryable error, nothing lands; the same bytes later land once', async () => {
+        const before = await adapter.position();
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        await h.devnet.dropNextTx();
+        expectRetryable(await rejection(adapter.broadcast(signed)));
+        expect(stakeOf(await adapter.position(), v0())).toBe(stakeOf(before, v0()));
+
+        const landed = await adapter.broadcast(signed);
+        expect(landed.hash).toBe(signed.hash);
+        expect(await adapter.broadcast(signed)).toEqual(landed);
+        const after = await adapter.position();
+        expect(stakeOf(after, v0()) - stakeOf(before, v0())).toBe(h.amount);
+        expect(after.liquid).toBe(before.liquid - h.amount - landed.fee);
+      });
+    });
+  });
+}
