@@ -5,6 +5,7 @@ import { ConfigError, LedgerInputError, SoftstakeError } from '../errors.js';
 import { createPool } from '../ledger/db.js';
 import { ensureDatabase } from '../ledger/ensureDatabase.js';
 import { migrate, syncAssets } from '../ledger/migrate.js';
+import { registerDaemonCommands } from './commands/daemon.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { configPath, type GlobalOptions } from './context.js';
 import { printJson } from './output.js';
@@ -53,6 +54,7 @@ program
   });
 
 registerLedgerCommands(program, globals);
+registerDaemonCommands(program, globals);
 
 function exitCodeOf(error: unknown): number {
   if (error instanceof ConfigError) return EXIT.config;

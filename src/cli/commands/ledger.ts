@@ -6,11 +6,12 @@ import { formatTokenAmount, parseBaseUnits } from '../../ledger/amount.js';
 import { applyBalanceChanges } from '../../ledger/balanceChanges.js';
 import { distribute, listDistributions } from '../../ledger/distribute.js';
 import { userBalances, userHistory } from '../../ledger/history.js';
+import { distributionJson, historyJson } from '../../ledger/json.js';
 import { openChangeFile, type ChangeFileFormat } from '../../ledger/readChanges.js';
 import { recordRewardEvent } from '../../ledger/rewards.js';
 import { formatInstant, parseInstant } from '../../ledger/time.js';
 import { assetOf, withLedger, type GlobalOptions } from '../context.js';
-import { distributionJson, historyJson, printJson, printTable } from '../output.js';
+import { printJson, printTable } from '../output.js';
 
 function instantOption(name: string, text: string): number {
   const ms = parseInstant(text);

@@ -1,0 +1,45 @@
+/**
+ * Who may call what: a bearer token for `/v1`, basic auth for the queue
+ * dashboard. Secrets are compared in constant time (SHA-256 digests of equal
+ * length through `timingSafeEqual`), so neither their content nor their
+ * length leaks through response times.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+
+import { HttpProblem } from './problems.js';
+
+/** The realm named in `WWW-Authenticate` challenges. */
+export const REALM = 'softstake';
+
+/** Whether `given` equals `expected`, in time independent of both. */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
+
+/**
+ * An onRequest hook refusing requests without `Authorization: Bearer <token>`
+ * (401, with the RFC 6750 challenge). Runs before the body is read, so an
+ * unauthenticated client cannot make the server parse 4 MiB.
+ */
+export function bearerAuth(token: string): onRequestHookHandler {
+  return async (request: FastifyRequest) => {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? BEARER.exec(header) : null;
+    if (match && sameSecret(match[1]!, token)) return;
+    const challenge = match ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`;
+    throw new HttpProblem(
+      {
+        status: 401,
+        title: 'Unauthorized',
+        detail: match ? 'the bearer token is not valid' : 'send the API token as `Authorization: Bearer <token>`',
+      },
+      { 'www-authenticate': challenge },
+    );
+  };
+}

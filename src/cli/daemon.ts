@@ -1,0 +1,101 @@
+/**
+ * The daemon: one process running any of the three roles over one config.
+ *   scheduler  upserts the job schedulers (idempotent; any number may run)
+ *   worker     processes poll, harvest, rebalance and distribute jobs
+ *   api        serves /health, /ready, /metrics, /v1 and the queue dashboard
+ * SIGTERM or SIGINT: stop taking work, let active jobs finish (or release
+ * them after `worker.shutdownTimeout`), close Redis and PostgreSQL, exit 0.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+import type { ChainAdapter } from '../../adapters/types.js';
+import { buildServer } from '../api/server.js';
+import { redactConfig, type SoftstakeConfig } from '../config/index.js';
+import { createPool } from '../ledger/db.js';
+import { ensureDatabase } from '../ledger/ensureDatabase.js';
+import { migrate, syncAssets } from '../ledger/migrate.js';
+import { createAdapters } from '../pipeline/adapters.js';
+import { openQueues } from '../pipeline/queues.js';
+import { upsertSchedulers } from '../pipeline/schedulers.js';
+import { startWorkers, type Workers } from '../pipeline/worker.js';
+
+export const ROLES = ['api', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Daemon {
+  /** Where the api role listens, when it runs. */
+  address: string | null;
+  /** Resolves once everything is closed. */
+  stop(reason: string): Promise<void>;
+}
+
+export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Role>, logger: Logger): Promise<Daemon> {
+  const started = performance.now();
+  logger.info({ roles: [...roles], config: redactConfig(config) }, 'starting');
+
+  await ensureDatabase(config.database.url);
+  const pool = createPool({ url: config.database.url, applicationName: `softstake-${[...roles].join('+')}`, max: 10 });
+  pool.on('error', (error) => logger.error({ err: error.message }, 'idle PostgreSQL connection failed'));
+  const closers: (() => Promise<void>)[] = [() => pool.end()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.warn({ err: (error as Error).message }, 'error while closing');
+      }
+    }
+  };
+
+  try {
+    await migrate(pool);
+    await syncAssets(pool, config.assets);
+
+    const adapters: Map<string, ChainAdapter> = roles.has('worker') || roles.has('api') ? await createAdapters(config) : new Map();
+    closers.push(async () => {
+      await Promise.all([...adapters.values()].map((a) => a.close()));
+    });
+    const queues = openQueues(config);
+    closers.push(() => queues.close());
+
+    if (roles.has('scheduler')) await upsertSchedulers(config, queues);
+
+    let workers: Workers | undefined;
+    if (roles.has('worker')) {
+      workers = await startWorkers({ config, pool, adapters, logger, now: Date.now }, queues);
+      const w = workers;
+      closers.push(() => w.close(config.worker.shutdownTimeoutMs));
+    }
+
+    let server: FastifyInstance | undefined;
+    let address: string | null = null;
+    if (roles.has('api')) {
+      server = await buildServer({ config, pool, queues, adapters, logger });
+      address = await server.listen({ host: config.api.host, port: config.api.port });
+      const s = server;
+      closers.push(() => s.close());
+    }
+
+    logger.info(
+      { roles: [...roles], address, chains: Object.keys(config.chains), startupMs: Math.round(performance.now() - started), rssBytes: process.memoryUsage.rss() },
+      'softstake ready',
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      address,
+      stop: (reason) => {
+        stopping ??= (async () => {
+          logger.info({ reason }, 'stopping: no new jobs or requests; waiting for active ones');
+          await closeAll();
+          logger.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
