@@ -52,7 +52,10 @@ function guarded<D, R>(ctx: PipelineContext, run: (job: Job<D>) => Promise<R>): 
 
 export async function startWorkers(ctx: PipelineContext, queues: Queues): Promise<Workers> {
   const connection = redisConnection(ctx.config.redis.url);
-  const common = { connection, prefix: ctx.config.redis.prefix, concurrency: 1, lockDuration: ctx.config.worker.lockDurationMs, maxStalledCount: 2 };
+  // A crashed worker's job counts against its chain's concurrency of 1
+  // until it is found stalled: look as often as a lock lasts.
+  const lockDuration = ctx.config.worker.lockDurationMs;
+  const common = { connection, prefix: ctx.config.redis.prefix, concurrency: 1, lockDuration, stalledInterval: lockDuration, maxStalledCount: 2 };
   const workers: Worker[] = [];
 
   for (const [name, queue] of queues.chains) {

@@ -36,7 +36,7 @@ export interface DaemonConfigOptions {
   /** Cron for ATOM's distributions. @defaultValue every 2 seconds */
   schedule?: string;
   intervals?: { poll?: string; harvest?: string; rebalance?: string };
-  stake?: { targetRatio?: string; minBuffer?: string };
+  stake?: { targetRatio?: string; minBuffer?: string; minMove?: string };
   lockDuration?: string;
   commission?: string;
 }
@@ -81,7 +81,7 @@ export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file:
       '    requestTimeout: 2s',
       '    validators:',
       ...(o.validators ?? []).map((v) => `      - { address: ${v.address}, weight: ${v.weight ?? 1} }`),
-      `    stake: { targetRatio: "${o.stake?.targetRatio ?? '90%'}", minBuffer: "${o.stake?.minBuffer ?? '0'}" }`,
+      `    stake: { targetRatio: "${o.stake?.targetRatio ?? '90%'}", minBuffer: "${o.stake?.minBuffer ?? '0'}", minMove: "${o.stake?.minMove ?? '1'}" }`,
       `    intervals: { poll: ${iv.poll ?? '1s'}, harvest: ${iv.harvest ?? '1s'}, rebalance: ${iv.rebalance ?? '1s'} }`,
     );
   }

@@ -7,7 +7,7 @@ import { CronExpressionParser } from 'cron-parser';
 
 import type { AssetConfig } from '../../config/index.js';
 import { RetryableError } from '../../errors.js';
-import { distribute, type Distribution } from '../../ledger/distribute.js';
+import { distribute, distributionId, type Distribution } from '../../ledger/distribute.js';
 import { toMillis } from '../../ledger/db.js';
 import type { PipelineContext } from '../context.js';
 
@@ -16,6 +16,8 @@ export const MAX_CATCH_UP = 400;
 
 export interface DistributeSummary {
   distributions: { id: string; gross: string; distributed: string; commission: string; carried: string; creditedUsers: number; existing: boolean }[];
+  /** The tick came after a later period had closed: nothing to do. */
+  superseded?: boolean;
 }
 
 export async function distributeAsset(ctx: PipelineContext, symbol: string, periodEnd: number): Promise<DistributeSummary> {
@@ -24,9 +26,18 @@ export async function distributeAsset(ctx: PipelineContext, symbol: string, peri
 
   const last = await ctx.pool.query<{ last_period_end: string | null }>('SELECT last_period_end FROM ledger_assets WHERE symbol = $1', [symbol]);
   const lastEnd = last.rows[0]?.last_period_end == null ? null : toMillis(last.rows[0].last_period_end);
+  const distributions: DistributeSummary['distributions'] = [];
+  if (lastEnd !== null && periodEnd < lastEnd) {
+    // A tick that ran late (its worker crashed) after a later tick closed
+    // its period: those rewards went out with the later one.
+    const stored = await ctx.pool.query('SELECT 1 FROM distributions WHERE id = $1', [distributionId(symbol, periodEnd)]);
+    if (stored.rowCount === 0) {
+      ctx.logger.info({ asset: symbol, periodEnd: new Date(periodEnd).toISOString(), lastEnd: new Date(lastEnd).toISOString() }, 'tick superseded by a later period');
+      return { distributions, superseded: true };
+    }
+  }
   const ends = lastEnd === null || lastEnd >= periodEnd ? [periodEnd] : [...missedTicks(asset, lastEnd, periodEnd), periodEnd];
 
-  const distributions: DistributeSummary['distributions'] = [];
   for (const end of ends) {
     const started = performance.now();
     const result = await distribute(ctx.pool, { asset, periodEnd: end, now: ctx.now });

@@ -41,7 +41,9 @@ export async function rebalance(ctx: PipelineContext, chainName: string, jobKey:
 
   const actions: RebalanceSummary['actions'] = [];
   for (const [index, action] of plan.actions.entries()) {
-    const outcome = await executeIntent(ctx.pool, adapter, `${chainName}:${jobKey}:${index}`, action);
+    // Unique per plan: a retried job planning again at the same height makes
+    // the same plan and resumes these intents; a new height is a new plan.
+    const outcome = await executeIntent(ctx.pool, adapter, `${chainName}:${jobKey}:${position.height}:${index}`, action);
     const status = outcome.status === 'already' ? outcome.intent.status : outcome.status;
     const hash = outcome.status === 'confirmed' ? outcome.receipt.hash : outcome.status === 'already' ? outcome.intent.txHash : outcome.error.hash;
     actions.push({ kind: action.kind, validator: action.validator, amount: action.amount.toString(), status, ...(hash ? { hash } : {}) });

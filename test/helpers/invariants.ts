@@ -1,0 +1,57 @@
+/**
+ * The ledger's money invariants, checked against PostgreSQL after a test has
+ * run the daemon (and crashed it). Each returns what is wrong, so a failing
+ * test says which rule broke.
+ */
+import type pg from 'pg';
+import { expect } from 'vitest';
+
+import type { TestDevnet } from '../chain/devnet.js';
+
+export async function expectLedgerConsistent(pool: pg.Pool): Promise<void> {
+  const unbalanced = await pool.query('SELECT entry, sum(amount)::text AS s FROM postings GROUP BY entry HAVING sum(amount) <> 0');
+  expect(unbalanced.rows, 'every journal entry sums to 0').toEqual([]);
+
+  const allocations = await pool.query(
+    `SELECT d.id, d.distributed::text, coalesce(sum(a.amount), 0)::text AS allocated
+       FROM distributions d LEFT JOIN allocations a ON a.distribution_id = d.id
+      GROUP BY d.id HAVING d.distributed <> coalesce(sum(a.amount), 0)`,
+  );
+  expect(allocations.rows, 'Σ allocations = distributed, per distribution').toEqual([]);
+
+  const gross = await pool.query(
+    `SELECT d.id, d.gross::text, coalesce(sum(r.amount), 0)::text AS events
+       FROM distributions d LEFT JOIN reward_events r ON r.distribution_id = d.id
+      GROUP BY d.id HAVING d.gross <> coalesce(sum(r.amount), 0) OR d.gross <> d.commission + d.distributed`,
+  );
+  expect(gross.rows, 'each distribution allocates exactly its reward events: gross = Σ events = commission + distributed').toEqual([]);
+
+  const credited = await pool.query(
+    `SELECT b.user_id, b.amount::text AS balance, (coalesce(c.s, 0) + coalesce(a.s, 0))::text AS expected
+       FROM balances b
+       LEFT JOIN (SELECT user_id, sum(delta) s FROM balance_changes GROUP BY user_id) c USING (user_id)
+       LEFT JOIN (SELECT user_id, sum(amount) s FROM allocations GROUP BY user_id) a USING (user_id)
+      WHERE b.amount <> coalesce(c.s, 0) + coalesce(a.s, 0)`,
+  );
+  expect(credited.rows, "each balance = Σ its changes + Σ its allocations (credited once)").toEqual([]);
+}
+
+/** The reward events stored for a chain are exactly the devnet's payouts up to the stored checkpoint. */
+export async function expectRewardsMatchChain(pool: pg.Pool, devnet: TestDevnet, address: string, chain = 'testnet'): Promise<{ events: number; amount: bigint }> {
+  const { rows } = await pool.query<{ checkpoint: string }>('SELECT checkpoint FROM chain_checkpoints WHERE chain = $1', [chain]);
+  expect(rows[0], 'a harvest stored its checkpoint').toBeDefined();
+  const through = BigInt(rows[0]!.checkpoint);
+  const onChain = devnet.events(address).filter((e) => e.height <= through);
+  const stored = await pool.query<{ id: string; amount: string }>('SELECT id, amount::text FROM reward_events WHERE source = $1 ORDER BY id', [chain]);
+  expect(stored.rows.map((r) => [r.id, r.amount]).sort()).toEqual(onChain.map((e) => [`${chain}:${e.id}`, e.amount.toString()]).sort());
+  return { events: onChain.length, amount: onChain.reduce((s, e) => s + e.amount, 0n) };
+}
+
+/** After a final distribution: no reward event older than the last closed period is left undistributed. */
+export async function expectAllRewardsDistributed(pool: pg.Pool): Promise<void> {
+  const { rows } = await pool.query(
+    `SELECT r.id, r.amount::text, r.at FROM reward_events r JOIN ledger_assets a ON a.symbol = r.asset
+      WHERE r.distribution_id IS NULL AND r.at <= a.last_period_end`,
+  );
+  expect(rows, 'every reward event up to the last period end was distributed').toEqual([]);
+}
