@@ -33,8 +33,9 @@ export async function upsertSchedulers(config: SoftstakeConfig, queues: Queues):
     for (const job of CHAIN_JOBS) {
       const id = schedulerId(job, chain.name);
       ids.add(id);
-      // Start at once: a fresh daemon should know its position now, not in an hour.
-      await queue.upsertJobScheduler(id, { every: every[job], immediately: true }, { name: job, data: { chain: chain.name } });
+      // An `every` scheduler runs its first job at once: a fresh daemon
+      // knows its position now, not in an hour.
+      await queue.upsertJobScheduler(id, { every: every[job] }, { name: job, data: { chain: chain.name } });
     }
     await removeOthers(queue, ids);
   }

@@ -202,7 +202,7 @@ export class OwnRedis {
   /** SIGKILL: no shutdown save; only what AOF already has survives. */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.on('exit', resolve));
     child.kill('SIGKILL');
     await exited;
