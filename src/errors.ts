@@ -41,6 +41,8 @@ export interface InputProblem {
   line?: number;
   id?: string;
   reason: string;
+  /** `conflict`: the id is already used with other content (an API answers 409). */
+  kind?: 'conflict';
 }
 
 /**

@@ -109,13 +109,9 @@ export function ledgerProblem(error: LedgerInputError, where?: (problem: InputPr
   return new HttpProblem({ status: 400, type: LEDGER_REFUSED, title: 'Refused by the ledger', detail: summaryOf(error), ...(errors.length > 0 ? { errors } : {}) });
 }
 
-/**
- * The ledger reports an id conflict only in its reason text ("… with other
- * content"); test/api pins the wording. A `kind` on `InputProblem` would be
- * sturdier.
- */
+/** An id already used with other content: the ledger marks it `kind: 'conflict'`. */
 export function isIdConflict(problem: InputProblem): boolean {
-  return /with other content/.test(problem.reason);
+  return problem.kind === 'conflict';
 }
 
 /** Fastify's own client errors (a bad JSON body, too large, wrong media type): their messages are safe to show. */

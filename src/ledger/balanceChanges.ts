@@ -156,6 +156,7 @@ export async function applyBalanceChanges(
       problems.push({
         line: c.line,
         id: c.id,
+        kind: 'conflict',
         reason: `id already recorded with other content (${c.user_id} ${c.asset} ${c.delta} at ${formatInstant(toMillis(c.at))})`,
       });
     }
@@ -223,6 +224,7 @@ async function conflictingIds(tx: Tx): Promise<InputProblem[]> {
   return rows.map((r) => ({
     line: r.lines[1],
     id: r.id,
+    kind: 'conflict' as const,
     reason: `the same id with other content on lines ${r.lines.join(', ')}`,
   }));
 }

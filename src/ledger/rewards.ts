@@ -34,7 +34,7 @@ export async function insertRewardEvents(tx: Tx, events: readonly RewardEvent[])
   for (const event of events) {
     const twin = unique.get(event.id);
     if (twin === undefined) unique.set(event.id, event);
-    else if (!sameEvent(twin, event)) problems.push({ id: event.id, reason: 'the same id twice in one batch with other content' });
+    else if (!sameEvent(twin, event)) problems.push({ id: event.id, kind: 'conflict', reason: 'the same id twice in one batch with other content' });
   }
   const { rows } = await tx.query<StoredRow>(
     'SELECT id, asset, amount, at, source, distribution_id FROM reward_events WHERE id = ANY($1::text[])',
@@ -43,7 +43,7 @@ export async function insertRewardEvents(tx: Tx, events: readonly RewardEvent[])
   for (const row of rows) {
     const stored = rowToEvent(row);
     if (sameEvent(stored, unique.get(row.id)!)) unique.delete(row.id);
-    else problems.push({ id: row.id, reason: `already recorded with other content (${describeRewardEvent(stored)})` });
+    else problems.push({ id: row.id, kind: 'conflict', reason: `already recorded with other content (${describeRewardEvent(stored)})` });
   }
   if (problems.length > 0) throw new LedgerInputError('reward events refused; nothing was recorded', problems);
 
