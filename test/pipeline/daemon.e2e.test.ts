@@ -102,4 +102,12 @@ describe('softstake start, end to end', () => {
     const secret = key.secretHex;
     expect(daemon.logs.some((l) => JSON.stringify(l).includes(secret))).toBe(false);
   });
+
+  it('reconcile exits 2 and says SHORTFALL when the chain holds less than the ledger owes', async () => {
+    // A slash the daemon (stopped now) has not harvested: the chain lost stake the ledger still owes.
+    devnet.slash('val-a', 5_000);
+    const result = await runCli(['reconcile', '-c', configFile]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/ATOM\s+testnet\s.*SHORTFALL/);
+  });
 });
