@@ -88,21 +88,30 @@ async function settle(s: Setup, daemon: DaemonProcess): Promise<void> {
   await expectLedgerConsistent(s.db.pool);
 }
 
+/**
+ * SIGKILLs the daemon the moment the chain has included its first
+ * transaction of `kind`, before the daemon hears back; returns its hash.
+ */
+async function killWhenIncluded(s: Setup, daemon: DaemonProcess, kind: 'withdraw' | 'delegate'): Promise<string> {
+  let killedAfter: string | undefined;
+  s.devnet.onIncluded((tx) => {
+    if (tx.kind === kind && killedAfter === undefined) {
+      killedAfter = tx.hash;
+      daemon.child.kill('SIGKILL');
+    }
+  });
+  const hash = await until(() => killedAfter, `a ${kind} transaction was included and the daemon killed`, 45_000);
+  await daemon.exited;
+  s.devnet.onIncluded(null);
+  return hash;
+}
+
 describe('SIGKILL in the middle of a harvest', () => {
   it('the claim landed, the daemon never heard; after a restart its payouts are recorded and distributed once', async () => {
     const s = await setup();
     let daemon = s.start();
     await daemon.ready();
-    let killedAfter: string | undefined;
-    s.devnet.onIncluded((tx) => {
-      if (tx.kind === 'withdraw' && killedAfter === undefined) {
-        killedAfter = tx.hash;
-        daemon.child.kill('SIGKILL');
-      }
-    });
-    await until(() => killedAfter, 'a withdraw was included and the daemon killed', 45_000);
-    await daemon.exited;
-    s.devnet.onIncluded(null);
+    const killedAfter = await killWhenIncluded(s, daemon, 'withdraw');
     const claimed = s.devnet.events(s.key.address).filter((e) => e.txHash === killedAfter);
     expect(claimed.length).toBeGreaterThan(0);
 
@@ -122,16 +131,7 @@ describe('SIGKILL right after a delegation was broadcast', () => {
     const s = await setup({ intervals: { poll: '1s', harvest: '1h', rebalance: '1s' } });
     let daemon = s.start();
     await daemon.ready();
-    let killedAfter: string | undefined;
-    s.devnet.onIncluded((tx) => {
-      if (tx.kind === 'delegate' && killedAfter === undefined) {
-        killedAfter = tx.hash;
-        daemon.child.kill('SIGKILL');
-      }
-    });
-    await until(() => killedAfter, 'a delegation was included and the daemon killed', 45_000);
-    await daemon.exited;
-    s.devnet.onIncluded(null);
+    const killedAfter = await killWhenIncluded(s, daemon, 'delegate');
     const open = await s.db.pool.query<{ status: string }>('SELECT status FROM tx_intents WHERE tx_hash = $1', [killedAfter]);
     expect(open.rows).toEqual([{ status: 'signed' }]); // stored before broadcast, outcome unknown to the daemon
 
