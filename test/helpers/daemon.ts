@@ -45,14 +45,15 @@ export const API_TOKEN = 'test-token-0123456789abcdef';
 export const DASHBOARD_PASSWORD = 'dashboard-pass-3141';
 
 /** Writes a daemon config (and its token, password and key files) in a new directory. */
-export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file: string; dir: string }> {
+export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file: string; dir: string; prefix: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'softstake-daemon-'));
+  const prefix = `t${randomBytes(4).toString('hex')}`;
   await mkdir(join(dir, 'secrets'));
   await writeFile(join(dir, 'secrets/api-token'), `${API_TOKEN}\n`);
   await writeFile(join(dir, 'secrets/dashboard'), `${DASHBOARD_PASSWORD}\n`);
   const lines = [
     `database:\n  url: ${o.databaseUrl}`,
-    `redis:\n  url: ${o.redisUrl}\n  prefix: t${randomBytes(4).toString('hex')}`,
+    `redis:\n  url: ${o.redisUrl}\n  prefix: ${prefix}`,
     'assets:',
     '  ATOM:',
     '    decimals: 6',
@@ -87,7 +88,7 @@ export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file:
   }
   const file = join(dir, 'softstake.yaml');
   await writeFile(file, `${lines.join('\n')}\n`);
-  return { file, dir };
+  return { file, dir, prefix };
 }
 
 export interface LogLine {

@@ -18,11 +18,20 @@ export interface DistributeSummary {
   distributions: { id: string; gross: string; distributed: string; commission: string; carried: string; creditedUsers: number; existing: boolean }[];
   /** The tick came after a later period had closed: nothing to do. */
   superseded?: boolean;
+  /** The asset has no balance changes yet: no period to close. */
+  waiting?: boolean;
 }
 
 export async function distributeAsset(ctx: PipelineContext, symbol: string, periodEnd: number): Promise<DistributeSummary> {
   const asset = ctx.config.assets[symbol]!;
   if (periodEnd > ctx.now()) throw new RetryableError(`${symbol}: the period ending ${new Date(periodEnd).toISOString()} has not ended yet`);
+
+  const any = await ctx.pool.query('SELECT 1 FROM balance_changes WHERE asset = $1 LIMIT 1', [symbol]);
+  if (any.rowCount === 0) {
+    // Nothing to close before the exchange reports a first balance: not a failure.
+    ctx.logger.debug({ asset: symbol }, 'no balance changes yet; nothing to distribute');
+    return { distributions: [], waiting: true };
+  }
 
   const last = await ctx.pool.query<{ last_period_end: string | null }>('SELECT last_period_end FROM ledger_assets WHERE symbol = $1', [symbol]);
   const lastEnd = last.rows[0]?.last_period_end == null ? null : toMillis(last.rows[0].last_period_end);
