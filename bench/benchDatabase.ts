@@ -18,6 +18,8 @@ export const BENCH_SERVER_URL =
 
 export interface BenchDatabase {
   name: string;
+  /** Connection URL of the database, for a daemon the bench starts on it. */
+  url: string;
   pool: pg.Pool;
   /** Closes the pool and drops the database, unless `keep` asked to leave it for a look. */
   drop(): Promise<void>;
@@ -52,6 +54,7 @@ export async function createBenchDatabase(assets: Record<string, AssetConfig>, o
   }
   return {
     name,
+    url: url.toString(),
     pool,
     async drop() {
       await pool.end();

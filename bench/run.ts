@@ -5,6 +5,11 @@
  *    as many allocation rows) and a naive per-user implementation.
  * B. applyBalanceChanges() of 1,000,000 changes from a JSONL file against a
  *    raw COPY of the same rows.
+ * C. POST /v1/balance-changes to a spawned `softstake start --role api`, in
+ *    batches of 1,000 from concurrent clients, against the same batches
+ *    applied in-process.
+ * D. `softstake start` idle with no chains: start-to-ready, RSS, SIGTERM,
+ *    against `softstake --help` and a bare node process.
  *
  * Every figure is compared with a baseline measured in the same run, on the
  * same machine; nothing here passes or fails except the invariant checks,
@@ -15,19 +20,32 @@ import { parseArgs } from 'node:util';
 
 import pg from 'pg';
 
+import { MAX_BATCH } from '../src/api/v1/balanceChanges.js';
 import { BENCH_SERVER_URL } from './benchDatabase.js';
+import { benchApi } from './apiBench.js';
 import { benchDistribution } from './distributionBench.js';
+import { benchIdle } from './idleBench.js';
 import { benchImport } from './importBench.js';
 import { cleanUpOnInterrupt, wasInterrupted } from './interrupt.js';
 import { count, printSummary, say, seconds, type SummaryRow } from './report.js';
+
+const PARTS = ['distribute', 'import', 'api', 'idle'] as const;
+type Part = (typeof PARTS)[number];
 
 const USAGE = `usage: npm run bench -- [options]
   --users <n>         users of the large distribution (default 1000000)
   --naive-users <n>   users of the naive-versus-set-based comparison (default 20000)
   --changes <n>       balance changes imported (default 1000000)
-  --only <part>       distribute or import (default both)
+  --api-changes <n>   balance changes sent to POST /v1/balance-changes (default 200000)
+  --api-users <n>     users those changes are spread over (default 50000)
+  --api-clients <n>   concurrent HTTP clients (default 4)
+  --api-batch <n>     changes per request, at most 10000 (default 1000)
+  --idle-runs <n>     daemon starts measured by the idle bench (default 3)
+  --idle-seconds <n>  seconds idle before the daemon's RSS is read (default 5)
+  --only <part>       ${PARTS.join(', ')} (default all)
   --keep              keep the bench databases (prints their names) for EXPLAIN
-server: $SOFTSTAKE_BENCH_DATABASE_URL, else $SOFTSTAKE_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test`;
+server: $SOFTSTAKE_BENCH_DATABASE_URL, else $SOFTSTAKE_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test
+redis (api, idle): $SOFTSTAKE_BENCH_REDIS_URL, else redis://127.0.0.1:6379`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -42,6 +60,12 @@ function options() {
       users: { type: 'string' },
       'naive-users': { type: 'string' },
       changes: { type: 'string' },
+      'api-changes': { type: 'string' },
+      'api-users': { type: 'string' },
+      'api-clients': { type: 'string' },
+      'api-batch': { type: 'string' },
+      'idle-runs': { type: 'string' },
+      'idle-seconds': { type: 'string' },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -51,14 +75,22 @@ function options() {
     say(USAGE);
     process.exit(0);
   }
-  if (values.only !== undefined && values.only !== 'distribute' && values.only !== 'import') {
-    throw new Error(`--only: expected distribute or import, got ${JSON.stringify(values.only)}\n${USAGE}`);
+  if (values.only !== undefined && !(PARTS as readonly string[]).includes(values.only)) {
+    throw new Error(`--only: expected ${PARTS.join(', ')}, got ${JSON.stringify(values.only)}\n${USAGE}`);
   }
+  const apiBatch = positive('api-batch', values['api-batch'], 1_000);
+  if (apiBatch > MAX_BATCH) throw new Error(`--api-batch: the API takes at most ${MAX_BATCH} changes per request, got ${apiBatch}\n${USAGE}`);
   return {
     users: positive('users', values.users, 1_000_000),
     naiveUsers: positive('naive-users', values['naive-users'], 20_000),
     changes: positive('changes', values.changes, 1_000_000),
-    only: values.only as 'distribute' | 'import' | undefined,
+    apiChanges: positive('api-changes', values['api-changes'], 200_000),
+    apiUsers: positive('api-users', values['api-users'], 50_000),
+    apiClients: positive('api-clients', values['api-clients'], 4),
+    apiBatch,
+    idleRuns: positive('idle-runs', values['idle-runs'], 3),
+    idleSeconds: positive('idle-seconds', values['idle-seconds'], 5),
+    only: values.only as Part | undefined,
     keep: values.keep,
   };
 }
@@ -83,12 +115,16 @@ async function main(): Promise<void> {
   // Other work on the same cores skews every absolute figure; the ratios less so.
   say(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)`);
   say(
-    `sizes: distribute ${count(o.users)} users, naive ${count(o.naiveUsers)} users, import ${count(o.changes)} changes` +
+    `sizes: distribute ${count(o.users)} users, naive ${count(o.naiveUsers)} users, import ${count(o.changes)} changes, ` +
+      `api ${count(o.apiChanges)} changes of ${count(o.apiUsers)} users, idle ${o.idleRuns} runs of ${o.idleSeconds} s` +
       (o.only ? `; only ${o.only}` : ''),
   );
+  const runs = (part: Part) => o.only === undefined || o.only === part;
   const rows: SummaryRow[] = [];
-  if (o.only !== 'import') rows.push(...(await benchDistribution(o)));
-  if (o.only !== 'distribute') rows.push(...(await benchImport(o)));
+  if (runs('distribute')) rows.push(...(await benchDistribution(o)));
+  if (runs('import')) rows.push(...(await benchImport(o)));
+  if (runs('api')) rows.push(...(await benchApi(o)));
+  if (runs('idle')) rows.push(...(await benchIdle(o)));
   say(`\nSummary (baselines measured in this run; whole bench ${seconds((performance.now() - startedAt) / 1000)})`);
   printSummary(rows);
 }
