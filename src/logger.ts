@@ -22,7 +22,8 @@ export const REDACT_PATHS = [
   'headers.authorization',
 ];
 
-export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+/** @param options.fd - 1 (stdout, the default) or 2, when stdout carries a command's own output. */
+export function createLogger(options: { level?: string; name?: string; fd?: 1 | 2 } = {}): Logger {
   return pino(
     {
       name: options.name ?? 'softstake',
@@ -31,6 +32,6 @@ export function createLogger(options: { level?: string; name?: string; destinati
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ sync: false }),
+    pino.destination({ fd: options.fd ?? 1, sync: false }),
   );
 }

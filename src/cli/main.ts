@@ -6,6 +6,7 @@ import { createPool } from '../ledger/db.js';
 import { ensureDatabase } from '../ledger/ensureDatabase.js';
 import { migrate, syncAssets } from '../ledger/migrate.js';
 import { registerDaemonCommands } from './commands/daemon.js';
+import { registerDevnetCommand } from './commands/devnet.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { configPath, type GlobalOptions } from './context.js';
 import { printJson } from './output.js';
@@ -55,6 +56,7 @@ program
 
 registerLedgerCommands(program, globals);
 registerDaemonCommands(program, globals);
+registerDevnetCommand(program, globals);
 
 function exitCodeOf(error: unknown): number {
   if (error instanceof ConfigError) return EXIT.config;

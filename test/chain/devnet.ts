@@ -42,6 +42,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { DevnetModule } from '../../adapters/devnet.js';
+import { generateTestKey } from './keys.js';
 import { ADDRESS_PREFIX, addressOfPublicKey, decodeTxBody, decodeWireTx, TxDecodeError, txHash, verifyTxSignature, type TxBody, type TxKind } from './keys.js';
 
 /** A fault one listener can be told to show. */
@@ -753,3 +755,29 @@ export async function startTestDevnet(options: TestDevnetOptions): Promise<TestD
     close,
   };
 }
+
+/** testchain for `softstake devnet` (a config's `module:` pointing at test/chain/adapter.ts). */
+export const devnet: DevnetModule = {
+  kind: 'testchain',
+  async start(options) {
+    // 10 bps a day, sped up: at speedup 10 000 that is 1% of the stake a second.
+    const chain = await startTestDevnet({
+      validators: [
+        { address: 'testval1alpha', rewardBpsPerDay: 10 * options.speedup },
+        { address: 'testval1beta', rewardBpsPerDay: 8 * options.speedup, commissionBps: 700 },
+      ],
+      clock: 'wall',
+      blockMs: 500,
+    });
+    return {
+      endpoints: chain.urls,
+      validators: ['testval1alpha', 'testval1beta'],
+      async createFundedAccount(amount) {
+        const key = generateTestKey();
+        chain.fund(key.address, amount);
+        return { secret: key.secretHex, address: key.address };
+      },
+      close: () => chain.close(),
+    };
+  },
+};

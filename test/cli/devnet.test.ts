@@ -1,0 +1,59 @@
+/**
+ * `softstake devnet`, as a person runs it: the configured chain's devnet
+ * (testchain here, through a plugin adapter's sibling devnet.ts), demo users,
+ * the daemon with time sped up, and a summary at the end of `--duration`.
+ */
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { runCli, writeTemp } from '../helpers/cli.js';
+import { freePort, TEST_CHAIN_MODULE } from '../helpers/daemon.js';
+import { TEST_SERVER_URL } from '../helpers/db.js';
+
+const name = `softstake_t_devnet_${process.pid}`;
+const databaseUrl = new URL(TEST_SERVER_URL);
+databaseUrl.pathname = `/${name}`;
+
+afterAll(async () => {
+  const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`DROP DATABASE IF EXISTS ${name}_devnet WITH (FORCE)`);
+  await admin.end();
+});
+
+describe('softstake devnet --duration', () => {
+  it('delegates, harvests and credits the demo users within the run, then prints a summary', async () => {
+    const config = await writeTemp(
+      'devnet.yaml',
+      `database: { url: "${databaseUrl.href}" }
+redis: { prefix: t-devnet-${process.pid} }
+assets:
+  ATOM: { decimals: 6, minHolding: "1", commission: "10%" }
+chains:
+  testnet:
+    kind: testchain
+    module: ${TEST_CHAIN_MODULE}
+    asset: ATOM
+    endpoints: [http://127.0.0.1:1]   # replaced by the devnet's
+    signer: { env: REPLACED_BY_THE_DEVNET }
+    validators: [{ address: replaced }]
+api: { listen: "127.0.0.1:${await freePort()}" }
+`,
+    );
+    const result = await runCli(['devnet', '-c', config, '--duration', '20s', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('"msg":"distributed"'); // the log, on stderr with --json
+    const summary = JSON.parse(result.stdout) as {
+      database: string;
+      assets: { asset: string; staked: string; rewardsRealized: string; distributed: string; usersCredited: number }[];
+    };
+    expect(summary.database).toBe(`${name}_devnet`);
+    const atom = summary.assets[0]!;
+    expect(atom.asset).toBe('ATOM');
+    expect(BigInt(atom.staked)).toBeGreaterThanOrEqual(900_000_000n); // 90% of the demo users' 1,000 ATOM
+    expect(BigInt(atom.rewardsRealized)).toBeGreaterThan(0n);
+    expect(BigInt(atom.distributed)).toBeGreaterThan(0n);
+    expect(atom.usersCredited).toBe(4);
+  }, 60_000);
+});
