@@ -11,7 +11,9 @@ import type { ChainConfig, SoftstakeConfig } from '../config/index.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 
 /** Built-in adapter kinds; each chain issue adds its own. */
-const BUILT_IN: Record<string, () => Promise<{ adapter: AdapterModule<unknown> }>> = {};
+const BUILT_IN: Record<string, () => Promise<{ adapter: AdapterModule<unknown> }>> = {
+  cosmos: async () => (await import('../../adapters/cosmos/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
+};
 
 export function builtInKinds(): string[] {
   return Object.keys(BUILT_IN);

@@ -1,0 +1,559 @@
+/**
+ * The Cosmos adapter: its pure parts (wire amounts, event extraction,
+ * checkpoints, options), then the conformance suite and Cosmos-specific
+ * behaviour against the Cosmos devnet, through unmodified cosmjs over HTTP.
+ */
+import { Registry } from '@cosmjs/proto-signing';
+import { defaultRegistryTypes } from '@cosmjs/stargate';
+import { MsgWithdrawDelegatorReward } from 'cosmjs-types/cosmos/distribution/v1beta1/tx';
+import { MsgBeginRedelegate, MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Secp256k1, sha256 } from '@cosmjs/crypto';
+import { toBech32 } from '@cosmjs/encoding';
+import { DirectSecp256k1HdWallet, makeSignBytes } from '@cosmjs/proto-signing';
+import { GasPrice, QueryClient, setupDistributionExtension, SigningStargateClient } from '@cosmjs/stargate';
+import { connectComet } from '@cosmjs/tendermint-rpc';
+import { afterEach, describe, expect, it } from 'vitest';
+import { adapter as cosmos, type CosmosChainAdapter, type CosmosOptions } from '../../adapters/cosmos/adapter.js';
+import { createFundedAccount, startCosmosDevnet, type CosmosDevnet, type CosmosDevnetOptions } from '../../adapters/cosmos/devnet.js';
+import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
+import type { AdapterConfig } from '../../adapters/types.js';
+import { describeAdapterConformance, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
+import { AmountFormatError, coinAmount, decAtomics, decToBps, timestampMs, truncateDec } from '../../adapters/cosmos/amounts.js';
+import { formatCheckpoint, parseCheckpoint } from '../../adapters/cosmos/checkpoint.js';
+import { feeOf, payoutEvents, principalChanges, type IndexedTxLike } from '../../adapters/cosmos/events.js';
+import { resolveCosmosOptions } from '../../adapters/cosmos/options.js';
+
+const ME = 'cosmos1custody';
+const OTHER = 'cosmos1someoneelse';
+const VAL_A = 'cosmosvaloper1alpha';
+const VAL_B = 'cosmosvaloper1beta';
+const IBC = 'ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2';
+
+function withdrawEvent(attributes: Record<string, string>): IndexedTxLike['events'][number] {
+  return { type: 'withdraw_rewards', attributes: Object.entries(attributes).map(([key, value]) => ({ key, value })) };
+}
+
+const registry = new Registry(defaultRegistryTypes);
+
+function txBytes(messages: { typeUrl: string; value: unknown }[], fee: { denom: string; amount: string }[] = [{ denom: 'uatom', amount: '5000' }]): Uint8Array {
+  const body = TxBody.encode(TxBody.fromPartial({ messages: messages.map((m) => registry.encodeAsAny(m)) })).finish();
+  const authInfo = AuthInfo.encode(AuthInfo.fromPartial({ fee: { amount: fee, gasLimit: 200_000n } })).finish();
+  return TxRaw.encode(TxRaw.fromPartial({ bodyBytes: body, authInfoBytes: authInfo, signatures: [new Uint8Array(64)] })).finish();
+}
+
+function indexedTx(overrides: Partial<IndexedTxLike>): IndexedTxLike {
+  return { hash: 'AB12', height: 7n, index: 0, code: 0, events: [], tx: txBytes([]), ...overrides };
+}
+
+describe('cosmos amounts', () => {
+  it('DecCoin rewards are truncated to whole base units, never rounded', () => {
+    expect(truncateDec('5000000000000000000000')).toBe(5000n); // 5000 uatom, the protobuf atomics form
+    expect(truncateDec('1999999999999999999')).toBe(1n); // 1.999… uatom
+    expect(truncateDec('999999999999999999')).toBe(0n);
+    expect(truncateDec('0')).toBe(0n);
+    expect(truncateDec('12.999999999999999999')).toBe(12n); // the human form
+    expect(truncateDec('123456789012345678901234567890123456789.5')).toBe(123456789012345678901234567890123456789n);
+    expect(decAtomics('0.5')).toBe(500_000_000_000_000_000n);
+    for (const bad of ['', '-1', '1e21', '1.0000000000000000001', ' 1', '01']) expect(() => truncateDec(bad)).toThrow(AmountFormatError);
+  });
+
+  it('commission rates become basis points, truncated', () => {
+    expect(decToBps('50000000000000000')).toBe(500); // 0.05
+    expect(decToBps('0.07')).toBe(700);
+    expect(decToBps('1000000000000000000')).toBe(10_000);
+    expect(decToBps('123456789012345')).toBe(1); // 0.000123… → 1.23 bps → 1
+    expect(() => decToBps('1000000000000000001')).toThrow(AmountFormatError);
+  });
+
+  it('coin lists: only the staking denom counts; empty is nothing', () => {
+    expect(coinAmount('123uatom', 'uatom')).toBe(123n);
+    expect(coinAmount(`5${IBC},123uatom`, 'uatom')).toBe(123n);
+    expect(coinAmount(`5${IBC}`, 'uatom')).toBe(0n);
+    expect(coinAmount('', 'uatom')).toBe(0n);
+    expect(coinAmount('1uatom,2uatom', 'uatom')).toBe(3n);
+    expect(coinAmount('340282366920938463463374607431768211456uatom', 'uatom')).toBe(2n ** 128n);
+    for (const bad of ['uatom', '1.5uatom', '-1uatom', '12', '1u']) expect(() => coinAmount(bad, 'uatom')).toThrow(AmountFormatError);
+  });
+
+  it('timestamps: seconds and nanos to whole milliseconds', () => {
+    expect(timestampMs({ seconds: 1_700_000_000n, nanos: 999_999_999 })).toBe(1_700_000_000_999);
+    expect(() => timestampMs({ seconds: -1n, nanos: 0 })).toThrow(AmountFormatError);
+  });
+});
+
+describe('cosmos events', () => {
+  it('collects the custody account’s withdraw_rewards payouts with deterministic ids', () => {
+    const tx = indexedTx({
+      hash: 'FEED',
+      events: [
+        { type: 'message', attributes: [{ key: 'sender', value: ME }] },
+        withdrawEvent({ amount: '10uatom', validator: VAL_A, delegator: ME, msg_index: '0' }),
+        withdrawEvent({ amount: `3${IBC},20uatom`, validator: VAL_B, delegator: ME, msg_index: '1' }),
+        withdrawEvent({ amount: '7uatom', validator: VAL_B, delegator: OTHER, msg_index: '1' }),
+        withdrawEvent({ amount: '', validator: VAL_A, delegator: ME, msg_index: '2' }),
+        withdrawEvent({ amount: '30uatom', validator: VAL_B, delegator: ME, msg_index: '1' }),
+        withdrawEvent({ amount: '1uatom', validator: VAL_A }), // older SDK: no delegator, no msg_index
+      ],
+    });
+    expect(payoutEvents(tx, ME, 'uatom')).toEqual([
+      { id: 'FEED:0:0', amount: 10n, validator: VAL_A, height: 7n },
+      { id: 'FEED:1:0', amount: 20n, validator: VAL_B, height: 7n },
+      // the ordinal counts the other delegator's event too: ids never depend on the filter
+      { id: 'FEED:1:2', amount: 30n, validator: VAL_B, height: 7n },
+      { id: 'FEED:0:1', amount: 1n, validator: VAL_A, height: 7n },
+    ]);
+  });
+
+  it('a failed transaction pays nothing and moves no principal', () => {
+    const tx = indexedTx({
+      code: 5,
+      events: [withdrawEvent({ amount: '10uatom', validator: VAL_A, delegator: ME, msg_index: '0' })],
+      tx: txBytes([{ typeUrl: MsgDelegate.typeUrl, value: MsgDelegate.fromPartial({ delegatorAddress: ME, validatorAddress: VAL_A, amount: { denom: 'uatom', amount: '5' } }) }]),
+    });
+    expect(payoutEvents(tx, ME, 'uatom')).toEqual([]);
+    expect(principalChanges(tx, ME, 'uatom').size).toBe(0);
+  });
+
+  it('principal moves come from the signed messages; the fee from AuthInfo', () => {
+    const tx = indexedTx({
+      tx: txBytes(
+        [
+          { typeUrl: MsgDelegate.typeUrl, value: MsgDelegate.fromPartial({ delegatorAddress: ME, validatorAddress: VAL_A, amount: { denom: 'uatom', amount: '1000' } }) },
+          { typeUrl: MsgUndelegate.typeUrl, value: MsgUndelegate.fromPartial({ delegatorAddress: ME, validatorAddress: VAL_A, amount: { denom: 'uatom', amount: '300' } }) },
+          {
+            typeUrl: MsgBeginRedelegate.typeUrl,
+            value: MsgBeginRedelegate.fromPartial({ delegatorAddress: ME, validatorSrcAddress: VAL_A, validatorDstAddress: VAL_B, amount: { denom: 'uatom', amount: '200' } }),
+          },
+          { typeUrl: MsgWithdrawDelegatorReward.typeUrl, value: MsgWithdrawDelegatorReward.fromPartial({ delegatorAddress: ME, validatorAddress: VAL_A }) },
+        ],
+        [
+          { denom: 'uatom', amount: '4321' },
+          { denom: IBC, amount: '9' },
+        ],
+      ),
+    });
+    expect(principalChanges(tx, ME, 'uatom')).toEqual(
+      new Map([
+        [VAL_A, 500n],
+        [VAL_B, 200n],
+      ]),
+    );
+    expect(feeOf(tx.tx, 'uatom')).toBe(4321n);
+  });
+});
+
+describe('cosmos checkpoint', () => {
+  it('null starts at genesis with nothing staked; a checkpoint round-trips deterministically', () => {
+    expect(parseCheckpoint(null)).toEqual({ height: 0n, principal: new Map() });
+    const text = formatCheckpoint({ height: 42n, principal: new Map([[VAL_B, 5n], [VAL_A, 7n], ['cosmosvaloper1gone', 0n]]) });
+    expect(text).toBe(`{"height":"42","principal":{"${VAL_A}":"7","${VAL_B}":"5"}}`);
+    expect(parseCheckpoint(text)).toEqual({ height: 42n, principal: new Map([[VAL_A, 7n], [VAL_B, 5n]]) });
+    expect(parseCheckpoint('{"height":"9"}')).toEqual({ height: 9n, principal: undefined });
+    for (const bad of ['9', '{"height":9}', '{"height":"-1"}', '{"height":"1","extra":1}', 'nope']) expect(() => parseCheckpoint(bad)).toThrow();
+  });
+});
+
+describe('cosmos options', () => {
+  it('strict, with documented defaults; the gas price must be in the staking denom', () => {
+    expect(cosmos.kind).toBe('cosmos');
+    expect(cosmos.optionsSchema.safeParse({ chainId: 'cosmoshub-4' }).success).toBe(true);
+    expect(cosmos.optionsSchema.safeParse({}).success).toBe(false);
+    expect(cosmos.optionsSchema.safeParse({ chainId: 'x', chainid: 'x' }).success).toBe(false);
+    expect(cosmos.optionsSchema.safeParse({ chainId: 'x', gasPrice: '0.025uosmo' }).success).toBe(false);
+    expect(cosmos.optionsSchema.safeParse({ chainId: 'x', denom: 'uosmo', gasPrice: '0.025uosmo' }).success).toBe(true);
+    expect(cosmos.optionsSchema.safeParse({ chainId: 'x', hdPath: 'not/a/path' }).success).toBe(false);
+    expect(cosmos.optionsSchema.safeParse({ chainId: 'x', gasLimits: { delegate: 1.5 } }).success).toBe(false);
+    const resolved = resolveCosmosOptions({ chainId: 'cosmoshub-4' });
+    expect(resolved).toMatchObject({ prefix: 'cosmos', denom: 'uatom', hdPath: "m/44'/118'/0'/0/0", gasAdjustment: 1.4, detectSlashing: true });
+    expect(resolved.gasPrice.toString()).toBe('0.025uatom');
+  });
+});
+
+// ---- Against the Cosmos devnet. ----
+
+const FUNDS = 100_000_000_000n; // 100 000 ATOM
+const AMOUNT = 1_000_000_000n; // 1 000 ATOM
+const HOUR = 3_600_000;
+
+/** A devnet, a funded custody mnemonic in a signer file, and adapters built for it; all closed by `dispose`. */
+interface Fixture {
+  devnet: CosmosDevnet;
+  address: string;
+  mnemonic: string;
+  keyFile: string;
+  config(endpoints?: readonly string[], options?: Partial<CosmosOptions>, requestTimeoutMs?: number): AdapterConfig<CosmosOptions>;
+  adapter(endpoints?: readonly string[], options?: Partial<CosmosOptions>, requestTimeoutMs?: number): CosmosChainAdapter;
+  dispose(): Promise<void>;
+}
+
+async function fixture(options: CosmosDevnetOptions = {}): Promise<Fixture> {
+  const devnet = await startCosmosDevnet(options);
+  const { mnemonic, address } = await createFundedAccount(devnet, FUNDS);
+  const dir = await mkdtemp(join(tmpdir(), 'softstake-cosmos-'));
+  const keyFile = join(dir, 'custody.mnemonic');
+  await writeFile(keyFile, `${mnemonic}\n`, { mode: 0o600 });
+  const built: CosmosChainAdapter[] = [];
+  const config = (endpoints: readonly string[] = devnet.urls, adapterOptions: Partial<CosmosOptions> = {}, requestTimeoutMs = 300): AdapterConfig<CosmosOptions> => ({
+    name: 'cosmos-devnet',
+    asset: 'ATOM',
+    decimals: 6,
+    endpoints: [...endpoints],
+    signer: { file: keyFile },
+    requestTimeoutMs,
+    options: { chainId: devnet.chainId, inclusionTimeoutMs: 500, pollIntervalMs: 20, ...adapterOptions },
+  });
+  return {
+    devnet,
+    address,
+    mnemonic,
+    keyFile,
+    config,
+    adapter(endpoints, adapterOptions, requestTimeoutMs) {
+      const a = cosmos.create(config(endpoints, adapterOptions, requestTimeoutMs));
+      built.push(a);
+      return a;
+    },
+    async dispose() {
+      for (const a of built) await a.close();
+      await devnet.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describeAdapterConformance('cosmos', async () => {
+  const f = await fixture();
+  const harness: ConformanceHarness = {
+    devnet: {
+      endpoints: f.devnet.urls,
+      advance: (ms) => f.devnet.advance(ms),
+      setFault: (index, fault) => f.devnet.setFault(index, fault),
+      failNextTx: () => f.devnet.failNextTx(),
+      dropNextTx: () => f.devnet.dropNextTx(),
+      rewardsPaid: () => f.devnet.rewardsPaid(f.address) - f.devnet.slashed(f.address),
+      slash: (validator, bps) => f.devnet.slash(validator, bps),
+      close: () => f.dispose(),
+    },
+    createAdapter: (endpoints) => f.adapter(endpoints),
+    validators: [f.devnet.validators[0]!, ...f.devnet.validators.slice(1)],
+    amount: AMOUNT,
+    // 10 % inflation on 2M ATOM bonded: about 11 000 uatom an hour on 1 000 ATOM.
+    rewardPeriodMs: HOUR,
+    unknownValidator: toBech32('cosmosvaloper', new Uint8Array(20).fill(7)),
+    frozenClock: true,
+  };
+  return harness;
+});
+
+/** The error a promise rejects with; fails the test if it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${String(value)}`);
+    },
+    (error: unknown) => error,
+  );
+}
+
+/**
+ * A JSON-RPC forwarder in front of a devnet endpoint that can run `before`
+ * ahead of the next `broadcast_tx_sync` it forwards: another client acting
+ * on the account between the adapter's read of its sequence and its
+ * broadcast, as happens when two signers share an account.
+ */
+async function interposer(
+  target: string,
+): Promise<{ url: string; beforeNextBroadcast(hook: () => Promise<void>): void; broadcasts(): number; close(): Promise<void> }> {
+  let hook: (() => Promise<void>) | undefined;
+  let broadcasts = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      void (async () => {
+        const body = Buffer.concat(chunks);
+        const method = (JSON.parse(body.toString('utf8')) as { method?: string }).method;
+        if (method === 'broadcast_tx_sync') broadcasts += 1;
+        if (method === 'broadcast_tx_sync' && hook !== undefined) {
+          const run = hook;
+          hook = undefined;
+          await run();
+        }
+        const forwarded = httpRequest(target, { method: 'POST', headers: { 'content-type': 'application/json' } }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, { 'content-type': 'application/json' });
+          answer.pipe(res);
+        });
+        forwarded.on('error', () => res.destroy());
+        forwarded.end(body);
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    beforeNextBroadcast(next) {
+      hook = next;
+    },
+    broadcasts: () => broadcasts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('cosmos adapter against the devnet', () => {
+  let f: Fixture | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+    await f?.dispose();
+    f = undefined;
+  });
+
+  it('a transaction signed with the wrong key is rejected, non-retryable, and nothing happens', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const validator = f.devnet.validators[0]!;
+    const signed = await adapter.sign({ kind: 'delegate', validator, amount: AMOUNT });
+
+    // The same sign doc, signed by a key that is not the custody account's.
+    const raw = TxRaw.decode(signed.bytes);
+    const stranger = await Secp256k1.makeKeypair(sha256(new TextEncoder().encode('not the custody key')));
+    const account = f.devnet.account(f.address);
+    const signDoc = { bodyBytes: raw.bodyBytes, authInfoBytes: raw.authInfoBytes, chainId: f.devnet.chainId, accountNumber: account.accountNumber! };
+    const signature = await Secp256k1.createSignature(sha256(makeSignBytes(signDoc)), stranger.privkey);
+    const forged = TxRaw.encode({ ...raw, signatures: [Secp256k1.trimRecoveryByte(signature.toFixedLength())] }).finish();
+    const forgedHash = Buffer.from(sha256(forged)).toString('hex').toUpperCase();
+
+    const error = await rejection(adapter.broadcast({ hash: forgedHash, bytes: forged }));
+    expect(error).toBeInstanceOf(TxRejectedError);
+    expect(error).toMatchObject({ code: 4, included: false, retryable: false, fee: 0n });
+    expect(f.devnet.account(f.address)).toMatchObject({ sequence: 0n, liquid: FUNDS, delegations: [] });
+
+    // The genuine bytes still land.
+    const receipt = await adapter.broadcast(signed);
+    expect(stakeOf(await adapter.position(), validator)).toBe(AMOUNT);
+    expect(f.devnet.account(f.address).liquid).toBe(FUNDS - AMOUNT - receipt.fee);
+  });
+
+  it('stored bytes whose sequence another transaction took are rejected (never included), not retried', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [v0, v1] = f.devnet.validators;
+    const stale = await adapter.sign({ kind: 'delegate', validator: v0!, amount: AMOUNT });
+    await adapter.delegate(v1!, AMOUNT); // takes the same sequence
+    const error = await rejection(adapter.broadcast(stale));
+    expect(error).toBeInstanceOf(TxRejectedError);
+    expect(error).toMatchObject({ code: 32, included: false, retryable: false });
+    expect(stakeOf(await adapter.position(), v0!)).toBe(0n);
+  });
+
+  it('a sequence mismatch in delegate() (another client used the sequence) is re-signed once and succeeds', async () => {
+    f = await fixture();
+    const proxy = await interposer(f.devnet.urls[0]!);
+    cleanups.push(() => proxy.close());
+    const adapter = f.adapter([proxy.url], {}, 5_000);
+    const [v0, v1] = f.devnet.validators;
+    const devnet = f.devnet;
+
+    // A second signer on the same account, through cosmjs's own client, between the adapter's read and its broadcast.
+    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(f.mnemonic);
+    const other = await SigningStargateClient.connectWithSigner(devnet.urls[1]!, wallet, { gasPrice: GasPrice.fromString(devnet.minGasPrice), broadcastPollIntervalMs: 10 });
+    cleanups.push(async () => other.disconnect());
+    proxy.beforeNextBroadcast(async () => {
+      const result = await other.delegateTokens(f!.address, v1!, { denom: 'uatom', amount: '5000' }, 'auto');
+      expect(result.code).toBe(0);
+    });
+
+    const before = devnet.account(f.address).sequence;
+    const receipt = await adapter.delegate(v0!, AMOUNT);
+    const after = devnet.account(f.address);
+    expect(after.sequence).toBe(before + 2n);
+    expect(proxy.broadcasts()).toBe(2); // the stale signature, then the re-signed one
+    const position = await adapter.position();
+    expect(stakeOf(position, v0!)).toBe(AMOUNT);
+    expect(stakeOf(position, v1!)).toBe(5000n);
+    expect(receipt.height).toBeGreaterThan(0n);
+  });
+
+  it('a reward paid by a delegation change is reported once across harvests; all harvests sum to what the chain paid', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [v0, v1] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.delegate(v1!, AMOUNT);
+    f.devnet.advance(HOUR);
+    const restake = await adapter.delegate(v0!, AMOUNT); // pays v0's pending rewards
+    const paidByRestake = f.devnet.rewardsPaid(f.address);
+    expect(paidByRestake).toBeGreaterThan(0n);
+    f.devnet.advance(HOUR);
+
+    const first = await adapter.harvest(null);
+    const fromRestake = first.events.filter((e) => e.id.startsWith(`${restake.hash}:`));
+    expect(fromRestake).toHaveLength(1);
+    expect(fromRestake[0]).toMatchObject({ amount: paidByRestake, validator: v0, at: restake.at });
+    expect(first.receipts).toHaveLength(1); // one withdrawal for both validators
+    expect(first.events.filter((e) => e.id.startsWith(`${first.receipts[0]!.hash}:`)).map((e) => e.validator).sort()).toEqual([v0, v1].sort());
+
+    f.devnet.advance(HOUR);
+    const unbond = await adapter.undelegate(v1!, AMOUNT / 2n); // pays v1's pending rewards
+    const second = await adapter.harvest(first.checkpoint);
+    expect(second.events.filter((e) => first.events.some((p) => p.id === e.id))).toEqual([]);
+    expect(second.events.some((e) => e.id.startsWith(`${unbond.hash}:`))).toBe(true);
+    expect(sumOf(first.events) + sumOf(second.events)).toBe(f.devnet.rewardsPaid(f.address));
+
+    const third = await adapter.harvest(second.checkpoint);
+    expect(third.events).toEqual([]);
+    expect(third.receipts).toEqual([]);
+  });
+
+  it('a claim whose wait timed out is reported (payouts and fee receipt) by the next harvest, once', async () => {
+    f = await fixture({ inclusionDelayMs: 200 });
+    const [v0] = f.devnet.validators;
+    await f.adapter(undefined, { inclusionTimeoutMs: 5_000 }).delegate(v0!, AMOUNT);
+    f.devnet.advance(HOUR);
+    const impatient = f.adapter(undefined, { inclusionTimeoutMs: 20 });
+    const error = await rejection(impatient.harvest(null));
+    expect(error).toMatchObject({ name: 'TxNotIncludedError', retryable: true });
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the claim lands meanwhile
+    const paid = f.devnet.rewardsPaid(f.address);
+    expect(paid).toBeGreaterThan(0n);
+
+    const adapter = f.adapter(undefined, { inclusionTimeoutMs: 5_000 });
+    const result = await adapter.harvest(null);
+    expect(sumOf(result.events)).toBe(paid);
+    expect(result.receipts).toHaveLength(1); // nothing pending any more: no second claim, the first one's fee
+    const claim = result.receipts[0]!;
+    expect(result.events.every((e) => e.id.startsWith(`${claim.hash}:`))).toBe(true);
+    expect(claim.fee).toBeGreaterThan(0n);
+    expect((await adapter.harvest(result.checkpoint)).receipts).toEqual([]);
+  });
+
+  it('a slash between harvests is reported once, net of the account’s own stake changes since the checkpoint', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [v0, v1] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.delegate(v1!, AMOUNT);
+    const first = await adapter.harvest(null);
+    expect(first.events.filter((e) => e.amount < 0n)).toEqual([]);
+
+    f.devnet.slash(v0!, 500); // 5 %
+    await adapter.delegate(v0!, AMOUNT); // own changes after the slash must not hide or inflate it
+    await adapter.undelegate(v1!, AMOUNT / 4n);
+    const second = await adapter.harvest(first.checkpoint);
+    const slashes = second.events.filter((e) => e.amount < 0n);
+    expect(slashes).toHaveLength(1);
+    expect(slashes[0]!.id).toMatch(new RegExp(`^slash:${v0}:\\d+$`));
+    // Exactly the stake the account's own transactions do not explain: 2 000 ATOM paid in with v0.
+    const stakeV0 = stakeOf(await adapter.position(), v0!);
+    expect(slashes[0]).toMatchObject({ validator: v0, amount: stakeV0 - 2n * AMOUNT });
+    // That is the slash plus at most one unit of share rounding from delegating at the slashed exchange rate,
+    // which the chain keeps as well (the devnet's `slashed` counts only the slash itself).
+    expect(-slashes[0]!.amount - f.devnet.slashed(f.address)).toBeGreaterThanOrEqual(0n);
+    expect(-slashes[0]!.amount - f.devnet.slashed(f.address)).toBeLessThanOrEqual(1n);
+
+    f.devnet.advance(HOUR);
+    const third = await adapter.harvest(second.checkpoint);
+    expect(third.events.filter((e) => e.amount < 0n)).toEqual([]);
+  });
+
+  it('pending rewards are truncated per delegation, not rounded', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [v0] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    const comet = await connectComet(f.devnet.urls[0]!);
+    const query = QueryClient.withExtensions(comet, setupDistributionExtension);
+    cleanups.push(async () => comet.disconnect());
+    // Find a moment where the raw DecCoin has a fraction ≥ 0.5, where rounding and truncation differ.
+    let raw = '';
+    for (let step = 0; step < 200; step += 1) {
+      f.devnet.advance(5_000);
+      const rewards = await query.distribution.delegationTotalRewards(f.address);
+      raw = rewards.rewards.find((r) => r.validatorAddress === v0)?.reward.find((c) => c.denom === 'uatom')?.amount ?? '0';
+      if (BigInt(raw) % 10n ** 18n >= 5n * 10n ** 17n) break;
+    }
+    const fraction = BigInt(raw) % 10n ** 18n;
+    expect(fraction).toBeGreaterThanOrEqual(5n * 10n ** 17n);
+    expect((await adapter.position()).pendingRewards).toBe(BigInt(raw) / 10n ** 18n);
+  });
+
+  it('position() reports validator health: jailed, active, commission in bps', async () => {
+    f = await fixture();
+    const [v0, v1] = f.devnet.validators;
+    const adapter = f.adapter(undefined, { validators: [v1!] });
+    await adapter.delegate(v0!, AMOUNT);
+    f.devnet.jail(v0!);
+    const { validators } = await adapter.position();
+    expect(validators).toEqual(
+      [
+        { validator: v0, jailed: true, active: false, commissionBps: 500 },
+        { validator: v1, jailed: false, active: true, commissionBps: 1000 },
+      ].sort((a, b) => a.validator!.localeCompare(b.validator!)),
+    );
+  });
+
+  it('RPC calls per poll and per harvest do not grow with the number of other accounts', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [v0, v1] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.delegate(v1!, AMOUNT);
+    await adapter.position(); // connected: the status probe is behind us
+
+    const measure = async (): Promise<{ poll: number; harvest: number; idleHarvest: number }> => {
+      f!.devnet.advance(HOUR);
+      let start = adapter.rpcCalls();
+      await adapter.position();
+      const poll = adapter.rpcCalls() - start;
+      start = adapter.rpcCalls();
+      const { checkpoint } = await adapter.harvest(null);
+      const harvest = adapter.rpcCalls() - start;
+      start = adapter.rpcCalls();
+      await adapter.harvest(checkpoint);
+      return { poll, harvest, idleHarvest: adapter.rpcCalls() - start };
+    };
+    const alone = await measure();
+
+    // 20 other delegators, each with its own stake and a payout in the chain's history.
+    for (let i = 0; i < 20; i += 1) {
+      const other = await createFundedAccount(f.devnet, FUNDS);
+      const wallet = await DirectSecp256k1HdWallet.fromMnemonic(other.mnemonic);
+      const client = await SigningStargateClient.connectWithSigner(f.devnet.urls[1]!, wallet, { gasPrice: GasPrice.fromString(f.devnet.minGasPrice), broadcastPollIntervalMs: 10 });
+      await client.delegateTokens(other.address, i % 2 === 0 ? v0! : v1!, { denom: 'uatom', amount: AMOUNT.toString() }, 'auto');
+      await client.withdrawRewards(other.address, i % 2 === 0 ? v0! : v1!, 'auto');
+      client.disconnect();
+    }
+    const crowded = await measure();
+    // The withdrawal's inclusion polls may vary by one; nothing else may.
+    expect(crowded.poll).toBe(alone.poll);
+    expect(Math.abs(crowded.harvest - alone.harvest)).toBeLessThanOrEqual(1);
+    expect(crowded.idleHarvest).toBe(alone.idleHarvest);
+    console.info(`cosmos RPC calls: position ${crowded.poll}, harvest with a withdrawal ${crowded.harvest}, harvest with nothing new ${crowded.idleHarvest}`);
+  });
+
+  it('refuses an endpoint serving another chain', async () => {
+    f = await fixture();
+    const error = await rejection(f.adapter(undefined, { chainId: 'cosmoshub-4' }).position());
+    expect(error).toBeInstanceOf(ChainProtocolError);
+    expect((error as Error).message).toMatch(/serves chain softstake-devnet-1, the config expects cosmoshub-4/);
+  });
+
+  it('a bad mnemonic is a non-retryable error that does not echo the secret', async () => {
+    f = await fixture();
+    await writeFile(f.keyFile, 'correct horse battery staple zebra\n');
+    const error = await rejection(f.adapter().position());
+    expect(error).toBeInstanceOf(ChainProtocolError);
+    expect((error as Error).message).not.toMatch(/horse|zebra|staple/);
+  });
+});
