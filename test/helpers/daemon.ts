@@ -29,8 +29,10 @@ export interface DaemonConfigOptions {
   redisUrl: string;
   /** Devnet endpoints; no chain when omitted. */
   endpoints?: string[];
-  /** The custody key (hex seed) for the signer, written to a key file. */
+  /** The custody key (hex seed, mnemonic, …) for the signer, written to a key file. */
   keyHex?: string;
+  /** The adapter: testchain (a plugin module) unless given. */
+  chain?: { name: string; kind: string; options: string };
   validators?: { address: string; weight?: number }[];
   port: number;
   /** Cron for ATOM's distributions. @defaultValue every 2 seconds */
@@ -73,9 +75,9 @@ export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file:
     const iv = o.intervals ?? {};
     lines.push(
       'chains:',
-      '  testnet:',
-      '    kind: testchain',
-      `    module: ${TEST_CHAIN_MODULE}`,
+      ...(o.chain
+        ? [`  ${o.chain.name}:`, `    kind: ${o.chain.kind}`, `    options: ${o.chain.options}`]
+        : ['  testnet:', '    kind: testchain', `    module: ${TEST_CHAIN_MODULE}`]),
       '    asset: ATOM',
       `    endpoints: [${o.endpoints.join(', ')}]`,
       '    signer: { file: ./secrets/custody.key }',
