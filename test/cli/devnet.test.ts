@@ -3,6 +3,10 @@
  * (testchain here, through a plugin adapter's sibling devnet.ts), demo users,
  * the daemon with time sped up, and a summary at the end of `--duration`.
  */
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -18,7 +22,7 @@ afterAll(async () => {
   const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`DROP DATABASE IF EXISTS ${name}_devnet WITH (FORCE)`);
+  for (const db of [`${name}_devnet`, `${name}_atom`, `${name}_atom_devnet`]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   await admin.end();
 });
 
@@ -55,5 +59,27 @@ api: { listen: "127.0.0.1:${await freePort()}" }
     expect(BigInt(atom.rewardsRealized)).toBeGreaterThan(0n);
     expect(BigInt(atom.distributed)).toBeGreaterThan(0n);
     expect(atom.usersCredited).toBe(4);
+  }, 60_000);
+
+  it('runs config/devnet.yaml as shipped: the ATOM chain on the Cosmos devnet', async () => {
+    const shipped = await readFile(new URL('../../config/devnet.yaml', import.meta.url), 'utf8');
+    const dir = await mkdtemp(join(tmpdir(), 'softstake-devnet-config-'));
+    await cp(new URL('../../config/devnet-secrets', import.meta.url), join(dir, 'devnet-secrets'), { recursive: true });
+    const config = join(dir, 'devnet.yaml');
+    await writeFile(
+      config,
+      shipped
+        .replace(/url: postgres:\/\/\S+/, `url: ${databaseUrl.href.replace(name, `${name}_atom`)}`)
+        .replace(/listen: 127\.0\.0\.1:8080/, `listen: 127.0.0.1:${await freePort()}`)
+        .replace(/^redis:\n {2}url: (\S+)/m, `redis:\n  url: $1\n  prefix: t-devnet-atom-${process.pid}`),
+    );
+    const result = await runCli(['devnet', '-c', config, '--duration', '20s', '--json']);
+    expect(result.code, result.stderr.slice(-2000)).toBe(0);
+    const summary = JSON.parse(result.stdout) as { assets: { asset: string; chain: string; staked: string; distributed: string; usersCredited: number }[] };
+    expect(summary.assets).toHaveLength(1);
+    const atom = summary.assets[0]!;
+    expect(atom).toMatchObject({ asset: 'ATOM', chain: 'cosmoshub-devnet', usersCredited: 4 });
+    expect(BigInt(atom.staked)).toBeGreaterThanOrEqual(900_000_000n);
+    expect(BigInt(atom.distributed)).toBeGreaterThan(0n);
   }, 60_000);
 });
