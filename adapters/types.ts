@@ -161,6 +161,12 @@ export interface AdapterConfig<Options = unknown> {
   /** RPC endpoints, tried in order; the next is used on timeouts, 429 and 5xx. */
   endpoints: string[];
   signer: SignerSource;
+  /**
+   * The validators the chain block lists (Cosmos operator addresses, NEAR
+   * pool account ids), in config order: what the rebalancer stakes with, so
+   * what the adapter should watch. @defaultValue []
+   */
+  validators?: string[];
   /** Per-request timeout before failing over, milliseconds. */
   requestTimeoutMs: number;
   /** The adapter's own options, validated by its `optionsSchema`. */

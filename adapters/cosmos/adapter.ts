@@ -706,6 +706,9 @@ export const adapter: CosmosAdapterModule = {
   kind: 'cosmos',
   optionsSchema: cosmosOptionsSchema,
   create(config) {
-    return new CosmosAdapter(config, resolveCosmosOptions(config.options));
+    const options = resolveCosmosOptions(config.options);
+    // Watch the validators the rebalancer stakes with, from the first poll on.
+    options.validators = [...new Set([...(config.validators ?? []), ...options.validators])];
+    return new CosmosAdapter(config, options);
   },
 };

@@ -13,6 +13,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 /** Built-in adapter kinds; each chain issue adds its own. */
 const BUILT_IN: Record<string, () => Promise<{ adapter: AdapterModule<unknown> }>> = {
   cosmos: async () => (await import('../../adapters/cosmos/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
+  near: async () => (await import('../../adapters/near/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
 };
 
 export function builtInKinds(): string[] {
@@ -81,6 +82,7 @@ export async function createAdapters(config: SoftstakeConfig): Promise<Map<strin
         decimals: config.assets[chain.asset]!.decimals,
         endpoints: chain.endpoints,
         signer: chain.signer,
+        validators: chain.validators.map((v) => v.address),
         requestTimeoutMs: chain.requestTimeoutMs,
         options,
       }),

@@ -1,0 +1,269 @@
+/**
+ * A local NEAR chain for the NEAR adapter: NEAR JSON-RPC 2.0 over HTTP on
+ * 127.0.0.1, several listeners sharing one chain (for failover tests), with
+ * staking-pool contracts that pay epoch rewards as a rising share price.
+ * near-api-js talks to it unmodified; the devnet decodes the borsh
+ * SignedTransaction with near-api-js's own codec and verifies it as nearcore
+ * would (see devnet/chain.ts). Tests move time with {@link NearDevnet.nextEpoch}
+ * and inject faults per listener.
+ *
+ * Also `softstake devnet`'s NEAR chain: {@link devnet}.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KeyPair } from 'near-api-js';
+import type { DevnetModule } from '../devnet.js';
+import { NearChain, ONE_NEAR, type IncludedTx, type NearChainOptions } from './devnet/chain.js';
+import { dispatch, RpcFailure, type RpcHooks } from './devnet/rpc.js';
+
+export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS } from './devnet/chain.js';
+export { NUM_EPOCHS_TO_UNLOCK } from './devnet/pool.js';
+
+/** A fault one listener can be told to show. */
+export type NearDevnetFault = 'http503' | 'http429' | 'timeout';
+
+/** A staking pool of the devnet. */
+export interface NearPoolOptions {
+  /** The pool's account id, e.g. `alpha.poolv1.near`. */
+  id: string;
+  /** The validator's reward per epoch, parts per million of the pool's total stake. @defaultValue 1000 (0.1%) */
+  rewardPpmPerEpoch?: number;
+  /** The owner's `reward_fee_fraction`, [numerator, denominator]. @defaultValue [10, 100] */
+  fee?: [number, number];
+  /** Stake the pool starts with (owned by nobody, as after the contract's `new`), yoctoNEAR. @defaultValue 1 000 000 NEAR */
+  initialStake?: bigint;
+}
+
+/** Options of {@link startNearDevnet}. */
+export interface NearDevnetOptions extends NearChainOptions {
+  /** @defaultValue two pools, `alpha.poolv1.near` (0.1%/epoch, 10% fee) and `beta.poolv1.near` (0.2%/epoch, 5% fee) */
+  pools?: NearPoolOptions[];
+  /** HTTP listeners sharing the chain. @defaultValue 2 */
+  listeners?: number;
+  /** Ports to listen on; 0 or absent: any free port. */
+  ports?: number[];
+}
+
+/** A delegator's record in one pool, as the devnet sees it. */
+export interface NearPoolBalance {
+  pool: string;
+  staked: bigint;
+  unstaked: bigint;
+  /** The epoch height from which the unstaked balance can be withdrawn. */
+  availableEpoch: bigint;
+}
+
+/** An account as a test sees it, at the latest block. */
+export interface NearAccountSnapshot {
+  liquid: bigint;
+  height: number;
+  epochHeight: number;
+  pools: NearPoolBalance[];
+}
+
+/** A running NEAR devnet and its test controls. */
+export interface NearDevnet {
+  /** One `http://127.0.0.1:<port>` per listener. */
+  readonly urls: string[];
+  readonly chainId: string;
+  /** The pools' account ids. */
+  readonly pools: string[];
+  /** The chain itself, for tests that look deeper. */
+  readonly chain: NearChain;
+  /** Produces blocks up to the next epoch switch, where every pool receives its reward (distributed by the next `ping`). */
+  nextEpoch(): void;
+  /** The current epoch height. */
+  epoch(): number;
+  /** The latest block height. */
+  height(): number;
+  /** Cuts `bps` of the pool's total staked balance (lowers its share price). */
+  slash(pool: string, bps: number): void;
+  setFault(index: number, fault: NearDevnetFault | null): void;
+  /** The next new valid transaction is accepted and lost (send_tx answers TIMEOUT_ERROR); the same bytes later land. */
+  dropNextTx(): void;
+  /** The next new valid transaction is included and its receipt fails: gas burnt, nonce used, deposit refunded. */
+  failNextTx(): void;
+  /** Runs `hook` after a transaction is included (newly or again), before the sender gets its answer. */
+  onIncluded(hook: ((tx: IncludedTx) => void | Promise<void>) | null): void;
+  /** Creates an account holding `amount` yoctoNEAR; returns its full-access key as `ed25519:<base58>`. */
+  createAccount(accountId: string, amount: bigint): string;
+  account(accountId: string): NearAccountSnapshot;
+  /**
+   * The devnet's own reward accounting for the account, across pools: its
+   * balance in each pool (staked + unstaked) minus what it deposited plus
+   * what it withdrew, i.e. the growth no deposit or withdrawal explains:
+   * distributed epoch rewards, minus slashes, plus the share rounding of
+   * the contract (a yoctoNEAR here and there).
+   */
+  rewardsPaid(accountId: string): bigint;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(text);
+}
+
+/** Starts a NEAR devnet on 127.0.0.1. */
+export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<NearDevnet> {
+  const chain = new NearChain(options);
+  const poolOptions = options.pools ?? [
+    { id: 'alpha.poolv1.near', rewardPpmPerEpoch: 1000, fee: [10, 100] },
+    { id: 'beta.poolv1.near', rewardPpmPerEpoch: 2000, fee: [5, 100] },
+  ];
+  for (const p of poolOptions) {
+    chain.createPool(p.id, {
+      ownerId: `owner.${p.id}`,
+      initialStake: p.initialStake ?? 1_000_000n * ONE_NEAR,
+      rewardPpmPerEpoch: p.rewardPpmPerEpoch ?? 1000,
+      fee: p.fee ?? [10, 100],
+    });
+  }
+  const count = options.listeners ?? options.ports?.length ?? 2;
+  const faults: (NearDevnetFault | null)[] = Array.from({ length: count }, () => null);
+  const hooks: RpcHooks = {};
+  const servers: Server[] = [];
+  const urls: string[] = [];
+
+  const handle = async (index: number, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const fault = faults[index];
+    if (fault === 'timeout') return; // held open until the client gives up or the devnet closes
+    if (fault === 'http503') return send(res, 503, { error: 'devnet: injected 503' });
+    if (fault === 'http429') {
+      res.setHeader('retry-after', '1');
+      return send(res, 429, { error: 'devnet: injected 429' });
+    }
+    if (req.method !== 'POST') return send(res, 405, { error: 'POST JSON-RPC only' });
+    let request: { id?: unknown; method?: unknown; params?: unknown };
+    try {
+      request = JSON.parse(await readBody(req)) as typeof request;
+    } catch {
+      return send(res, 400, { jsonrpc: '2.0', id: null, error: { name: 'REQUEST_VALIDATION_ERROR', cause: { name: 'PARSE_ERROR', info: { error_message: 'invalid JSON' } }, code: -32700, message: 'Parse error' } });
+    }
+    const id = request.id ?? null;
+    try {
+      const result = await dispatch(chain, String(request.method), request.params, hooks);
+      send(res, 200, { jsonrpc: '2.0', id, result });
+    } catch (error) {
+      if (error instanceof RpcFailure) return send(res, 200, { jsonrpc: '2.0', id, error: error.body });
+      send(res, 200, { jsonrpc: '2.0', id, error: { name: 'INTERNAL_ERROR', cause: { name: 'INTERNAL_ERROR', info: { error_message: (error as Error).message } }, code: -32000, message: 'Server error' } });
+    }
+  };
+
+  const close = async (): Promise<void> => {
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+  };
+
+  try {
+    for (let i = 0; i < count; i += 1) {
+      const server = createServer((req, res) => {
+        handle(i, req, res).catch(() => {
+          if (!res.headersSent) send(res, 500, { error: 'devnet internal error' });
+        });
+      });
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.ports?.[i] ?? 0, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      urls.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  return {
+    urls,
+    chainId: chain.chainId,
+    pools: poolOptions.map((p) => p.id),
+    chain,
+    nextEpoch: () => {
+      chain.nextEpoch();
+    },
+    epoch: () => chain.head.epochHeight,
+    height: () => chain.head.height,
+    slash: (poolId, bps) => chain.slash(poolId, bps),
+    setFault: (index, fault) => {
+      if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`near devnet: no listener ${index}`);
+      faults[index] = fault;
+    },
+    dropNextTx: () => {
+      chain.dropNext = true;
+    },
+    failNextTx: () => {
+      chain.failNext = true;
+    },
+    onIncluded: (hook) => {
+      hooks.onIncluded = hook ?? undefined;
+    },
+    createAccount: (accountId, amount) => chain.createAccount(accountId, amount),
+    account: (accountId) => ({
+      liquid: chain.state.accounts.get(accountId)?.amount ?? 0n,
+      height: chain.head.height,
+      epochHeight: chain.head.epochHeight,
+      pools: chain.poolBalances(accountId).map(({ pool, staked, unstaked, availableEpoch }) => ({ pool, staked, unstaked, availableEpoch })),
+    }),
+    rewardsPaid: (accountId) => chain.poolBalances(accountId).reduce((sum, b) => sum + b.staked + b.unstaked - b.deposited + b.withdrawn, 0n),
+    close,
+  };
+}
+
+/** NEAR for `softstake devnet`: two pools, an epoch every few seconds. */
+export const devnet: DevnetModule = {
+  kind: 'near',
+  async start(options) {
+    const chain = await startNearDevnet(options.ports === undefined ? {} : { ports: options.ports });
+    // A real epoch is about 12 h; sped up, and kept between 1 s and 15 s so a person sees rewards within a minute.
+    const epochMs = Math.min(15_000, Math.max(1_000, Math.round(43_200_000 / Math.max(1, options.speedup))));
+    const timer = setInterval(() => chain.nextEpoch(), epochMs);
+    timer.unref();
+    return {
+      endpoints: chain.urls,
+      validators: chain.pools,
+      async createFundedAccount(amount) {
+        const accountId = `custody-${randomBytes(4).toString('hex')}.devnet`;
+        const secret = chain.createAccount(accountId, amount);
+        const publicKey = KeyPair.fromString(secret as `ed25519:${string}`).getPublicKey().toString();
+        return { secret: JSON.stringify({ account_id: accountId, public_key: publicKey, private_key: secret }), address: accountId };
+      },
+      async close() {
+        clearInterval(timer);
+        await chain.close();
+      },
+    };
+  },
+};
