@@ -246,7 +246,7 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
 export const devnet: DevnetModule = {
   kind: 'near',
   async start(options) {
-    const chain = await startNearDevnet(options.ports === undefined ? {} : { ports: options.ports });
+    const chain = await startNearDevnet({ clock: 'wall', ...(options.ports === undefined ? {} : { ports: options.ports }) });
     // A real epoch is about 12 h; sped up, and kept between 1 s and 15 s so a person sees rewards within a minute.
     const epochMs = Math.min(15_000, Math.max(1_000, Math.round(43_200_000 / Math.max(1, options.speedup))));
     const timer = setInterval(() => chain.nextEpoch(), epochMs);

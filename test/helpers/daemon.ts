@@ -31,6 +31,8 @@ export interface DaemonConfigOptions {
   endpoints?: string[];
   /** The custody key (hex seed, mnemonic, …) for the signer, written to a key file. */
   keyHex?: string;
+  /** The one asset. @defaultValue ATOM with 6 decimals */
+  asset?: { symbol: string; decimals: number };
   /** The adapter: testchain (a plugin module) unless given. */
   chain?: { name: string; kind: string; options: string };
   validators?: { address: string; weight?: number }[];
@@ -57,8 +59,8 @@ export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file:
     `database:\n  url: ${o.databaseUrl}`,
     `redis:\n  url: ${o.redisUrl}\n  prefix: ${prefix}`,
     'assets:',
-    '  ATOM:',
-    '    decimals: 6',
+    `  ${o.asset?.symbol ?? 'ATOM'}:`,
+    `    decimals: ${o.asset?.decimals ?? 6}`,
     `    commission: "${o.commission ?? '10%'}"`,
     `    distribution: { schedule: "${o.schedule ?? '*/2 * * * * *'}", timezone: UTC }`,
     'api:',
@@ -78,7 +80,7 @@ export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file:
       ...(o.chain
         ? [`  ${o.chain.name}:`, `    kind: ${o.chain.kind}`, `    options: ${o.chain.options}`]
         : ['  testnet:', '    kind: testchain', `    module: ${TEST_CHAIN_MODULE}`]),
-      '    asset: ATOM',
+      `    asset: ${o.asset?.symbol ?? 'ATOM'}`,
       `    endpoints: [${o.endpoints.join(', ')}]`,
       '    signer: { file: ./secrets/custody.key }',
       '    requestTimeout: 2s',

@@ -91,6 +91,13 @@ export interface NearChainOptions {
   txValidityBlocks?: number;
   /** The first block's height. @defaultValue 1000 */
   genesisHeight?: number;
+  /**
+   * `frozen`: each block is `blockMs` after the last. `wall`: a block's time
+   * is the wall clock (at least 1 ms after the last), so epochs driven by a
+   * timer stay in step with real time (`softstake devnet`).
+   * @defaultValue 'frozen'
+   */
+  clock?: 'frozen' | 'wall';
 }
 
 function sha256(data: Uint8Array | string): Uint8Array {
@@ -104,6 +111,7 @@ export class NearChain {
   readonly blockMs: number;
   readonly txValidityBlocks: number;
   readonly genesisHeight: number;
+  private readonly wall: boolean;
   state: ChainState = { accounts: new Map(), pools: new Map() };
   readonly blocks: Block[] = [];
   private readonly blockByHash = new Map<string, Block>();
@@ -119,6 +127,7 @@ export class NearChain {
     this.blockMs = options.blockMs ?? 1000;
     this.txValidityBlocks = options.txValidityBlocks ?? 86_400;
     this.genesisHeight = options.genesisHeight ?? 1000;
+    this.wall = options.clock === 'wall';
     const genesisTime = Date.now();
     this.pushBlock(this.genesisHeight, genesisTime, '11111111111111111111111111111111');
     this.snapshot();
@@ -155,7 +164,8 @@ export class NearChain {
   /** A new block; at an epoch switch every pool receives its validator reward. */
   newBlock(): Block {
     const prev = this.head;
-    const block = this.pushBlock(prev.height + 1, prev.time + this.blockMs, prev.hash);
+    const time = this.wall ? Math.max(prev.time + 1, Date.now()) : prev.time + this.blockMs;
+    const block = this.pushBlock(prev.height + 1, time, prev.hash);
     if (block.epochHeight !== prev.epochHeight) {
       for (const p of this.state.pools.values()) pool.accrueEpochReward(p);
       this.snapshot();

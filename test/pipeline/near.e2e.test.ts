@@ -1,0 +1,100 @@
+/**
+ * NEAR end to end: the daemon (`softstake start`) against the NEAR devnet
+ * through near-api-js. The rebalancer deposits into two staking pools; epochs
+ * pass and the pools' share price rises; harvests measure the growth the
+ * daemon's own deposits do not explain; the cron distributions credit users.
+ * Afterwards the reward events equal the devnet's own reward accounting to
+ * the yoctoNEAR, and every one went out once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startNearDevnet, type NearDevnet } from '../../adapters/near/devnet.js';
+import { runCli } from '../helpers/cli.js';
+import { api, DaemonProcess, freePort, writeDaemonConfig } from '../helpers/daemon.js';
+import { freshDatabase, atom, type TestDatabase } from '../helpers/db.js';
+import { expectAllRewardsDistributed, expectLedgerConsistent } from '../helpers/invariants.js';
+import { until } from '../helpers/wait.js';
+
+const CHAIN = 'near-devnet';
+const CUSTODY = 'custody.devnet';
+const NEAR = 10n ** 24n;
+let db: TestDatabase;
+let devnet: NearDevnet;
+let epochs: NodeJS.Timeout | undefined;
+let daemon: DaemonProcess;
+let port: number;
+let configFile: string;
+
+beforeAll(async () => {
+  db = await freshDatabase({ NEAR: atom({ symbol: 'NEAR', decimals: 24 }) });
+  devnet = await startNearDevnet({ clock: 'wall' });
+  const secret = devnet.createAccount(CUSTODY, 1_000n * NEAR);
+  port = await freePort();
+  ({ file: configFile } = await writeDaemonConfig({
+    databaseUrl: db.url,
+    redisUrl: 'redis://127.0.0.1:6379',
+    endpoints: [...devnet.urls],
+    keyHex: secret,
+    validators: devnet.pools.map((address, i) => ({ address, weight: 2 - i })),
+    port,
+    asset: { symbol: 'NEAR', decimals: 24 },
+    chain: { name: CHAIN, kind: 'near', options: `{ accountId: ${CUSTODY}, networkId: ${devnet.chainId} }` },
+    intervals: { poll: '1s', harvest: '1s', rebalance: '1h' },
+  }));
+  daemon = DaemonProcess.start(configFile);
+  await daemon.ready();
+});
+
+afterAll(async () => {
+  clearInterval(epochs);
+  if (daemon && daemon.child.exitCode === null) await daemon.kill();
+  await devnet?.close();
+  await db?.drop();
+});
+
+describe('NEAR on the NEAR devnet, end to end', () => {
+  it('stakes 2:1 in two pools, measures each epoch\'s growth and credits it to users exactly once', async () => {
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const posted = await api(port, 'POST', '/v1/balance-changes', {
+      changes: [
+        { id: 'dep-alice', user: 'alice', asset: 'NEAR', delta: (600n * NEAR).toString(), at },
+        { id: 'dep-bob', user: 'bob', asset: 'NEAR', delta: (400n * NEAR).toString(), at },
+      ],
+    });
+    expect(posted.status).toBe(200);
+
+    const [alpha, beta] = devnet.pools;
+    const staked = (pool: string | undefined) => devnet.account(CUSTODY).pools.find((p) => p.pool === pool)?.staked ?? 0n;
+    await until(() => staked(alpha) > 0n && staked(beta) > 0n, 'both pools hold stake');
+    expect(staked(alpha) + staked(beta)).toBeGreaterThanOrEqual(900n * NEAR - 2n); // share rounding: at most a yocto per deposit
+    expect(staked(alpha)).toBeGreaterThanOrEqual(600n * NEAR - 1n);
+
+    epochs = setInterval(() => devnet.nextEpoch(), 700);
+    await until(async () => (await db.pool.query('SELECT 1 FROM distributions WHERE gross > 0')).rowCount! >= 2, 'two distributions allocated rewards', 45_000);
+    const history = await api(port, 'GET', '/v1/users/bob/rewards');
+    expect((history.body as { rewards: unknown[] }).rewards.length).toBeGreaterThan(0);
+
+    // Epochs stop; harvests run every second and measure the last epoch
+    // once; then a clean stop.
+    clearInterval(epochs);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await daemon.kill('SIGTERM')).toBe(0);
+    const close = await runCli(['distribute', '-c', configFile, '--asset', 'NEAR', '--period-end', new Date(Date.now() - 1).toISOString(), '--json']);
+    expect(close.stderr).toBe('');
+
+    const events = await db.pool.query<{ n: number; sum: string }>('SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS sum FROM reward_events WHERE source = $1', [CHAIN]);
+    expect(events.rows[0]!.n).toBeGreaterThan(0);
+    expect(BigInt(events.rows[0]!.sum)).toBe(devnet.rewardsPaid(CUSTODY));
+
+    const totals = await db.pool.query<{ allocated: string; commission: string; gross: string }>(
+      `SELECT (SELECT coalesce(sum(amount), 0)::text FROM allocations) AS allocated,
+              (SELECT coalesce(sum(commission), 0)::text FROM distributions) AS commission,
+              (SELECT coalesce(sum(gross), 0)::text FROM distributions) AS gross`,
+    );
+    const t = totals.rows[0]!;
+    expect(BigInt(t.allocated) + BigInt(t.commission)).toBe(BigInt(t.gross));
+    expect(BigInt(t.gross)).toBe(BigInt(events.rows[0]!.sum));
+    await expectAllRewardsDistributed(db.pool);
+    await expectLedgerConsistent(db.pool);
+  }, 90_000);
+});
