@@ -10,10 +10,10 @@
  * Also `softstake devnet`'s NEAR chain: {@link devnet}.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KeyPair } from 'near-api-js';
 import type { DevnetModule } from '../devnet.js';
+import { sendJson, startListeners, type ListenerFault } from '../devnetListeners.js';
 import { NearChain, ONE_NEAR, type IncludedTx, type NearChainOptions } from './devnet/chain.js';
 import { dispatch, RpcFailure, type RpcHooks } from './devnet/rpc.js';
 
@@ -21,7 +21,7 @@ export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS } from './devnet/chain
 export { NUM_EPOCHS_TO_UNLOCK } from './devnet/pool.js';
 
 /** A fault one listener can be told to show. */
-export type NearDevnetFault = 'http503' | 'http429' | 'timeout';
+export type NearDevnetFault = ListenerFault;
 
 /** A staking pool of the devnet. */
 export interface NearPoolOptions {
@@ -120,11 +120,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(text);
-}
+const send = sendJson;
 
 /** Starts a NEAR devnet on 127.0.0.1. */
 export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<NearDevnet> {
@@ -141,20 +137,9 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
       fee: p.fee ?? [10, 100],
     });
   }
-  const count = options.listeners ?? options.ports?.length ?? 2;
-  const faults: (NearDevnetFault | null)[] = Array.from({ length: count }, () => null);
   const hooks: RpcHooks = {};
-  const servers: Server[] = [];
-  const urls: string[] = [];
 
-  const handle = async (index: number, req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const fault = faults[index];
-    if (fault === 'timeout') return; // held open until the client gives up or the devnet closes
-    if (fault === 'http503') return send(res, 503, { error: 'devnet: injected 503' });
-    if (fault === 'http429') {
-      res.setHeader('retry-after', '1');
-      return send(res, 429, { error: 'devnet: injected 429' });
-    }
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'POST') return send(res, 405, { error: 'POST JSON-RPC only' });
     let request: { id?: unknown; method?: unknown; params?: unknown };
     try {
@@ -172,39 +157,11 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
     }
   };
 
-  const close = async (): Promise<void> => {
-    await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      ),
-    );
-  };
-
-  try {
-    for (let i = 0; i < count; i += 1) {
-      const server = createServer((req, res) => {
-        handle(i, req, res).catch(() => {
-          if (!res.headersSent) send(res, 500, { error: 'devnet internal error' });
-        });
-      });
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.ports?.[i] ?? 0, '127.0.0.1', () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      urls.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    }
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  const listeners = await startListeners(
+    { name: 'near devnet', count: options.listeners ?? options.ports?.length ?? 2, ...(options.ports ? { ports: options.ports } : {}) },
+    handle,
+  );
+  const { urls, close } = listeners;
 
   return {
     urls,
@@ -217,10 +174,7 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
     epoch: () => chain.head.epochHeight,
     height: () => chain.head.height,
     slash: (poolId, bps) => chain.slash(poolId, bps),
-    setFault: (index, fault) => {
-      if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`near devnet: no listener ${index}`);
-      faults[index] = fault;
-    },
+    setFault: listeners.setFault,
     dropNextTx: () => {
       chain.dropNext = true;
     },

@@ -40,22 +40,14 @@
  *   block. Bytes already included return the stored result.
  * - `GET  /txs/:hash` → `TxResultJson`, or 404 when no block holds it.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DevnetModule } from '../../adapters/devnet.js';
+import { sendJson, startListeners, type ListenerFault } from '../../adapters/devnetListeners.js';
 import { generateTestKey } from './keys.js';
 import { ADDRESS_PREFIX, addressOfPublicKey, decodeTxBody, decodeWireTx, TxDecodeError, txHash, verifyTxSignature, type TxBody, type TxKind } from './keys.js';
 
 /** A fault one listener can be told to show. */
-export type DevnetFault =
-  /** Answer every request with HTTP 503. */
-  | 'http503'
-  /** Answer every request with HTTP 429 and `Retry-After: 1`. */
-  | 'http429'
-  /** Accept the request and never answer (until the client gives up or the devnet closes). */
-  | 'timeout'
-  /** Destroy the connection without an answer. */
-  | 'reset';
+export type DevnetFault = ListenerFault;
 
 /** A validator of the devnet. */
 export interface TestValidatorOptions {
@@ -554,11 +546,7 @@ function txResultJson(result: TxResult): Record<string, unknown> {
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
+const send = sendJson;
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array | undefined> {
   const chunks: Buffer[] = [];
@@ -662,61 +650,8 @@ function handleRequest(chain: TestChain, hooks: DevnetHooks, req: IncomingMessag
 export async function startTestDevnet(options: TestDevnetOptions): Promise<TestDevnet> {
   const chain = new TestChain(options);
   const hooks: DevnetHooks = {};
-  const count = options.listeners ?? 2;
-  if (!Number.isInteger(count) || count < 1 || count > 16) throw new RangeError(`testchain: listeners must be 1..16, got ${count}`);
-  const faults: (DevnetFault | null)[] = Array.from({ length: count }, () => null);
-  const servers: Server[] = [];
-  const urls: string[] = [];
-
-  const listen = (index: number): Promise<void> => {
-    const server = createServer((req, res) => {
-      const fault = faults[index] ?? null;
-      if (fault === 'timeout') {
-        // Never answer; the connection is cut when the client gives up or close() runs.
-        req.resume();
-        return;
-      }
-      if (fault === 'reset') return void req.socket.destroy();
-      if (fault === 'http503') return send(res, 503, { error: 'injected fault: service unavailable' });
-      if (fault === 'http429') return send(res, 429, { error: 'injected fault: too many requests' }, { 'retry-after': '1' });
-      Promise.resolve()
-        .then(() => handleRequest(chain, hooks, req, res))
-        .catch((error: unknown) => {
-          if (!res.headersSent) send(res, 500, { error: `devnet bug: ${error instanceof Error ? error.message : String(error)}` });
-          else res.destroy();
-        });
-    });
-    servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        urls[index] = `http://127.0.0.1:${port}`;
-        resolve();
-      });
-    });
-  };
-
-  let closed: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closed ??= Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      ),
-    ).then(() => undefined);
-    return closed;
-  };
-
-  try {
-    for (let i = 0; i < count; i += 1) await listen(i);
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  const listeners = await startListeners({ name: 'testchain', count: options.listeners ?? 2 }, (req, res) => handleRequest(chain, hooks, req, res));
+  const { urls, close } = listeners;
 
   return {
     urls,
@@ -728,10 +663,7 @@ export async function startTestDevnet(options: TestDevnetOptions): Promise<TestD
     fund: (address, amount) => chain.fund(address, amount),
     slash: (validator, bps) => chain.slash(validator, bps),
     jail: (validator) => chain.jail(validator),
-    setFault: (index, fault) => {
-      if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`testchain: no listener ${index} (have ${count})`);
-      faults[index] = fault;
-    },
+    setFault: listeners.setFault,
     dropNextTx: () => {
       chain.dropNext = true;
     },

@@ -5,23 +5,15 @@
  * errors come back with HTTP 200 and a JSON-RPC error object, as CometBFT
  * sends them; only the injected faults use HTTP error statuses.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toBase64 } from '@cosmjs/encoding';
+import { sendJson, startListeners, type ListenerFault, type Listeners } from '../../devnetListeners.js';
 import { type BlockRecord, type Chain, type TxRecord, TxInCacheError } from './chain.js';
 import { abciQuery } from './queries.js';
 import { type AbciEvent, coinString, event, hexUpper, rfc3339, sha256Of } from './state.js';
 
 /** A fault one listener can be told to show. */
-export type RpcFault =
-  /** Answer every request with HTTP 503. */
-  | 'http503'
-  /** Answer every request with HTTP 429 and `Retry-After: 1`. */
-  | 'http429'
-  /** Accept the request and never answer (until the client gives up or the devnet closes). */
-  | 'timeout'
-  /** Destroy the connection without an answer. */
-  | 'reset';
+export type RpcFault = ListenerFault;
 
 /** A JSON-RPC error (CometBFT's `RPCError`). */
 class RpcError extends Error {
@@ -439,11 +431,7 @@ function answer(chain: Chain, request: JsonRpcRequest): Record<string, unknown> 
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
+const send = sendJson;
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
@@ -484,71 +472,9 @@ async function handle(chain: Chain, req: IncomingMessage, res: ServerResponse): 
 }
 
 /** The HTTP listeners of a devnet. */
-export interface RpcServers {
-  urls: string[];
-  setFault(index: number, fault: RpcFault | null): void;
-  close(): Promise<void>;
-}
+export type RpcServers = Listeners;
 
 /** Starts `count` listeners on 127.0.0.1 (ports chosen by the system), all serving `chain`. */
 export async function startRpcServers(chain: Chain, count: number): Promise<RpcServers> {
-  if (!Number.isInteger(count) || count < 1 || count > 16) throw new RangeError(`cosmos devnet: listeners must be 1..16, got ${count}`);
-  const faults: (RpcFault | null)[] = Array.from({ length: count }, () => null);
-  const servers: Server[] = [];
-  const urls: string[] = [];
-
-  const listen = (index: number): Promise<void> => {
-    const server = createServer((req, res) => {
-      const fault = faults[index] ?? null;
-      if (fault === 'timeout') {
-        req.resume();
-        return;
-      }
-      if (fault === 'reset') return void req.socket.destroy();
-      if (fault === 'http503') return send(res, 503, { error: 'injected fault: service unavailable' });
-      if (fault === 'http429') return send(res, 429, { error: 'injected fault: too many requests' }, { 'retry-after': '1' });
-      handle(chain, req, res).catch((error: unknown) => {
-        if (!res.headersSent) send(res, 500, { error: `devnet bug: ${error instanceof Error ? error.message : String(error)}` });
-        else res.destroy();
-      });
-    });
-    servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        urls[index] = `http://127.0.0.1:${port}`;
-        resolve();
-      });
-    });
-  };
-
-  let closed: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closed ??= Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      ),
-    ).then(() => undefined);
-    return closed;
-  };
-
-  try {
-    for (let i = 0; i < count; i += 1) await listen(i);
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return {
-    urls,
-    setFault: (index, fault) => {
-      if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`cosmos devnet: no listener ${index} (have ${count})`);
-      faults[index] = fault;
-    },
-    close,
-  };
+  return startListeners({ name: 'cosmos devnet', count }, (req, res) => handle(chain, req, res));
 }
