@@ -55,3 +55,25 @@ export async function expectAllRewardsDistributed(pool: pg.Pool): Promise<void> 
   );
   expect(rows, 'every reward event up to the last period end was distributed').toEqual([]);
 }
+
+/**
+ * A chain's rewards, as stored, went out exactly once: there are some, they
+ * sum to `paid` (what the chain says it paid), Σ users' credits + commission
+ * = Σ distributions' gross = that sum, nothing older than the last period is
+ * left, and the journal balances.
+ */
+export async function expectChainRewardsDistributedOnce(pool: pg.Pool, source: string, paid: bigint): Promise<void> {
+  const events = await pool.query<{ n: number; sum: string }>('SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS sum FROM reward_events WHERE source = $1', [source]);
+  expect(events.rows[0]!.n, 'reward events were recorded').toBeGreaterThan(0);
+  expect(BigInt(events.rows[0]!.sum), "Σ reward events = what the chain paid").toBe(paid);
+  const totals = await pool.query<{ allocated: string; commission: string; gross: string }>(
+    `SELECT (SELECT coalesce(sum(amount), 0)::text FROM allocations) AS allocated,
+            (SELECT coalesce(sum(commission), 0)::text FROM distributions) AS commission,
+            (SELECT coalesce(sum(gross), 0)::text FROM distributions) AS gross`,
+  );
+  const t = totals.rows[0]!;
+  expect(BigInt(t.allocated) + BigInt(t.commission), "Σ users' credits + commission = Σ gross").toBe(BigInt(t.gross));
+  expect(BigInt(t.gross), 'Σ gross = Σ reward events').toBe(paid);
+  await expectAllRewardsDistributed(pool);
+  await expectLedgerConsistent(pool);
+}
