@@ -10,6 +10,9 @@
  *    applied in-process.
  * D. `softstake start` idle with no chains: start-to-ready, RSS, SIGTERM,
  *    against `softstake --help` and a bare node process.
+ * E. The chains, in-process (no PostgreSQL): Cosmos devnet blocks/s with
+ *    many delegators against the genesis state, and the Cosmos and NEAR
+ *    adapters' RPC calls per poll and per harvest, alone against a crowd.
  *
  * Every figure is compared with a baseline measured in the same run, on the
  * same machine; nothing here passes or fails except the invariant checks,
@@ -23,13 +26,14 @@ import pg from 'pg';
 import { MAX_BATCH } from '../src/api/v1/balanceChanges.js';
 import { BENCH_SERVER_URL } from './benchDatabase.js';
 import { benchApi } from './apiBench.js';
+import { benchChains } from './chainBench.js';
 import { benchDistribution } from './distributionBench.js';
 import { benchIdle } from './idleBench.js';
 import { benchImport } from './importBench.js';
 import { cleanUpOnInterrupt, wasInterrupted } from './interrupt.js';
 import { count, printSummary, say, seconds, type SummaryRow } from './report.js';
 
-const PARTS = ['distribute', 'import', 'api', 'idle'] as const;
+const PARTS = ['distribute', 'import', 'api', 'idle', 'chains'] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE = `usage: npm run bench -- [options]
@@ -42,9 +46,14 @@ const USAGE = `usage: npm run bench -- [options]
   --api-batch <n>     changes per request, at most 10000 (default 1000)
   --idle-runs <n>     daemon starts measured by the idle bench (default 3)
   --idle-seconds <n>  seconds idle before the daemon's RSS is read (default 5)
+  --chain-blocks <n>  Cosmos devnet blocks per block-production run (default 100000)
+  --chain-delegators <n>
+                      Cosmos accounts delegating between the genesis and crowded runs (default 300)
+  --cosmos-crowd <n>  other delegators when the Cosmos adapter's calls are counted (default 100)
+  --near-crowd <n>    other stakers when the NEAR adapter's calls are counted (default 50)
   --only <part>       ${PARTS.join(', ')} (default all)
   --keep              keep the bench databases (prints their names) for EXPLAIN
-server: $SOFTSTAKE_BENCH_DATABASE_URL, else $SOFTSTAKE_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test
+server (all parts but chains): $SOFTSTAKE_BENCH_DATABASE_URL, else $SOFTSTAKE_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test
 redis (api, idle): $SOFTSTAKE_BENCH_REDIS_URL, else redis://127.0.0.1:6379`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -66,6 +75,10 @@ function options() {
       'api-batch': { type: 'string' },
       'idle-runs': { type: 'string' },
       'idle-seconds': { type: 'string' },
+      'chain-blocks': { type: 'string' },
+      'chain-delegators': { type: 'string' },
+      'cosmos-crowd': { type: 'string' },
+      'near-crowd': { type: 'string' },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -90,6 +103,10 @@ function options() {
     apiBatch,
     idleRuns: positive('idle-runs', values['idle-runs'], 3),
     idleSeconds: positive('idle-seconds', values['idle-seconds'], 5),
+    chainBlocks: positive('chain-blocks', values['chain-blocks'], 100_000),
+    chainDelegators: positive('chain-delegators', values['chain-delegators'], 300),
+    cosmosCrowd: positive('cosmos-crowd', values['cosmos-crowd'], 100),
+    nearCrowd: positive('near-crowd', values['near-crowd'], 50),
     only: values.only as Part | undefined,
     keep: values.keep,
   };
@@ -111,12 +128,15 @@ async function serverVersion(): Promise<string> {
 async function main(): Promise<void> {
   const o = options();
   const startedAt = performance.now();
-  say(`softstake bench: Node ${process.version}, ${cpus().length} cores, ${await serverVersion()}`);
+  // The chains part runs devnets in-process: it needs no database server.
+  const server = o.only === 'chains' ? 'no database' : await serverVersion();
+  say(`softstake bench: Node ${process.version}, ${cpus().length} cores, ${server}`);
   // Other work on the same cores skews every absolute figure; the ratios less so.
   say(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)`);
   say(
     `sizes: distribute ${count(o.users)} users, naive ${count(o.naiveUsers)} users, import ${count(o.changes)} changes, ` +
-      `api ${count(o.apiChanges)} changes of ${count(o.apiUsers)} users, idle ${o.idleRuns} runs of ${o.idleSeconds} s` +
+      `api ${count(o.apiChanges)} changes of ${count(o.apiUsers)} users, idle ${o.idleRuns} runs of ${o.idleSeconds} s, ` +
+      `chains ${count(o.chainBlocks)} blocks with ${count(o.chainDelegators)} delegators, crowds of ${count(o.cosmosCrowd)} (cosmos) and ${count(o.nearCrowd)} (near)` +
       (o.only ? `; only ${o.only}` : ''),
   );
   const runs = (part: Part) => o.only === undefined || o.only === part;
@@ -125,6 +145,7 @@ async function main(): Promise<void> {
   if (runs('import')) rows.push(...(await benchImport(o)));
   if (runs('api')) rows.push(...(await benchApi(o)));
   if (runs('idle')) rows.push(...(await benchIdle(o)));
+  if (runs('chains')) rows.push(...(await benchChains(o)));
   say(`\nSummary (baselines measured in this run; whole bench ${seconds((performance.now() - startedAt) / 1000)})`);
   printSummary(rows);
 }

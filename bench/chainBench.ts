@@ -1,0 +1,402 @@
+/**
+ * Part E: the chain side, in-process (devnets on loopback, no PostgreSQL).
+ *
+ * E1. Cosmos devnet block production: blocks/s with the genesis state
+ *     against the same after many accounts delegated, and 21 days (the
+ *     unbonding period) of blocks with those delegations.
+ * E2. Cosmos adapter: RPC calls per `position()` and per `harvest()` with a
+ *     claim, the custody alone on the chain against a crowd of delegators.
+ * E3. NEAR adapter: the same, with a crowd staking in the custody's pools.
+ *
+ * An adapter's calls must depend on the custody account's validators and
+ * transactions only, never on how many other accounts use the chain.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { DirectSecp256k1Wallet } from '@cosmjs/proto-signing';
+import { GasPrice, SigningStargateClient } from '@cosmjs/stargate';
+import { KeyPair } from 'near-api-js';
+
+import { adapter as cosmos, type CosmosChainAdapter, type CosmosOptions } from '../adapters/cosmos/adapter.js';
+import { createFundedAccount, startCosmosDevnet, type CosmosDevnet } from '../adapters/cosmos/devnet.js';
+import { createNearAdapter, type NearOptions } from '../adapters/near/adapter.js';
+import { ONE_NEAR, startNearDevnet, type NearDevnet } from '../adapters/near/devnet.js';
+import type { AdapterConfig, ChainAdapter } from '../adapters/types.js';
+import { atInterrupt } from './interrupt.js';
+import { check, count, ratio, say, seconds, timed, type SummaryRow } from './report.js';
+
+export interface ChainBenchOptions {
+  /** Blocks each block-production run makes. @defaultValue 100000 */
+  chainBlocks: number;
+  /** Accounts that delegate between the two block-production runs. @defaultValue 300 */
+  chainDelegators: number;
+  /** Other delegators on the Cosmos chain when its adapter's calls are counted again. @defaultValue 100 */
+  cosmosCrowd: number;
+  /** Other accounts staking in the NEAR pools when that adapter's calls are counted again. @defaultValue 50 */
+  nearCrowd: number;
+}
+
+const HOUR_MS = 3_600_000;
+const ATOM = 1_000_000n;
+/** Delegations the bench's own accounts make at once (separate accounts: no sequence conflicts). */
+const CONCURRENCY = 16;
+/** Measurements per condition; the summary shows the median (an inclusion poll more or less is timing). */
+const ROUNDS = 3;
+/** Long enough that a loaded machine never fails over to the second endpoint, which would add calls. */
+const REQUEST_TIMEOUT_MS = 5_000;
+
+const perSecond = (n: number): string => `${count(n)} blocks/s`;
+const calls = (n: number): string => `${count(n)} calls`;
+
+const listOf = (values: readonly number[], format: (v: number) => string = String): string => values.map(format).join(', ');
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs `work(0 … n-1)`, at most `width` at a time. */
+async function eachConcurrently(n: number, width: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < n) {
+      const i = next;
+      next += 1;
+      await work(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, n) }, lane));
+}
+
+/** A temp directory for signer key files, removed at the end or on Ctrl-C. */
+async function keyDirectory(): Promise<{ write(name: string, text: string): Promise<string>; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'softstake-bench-keys-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const done = atInterrupt(remove);
+  return {
+    async write(name, text) {
+      const file = join(dir, name);
+      await writeFile(file, text, { mode: 0o600 });
+      return file;
+    },
+    async remove() {
+      await remove();
+      done();
+    },
+  };
+}
+
+// ---- Cosmos. ----
+
+interface CosmosDelegator {
+  address: string;
+  client: SigningStargateClient;
+}
+
+/**
+ * A funded account with its own cosmjs signing client, as a user of the
+ * chain would have. A raw secp256k1 key rather than createFundedAccount's
+ * mnemonic: cosmjs spends ~0.3 s of CPU deriving a mnemonic's key (once to
+ * create it, once more for the signing wallet), minutes for hundreds of
+ * accounts, and the chain cannot tell the difference.
+ */
+async function cosmosDelegator(devnet: CosmosDevnet, index: number): Promise<CosmosDelegator> {
+  const wallet = await DirectSecp256k1Wallet.fromKey(randomBytes(32), devnet.prefix);
+  const [account] = await wallet.getAccounts();
+  check(account !== undefined, 'cosmjs derived no account from a key');
+  const { address } = account!;
+  devnet.fund(address, 10_000n * ATOM);
+  const url = devnet.urls[index % devnet.urls.length]!;
+  const client = await SigningStargateClient.connectWithSigner(url, wallet, { gasPrice: GasPrice.fromString(devnet.minGasPrice), broadcastPollIntervalMs: 50 });
+  return { address, client };
+}
+
+/** `n` new accounts, account `i` delegating 1 000 ATOM to validator `i mod validators`, through cosmjs. */
+async function delegateMany(devnet: CosmosDevnet, n: number): Promise<CosmosDelegator[]> {
+  const delegators: CosmosDelegator[] = [];
+  await eachConcurrently(n, CONCURRENCY, async (i) => {
+    const d = await cosmosDelegator(devnet, i);
+    delegators[i] = d;
+    const validator = devnet.validators[i % devnet.validators.length]!;
+    const result = await d.client.delegateTokens(d.address, validator, { denom: devnet.denom, amount: (1_000n * ATOM).toString() }, 'auto');
+    check(result.code === 0, `delegation ${i} by ${d.address} failed with code ${result.code}: ${result.rawLog ?? ''}`);
+  });
+  for (const d of delegators) {
+    check(devnet.account(d.address).delegations.length === 1, `${d.address} has no delegation on the devnet after its delegation landed`);
+  }
+  return delegators;
+}
+
+/** Block-production runs per state; the figure is their median (one run is a fraction of a second). */
+const PRODUCE_RUNS = 5;
+
+/** Makes `n` blocks and times them; checks the height moved by exactly `n`. */
+function produce(devnet: CosmosDevnet, n: number): number {
+  const before = devnet.height();
+  const startedAt = performance.now();
+  devnet.produceBlocks(n);
+  const s = (performance.now() - startedAt) / 1000;
+  check(devnet.height() === before + BigInt(n), `produceBlocks(${n}) moved the height from ${before} to ${devnet.height()}`);
+  return s;
+}
+
+/** E1. */
+async function benchBlockProduction(o: ChainBenchOptions): Promise<SummaryRow[]> {
+  const devnet = await startCosmosDevnet({ clock: 'frozen' });
+  let delegators: CosmosDelegator[] = [];
+  try {
+    const n = o.chainBlocks;
+    say(`\nE1. Cosmos devnet, frozen clock, ${devnet.blockMs / 1000} s blocks, ${devnet.validators.length} validators: produceBlocks(${count(n)}) ${PRODUCE_RUNS} times, genesis state vs after ${count(o.chainDelegators)} delegations; then 21 days`);
+    produce(devnet, n); // JIT warm-up, not measured
+    const genesisRuns = Array.from({ length: PRODUCE_RUNS }, () => produce(devnet, n));
+    const genesis = median(genesisRuns);
+    say(`  baseline: genesis state (validators' self-bonds only), after a warm-up run: ${listOf(genesisRuns.map((s) => n / s), count)} blocks/s; median ${perSecond(n / genesis)}`);
+
+    const setup = await timed(async () => delegateMany(devnet, o.chainDelegators));
+    delegators = setup.value;
+    say(`  setup: ${count(o.chainDelegators)} accounts funded and delegated through SigningStargateClient (${CONCURRENCY} at a time): ${seconds(setup.seconds)}`);
+
+    const crowdedRuns = Array.from({ length: PRODUCE_RUNS }, () => produce(devnet, n));
+    const crowded = median(crowdedRuns);
+    say(`  after ${count(o.chainDelegators)} delegations: ${listOf(crowdedRuns.map((s) => n / s), count)} blocks/s; median ${perSecond(n / crowded)}`);
+
+    const unbondingBlocks = Math.floor(devnet.unbondingMs / devnet.blockMs);
+    const before = devnet.height();
+    const startedAt = performance.now();
+    devnet.advance(devnet.unbondingMs);
+    const days = (performance.now() - startedAt) / 1000;
+    check(devnet.height() === before + BigInt(unbondingBlocks), `advance(21 days) made ${devnet.height() - before} blocks, expected ${unbondingBlocks}`);
+    const predicted = unbondingBlocks / (n / genesis);
+    say(
+      `  advance(${devnet.unbondingMs / 86_400_000} days) with those delegations: ${count(unbondingBlocks)} blocks in ${seconds(days)}, ${perSecond(unbondingBlocks / days)} ` +
+        `(the genesis rate predicts ${seconds(predicted)})`,
+    );
+    const rewarded = delegators.filter((d) => devnet.account(d.address).pendingRewards > 0n).length;
+    check(rewarded === delegators.length, `after 21 days only ${rewarded} of ${delegators.length} delegators have pending rewards`);
+    say('  checks: heights moved by exactly the blocks asked for; every delegation landed and earns rewards after 21 days');
+
+    return [
+      {
+        label: `cosmos devnet: ${count(n)} blocks, ${count(o.chainDelegators)} delegators`,
+        value: perSecond(n / crowded),
+        baseline: `genesis ${perSecond(n / genesis)}`,
+        ratio: ratio(genesis / crowded),
+        target: '-',
+        met: null,
+      },
+      {
+        label: `cosmos devnet: advance 21 days (${count(unbondingBlocks)} blocks)`,
+        value: seconds(days),
+        baseline: `genesis rate ${seconds(predicted)}`,
+        ratio: ratio(days / predicted),
+        target: '-',
+        met: null,
+      },
+    ];
+  } finally {
+    for (const d of delegators) d.client.disconnect();
+    await devnet.close();
+  }
+}
+
+interface CallCounts {
+  position: number[];
+  harvest: number[];
+  idleHarvest: number[];
+}
+
+
+/** E2. */
+async function benchCosmosAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
+  say(`\nE2. Cosmos adapter, custody delegating to 2 validators: RPC calls per position() and per harvest() with a claim, alone vs ${count(o.cosmosCrowd)} other delegators; ${ROUNDS} rounds, medians`);
+  const devnet = await startCosmosDevnet({ clock: 'frozen' });
+  const keys = await keyDirectory();
+  let adapter: CosmosChainAdapter | undefined;
+  let crowd: CosmosDelegator[] = [];
+  try {
+    const { mnemonic } = await createFundedAccount(devnet, 100_000n * ATOM);
+    const keyFile = await keys.write('custody.mnemonic', `${mnemonic}\n`);
+    const config: AdapterConfig<CosmosOptions> = {
+      name: 'cosmos-bench',
+      asset: 'ATOM',
+      decimals: 6,
+      endpoints: [...devnet.urls],
+      signer: { file: keyFile },
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      options: { chainId: devnet.chainId, inclusionTimeoutMs: 10_000, pollIntervalMs: 20 },
+    };
+    adapter = cosmos.create(config);
+    const custody = adapter;
+    const [v0, v1] = devnet.validators as [string, string];
+    await custody.delegate(v0, 1_000n * ATOM);
+    await custody.delegate(v1, 1_000n * ATOM);
+    let checkpoint = (await custody.harvest(null)).checkpoint;
+
+    const measure = async (): Promise<CallCounts> => {
+      const counts: CallCounts = { position: [], harvest: [], idleHarvest: [] };
+      for (let round = 0; round < ROUNDS; round += 1) {
+        devnet.advance(HOUR_MS);
+        let start = custody.rpcCalls();
+        const position = await custody.position();
+        counts.position.push(custody.rpcCalls() - start);
+        check(position.delegations.length === 2 && position.pendingRewards > 0n, `position() shows ${position.delegations.length} delegations and ${position.pendingRewards} pending`);
+        start = custody.rpcCalls();
+        const claimed = await custody.harvest(checkpoint);
+        counts.harvest.push(custody.rpcCalls() - start);
+        check(claimed.receipts.length === 1 && claimed.events.length === 2, `harvest() after an hour: ${claimed.receipts.length} claims and ${claimed.events.length} payouts, expected 1 and 2`);
+        start = custody.rpcCalls();
+        const idle = await custody.harvest(claimed.checkpoint);
+        counts.idleHarvest.push(custody.rpcCalls() - start);
+        check(idle.receipts.length === 0 && idle.events.length === 0, 'a harvest right after a harvest found something new');
+        checkpoint = idle.checkpoint;
+      }
+      return counts;
+    };
+
+    const alone = await measure();
+    say(`  baseline: custody alone (validators' self-bonds): position ${listOf(alone.position)}; harvest with a claim ${listOf(alone.harvest)}; harvest with nothing new ${listOf(alone.idleHarvest)}`);
+
+    const setup = await timed(async () => {
+      crowd = await delegateMany(devnet, o.cosmosCrowd);
+      devnet.advance(HOUR_MS);
+      // Each withdraws too: payouts of others' transactions in the chain's history, at heights the next harvest scans.
+      await eachConcurrently(crowd.length, CONCURRENCY, async (i) => {
+        const d = crowd[i]!;
+        const result = await d.client.withdrawRewards(d.address, devnet.validators[i % devnet.validators.length]!, 'auto');
+        check(result.code === 0, `withdrawal by ${d.address} failed with code ${result.code}`);
+      });
+    });
+    say(`  setup: ${count(o.cosmosCrowd)} delegators, each delegating and withdrawing its rewards an hour later: ${seconds(setup.seconds)}`);
+
+    const crowded = await measure();
+    say(`  with ${count(o.cosmosCrowd)} other delegators: position ${listOf(crowded.position)}; harvest with a claim ${listOf(crowded.harvest)}; harvest with nothing new ${listOf(crowded.idleHarvest)}`);
+    say('  checks: every harvest claimed once and reported both validators\' payouts; a second harvest found nothing');
+
+    return callRows('cosmos adapter', `${count(o.cosmosCrowd)} delegators`, alone, crowded, 1);
+  } finally {
+    for (const d of crowd) d.client.disconnect();
+    await adapter?.close();
+    await devnet.close();
+    await keys.remove();
+  }
+}
+
+/**
+ * Summary rows of a call count, alone against crowded. `slack`: calls the
+ * harvest may differ by (the claim's inclusion polls follow the clock).
+ */
+function callRows(adapter: string, crowdLabel: string, alone: CallCounts, crowded: CallCounts, slack: number): SummaryRow[] {
+  const row = (what: string, a: readonly number[], c: readonly number[], allowed: number): SummaryRow => {
+    const base = median(a);
+    const value = median(c);
+    return {
+      label: `${adapter}: ${what}, ${crowdLabel}`,
+      value: calls(value),
+      baseline: `alone ${calls(base)}`,
+      ratio: ratio(value / base),
+      target: allowed === 0 ? '1.00x' : `1.00x ±${allowed} call`,
+      met: Math.abs(value - base) <= allowed,
+    };
+  };
+  return [
+    row('RPC calls per position()', alone.position, crowded.position, 0),
+    row('RPC calls per harvest()', alone.harvest, crowded.harvest, slack),
+  ];
+}
+
+// ---- NEAR. ----
+
+const NEAR_EPOCH_BLOCKS = 20;
+const NEAR_BLOCK_MS = 1_000;
+
+/** E3. */
+async function benchNearAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
+  say(`\nE3. NEAR adapter, custody staking in 2 pools: RPC calls per position() and per harvest() after an epoch, alone vs ${count(o.nearCrowd)} other accounts in the same pools; ${ROUNDS} rounds, medians`);
+  const devnet: NearDevnet = await startNearDevnet({ epochLength: NEAR_EPOCH_BLOCKS, blockMs: NEAR_BLOCK_MS });
+  const keys = await keyDirectory();
+  const built: ChainAdapter[] = [];
+  try {
+    const accountAdapter = async (accountId: string, onRpc?: () => void): Promise<ChainAdapter> => {
+      const secret = devnet.createAccount(accountId, 1_000n * ONE_NEAR);
+      const publicKey = KeyPair.fromString(secret as `ed25519:${string}`).getPublicKey().toString();
+      const file = await keys.write(`${accountId}.json`, JSON.stringify({ account_id: accountId, public_key: publicKey, private_key: secret }));
+      const config: AdapterConfig<NearOptions> = {
+        name: 'near-bench',
+        asset: 'NEAR',
+        decimals: 24,
+        endpoints: [...devnet.urls],
+        signer: { file },
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        options: { networkId: devnet.chainId, pools: devnet.pools, epochDurationMs: NEAR_EPOCH_BLOCKS * NEAR_BLOCK_MS },
+      };
+      const a = createNearAdapter(config, onRpc === undefined ? {} : { onRpc });
+      built.push(a);
+      return a;
+    };
+
+    let rpcCalls = 0;
+    const custody = await accountAdapter('custody.devnet', () => {
+      rpcCalls += 1;
+    });
+    const [alpha, beta] = devnet.pools as [string, string];
+    await custody.delegate(alpha, 100n * ONE_NEAR);
+    await custody.delegate(beta, 100n * ONE_NEAR);
+    let checkpoint = (await custody.harvest(null)).checkpoint;
+
+    const measure = async (): Promise<CallCounts> => {
+      const counts: CallCounts = { position: [], harvest: [], idleHarvest: [] };
+      for (let round = 0; round < ROUNDS; round += 1) {
+        devnet.nextEpoch();
+        let start = rpcCalls;
+        const position = await custody.position();
+        counts.position.push(rpcCalls - start);
+        check(position.delegations.length === 2, `position() shows ${position.delegations.length} delegations, expected 2`);
+        start = rpcCalls;
+        const result = await custody.harvest(checkpoint);
+        counts.harvest.push(rpcCalls - start);
+        check(result.receipts.length === 2 && result.events.length === 2, `harvest() after an epoch: ${result.receipts.length} pings and ${result.events.length} rewards, expected 2 and 2`);
+        start = rpcCalls;
+        const idle = await custody.harvest(result.checkpoint);
+        counts.idleHarvest.push(rpcCalls - start);
+        check(idle.receipts.length === 0 && idle.events.length === 0, 'a harvest in the same epoch as the last one found something new');
+        checkpoint = idle.checkpoint;
+      }
+      return counts;
+    };
+
+    const alone = await measure();
+    say(`  baseline: custody alone in the pools: position ${listOf(alone.position)}; harvest with pings ${listOf(alone.harvest)}; harvest in the same epoch ${listOf(alone.idleHarvest)}`);
+
+    const setup = await timed(async () => {
+      for (let i = 0; i < o.nearCrowd; i += 1) {
+        const other = await accountAdapter(`staker-${i}.devnet`);
+        await other.delegate(alpha, 10n * ONE_NEAR + BigInt(i));
+        await other.delegate(beta, 10n * ONE_NEAR + BigInt(i));
+      }
+    });
+    say(`  setup: ${count(o.nearCrowd)} accounts, each staking in both pools through the adapter: ${seconds(setup.seconds)} (${count(2 * o.nearCrowd)} transactions, a block each)`);
+    for (let i = 0; i < o.nearCrowd; i += 1) {
+      const pools = devnet.account(`staker-${i}.devnet`).pools.filter((p) => p.staked > 0n).length;
+      check(pools === 2, `staker-${i}.devnet stakes in ${pools} pools, expected 2`);
+    }
+
+    const crowded = await measure();
+    say(`  with ${count(o.nearCrowd)} other accounts: position ${listOf(crowded.position)}; harvest with pings ${listOf(crowded.harvest)}; harvest in the same epoch ${listOf(crowded.idleHarvest)}`);
+    say('  checks: every harvest pinged both pools and reported a reward for each; a second harvest in the epoch found nothing');
+
+    return callRows('near adapter', `${count(o.nearCrowd)} stakers`, alone, crowded, 0);
+  } finally {
+    for (const a of built) await a.close();
+    await devnet.close();
+    await keys.remove();
+  }
+}
+
+/** Part E: block production of the Cosmos devnet, then the adapters' RPC calls alone and in a crowd. */
+export async function benchChains(options: ChainBenchOptions): Promise<SummaryRow[]> {
+  return [...(await benchBlockProduction(options)), ...(await benchCosmosAdapter(options)), ...(await benchNearAdapter(options))];
+}
