@@ -171,7 +171,7 @@ describe('applying batches', () => {
   it('400, not 500, when amounts would overflow the ledger\'s 78 digits', async () => {
     const max = '9'.repeat(78);
     const problem = await expectProblem({ changes: [change('big-1', 'whale', max), change('big-2', 'whale', max)] }, 400);
-    expect(problem.detail).toMatch(/out of the ledger's range/);
+    expect(problem.detail).toMatch(/more than 78 digits/);
   });
 });
 

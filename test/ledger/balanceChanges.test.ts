@@ -77,6 +77,19 @@ describe('applyBalanceChanges', () => {
     ]);
   });
 
+  it('refuses a batch whose amounts add up past 78 digits, naming why, and writes nothing', async () => {
+    const before = await counts();
+    const max = (10n ** 78n - 1n).toString();
+    const error = await applyBalanceChanges(
+      db.pool,
+      lines({ id: 'big-1', user: 'whale-1', delta: max, at: '2025-02-01T00:00:00Z' }, { id: 'big-2', user: 'whale-2', delta: max, at: '2025-02-01T00:00:00Z' }),
+      { assets: ASSETS },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LedgerInputError);
+    expect((error as Error).message).toMatch(/more than 78 digits/);
+    expect(await counts()).toEqual(before);
+  });
+
   it('refuses malformed records with their line numbers', async () => {
     await expectRefused(
       lines(
