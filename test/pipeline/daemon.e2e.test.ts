@@ -37,6 +37,9 @@ beforeAll(async () => {
     keyHex: key.secretHex,
     validators: [{ address: 'val-a', weight: 3 }, { address: 'val-b', weight: 1 }],
     port,
+    // The first rebalance may run before the users' deposits arrive: a
+    // buffer of 100 tokens either way makes the stake the same.
+    stake: { minBuffer: '100' },
   }));
   daemon = DaemonProcess.start(configFile);
   await daemon.ready();

@@ -37,6 +37,9 @@ beforeAll(async () => {
     keyHex: secret,
     validators: devnet.pools.map((address, i) => ({ address, weight: 2 - i })),
     port,
+    // The first rebalance may run before the users' deposits arrive: a
+    // buffer of 100 tokens either way makes the stake the same.
+    stake: { minBuffer: '100' },
     asset: { symbol: 'NEAR', decimals: 24 },
     chain: { name: CHAIN, kind: 'near', options: `{ accountId: ${CUSTODY}, networkId: ${devnet.chainId} }` },
     intervals: { poll: '1s', harvest: '1s', rebalance: '1h' },
