@@ -165,7 +165,7 @@ export function registerDevnetCommand(program: Command, globals: () => GlobalOpt
             signer: { file: keyFile },
             validators: local.validators.map((address, i) => ({ address, weight: local.validators.length - i })),
             stake: { ...chain.stake, minMove: unit },
-            intervals: { pollMs: 2_000, harvestMs: 5_000, rebalanceMs: 5_000 },
+            intervals: { pollMs: 2_000, harvestMs: 3_000, rebalanceMs: 5_000 },
           };
           logger.info({ chain: name, asset: chain.asset, endpoints: local.endpoints, custody: custody.address }, 'devnet started');
         }
