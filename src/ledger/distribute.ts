@@ -73,6 +73,7 @@ export async function distribute(pool: pg.Pool, options: DistributeOptions): Pro
 }
 
 async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distribution> {
+  const started = performance.now();
   const { asset, periodEnd: e } = options;
   const id = distributionId(asset.symbol, e);
   if (!Number.isSafeInteger(e)) throw new LedgerInputError(`period end must be an instant, got ${e}`);
@@ -203,6 +204,8 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
       ['users', -D],
     ]);
   }
+  // For the metrics (not part of the result): how long closing the period took.
+  await tx.query('UPDATE distributions SET duration_ms = $2 WHERE id = $1', [id, Math.round(performance.now() - started)]);
   return { ...base, creditedUsers, existing: false, dryRun: false };
 }
 

@@ -38,15 +38,8 @@ export function registerDistributionRoutes(app: FastifyInstance, deps: ApiDeps):
 
   app.post('/distributions', async (request, reply) => {
     const input = parseRequest(runBody, request.body);
-    const started = performance.now();
     const result = await distribute(deps.pool, { asset: input.asset, periodEnd: input.periodEnd ?? now(), dryRun: input.dryRun ?? false, now });
     if (!result.existing && !result.dryRun) {
-      // As the distribute job does: the metrics report the newest distribution's duration.
-      // The distribution is committed already; failing to note its duration must not fail the request.
-      const ms = Math.round(performance.now() - started);
-      await deps.pool.query('UPDATE distributions SET duration_ms = $2 WHERE id = $1', [result.id, ms]).catch((error: unknown) => {
-        request.log.warn({ distribution: result.id, err: (error as Error).message }, 'could not record the distribution duration');
-      });
       request.log.info({ distribution: result.id, distributed: result.distributed.toString(), creditedUsers: result.creditedUsers }, 'distributed');
     }
     return reply.code(result.existing || result.dryRun ? 200 : 201).send(distributionJson(result));

@@ -48,12 +48,9 @@ export async function distributeAsset(ctx: PipelineContext, symbol: string, peri
   const ends = lastEnd === null || lastEnd >= periodEnd ? [periodEnd] : [...missedTicks(asset, lastEnd, periodEnd), periodEnd];
 
   for (const end of ends) {
-    const started = performance.now();
     const result = await distribute(ctx.pool, { asset, periodEnd: end, now: ctx.now });
     if (!result.existing) {
-      const ms = Math.round(performance.now() - started);
-      await ctx.pool.query('UPDATE distributions SET duration_ms = $2 WHERE id = $1', [result.id, ms]);
-      ctx.logger.info({ asset: symbol, distribution: result.id, ...amounts(result), creditedUsers: result.creditedUsers, ms }, 'distributed');
+      ctx.logger.info({ asset: symbol, distribution: result.id, ...amounts(result), creditedUsers: result.creditedUsers }, 'distributed');
     }
     distributions.push({ id: result.id, ...amounts(result), creditedUsers: result.creditedUsers, existing: result.existing });
   }
