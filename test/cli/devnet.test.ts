@@ -3,24 +3,18 @@
  * (testchain here, through a plugin adapter's sibling devnet.ts), demo users,
  * the daemon with time sped up, and a summary at the end of `--duration`.
  */
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runCli, writeTemp } from '../helpers/cli.js';
 import { freePort, TEST_CHAIN_MODULE } from '../helpers/daemon.js';
-import { TEST_SERVER_URL } from '../helpers/db.js';
+import { dropDatabases, TEST_SERVER_URL } from '../helpers/db.js';
 
 const name = `softstake_t_devnet_${process.pid}`;
 const databaseUrl = new URL(TEST_SERVER_URL);
 databaseUrl.pathname = `/${name}`;
 
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  for (const db of [`${name}_devnet`, `${name}_atom`, `${name}_atom_devnet`]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-});
+// `softstake devnet` makes `<name>_devnet` beside the configured database.
+afterAll(() => dropDatabases(name, `${name}_devnet`));
 
 describe('softstake devnet --duration', () => {
   it('delegates, harvests and credits the demo users within the run, then prints a summary', async () => {

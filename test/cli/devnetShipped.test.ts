@@ -6,24 +6,18 @@ import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/daemon.js';
-import { TEST_SERVER_URL } from '../helpers/db.js';
+import { dropDatabases, TEST_SERVER_URL } from '../helpers/db.js';
 
 const name = `softstake_t_shipped_${process.pid}`;
 const databaseUrl = new URL(TEST_SERVER_URL);
 databaseUrl.pathname = `/${name}`;
 
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  for (const db of [`${name}_devnet`, `${name}_atom`, `${name}_atom_devnet`]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-});
+// `softstake devnet` makes `<name>_devnet` beside the configured database.
+afterAll(() => dropDatabases(name, `${name}_devnet`));
 
 describe('softstake devnet, the shipped config', () => {
   it('runs config/devnet.yaml as shipped: ATOM on the Cosmos devnet, NEAR on the NEAR devnet', async () => {
@@ -34,7 +28,7 @@ describe('softstake devnet, the shipped config', () => {
     await writeFile(
       config,
       shipped
-        .replace(/url: postgres:\/\/\S+/, `url: ${databaseUrl.href.replace(name, `${name}_atom`)}`)
+        .replace(/url: postgres:\/\/\S+/, `url: ${databaseUrl.href}`)
         .replace(/listen: 127\.0\.0\.1:8080/, `listen: 127.0.0.1:${await freePort()}`)
         .replace(/^redis:\n {2}url: (\S+)/m, `redis:\n  url: $1\n  prefix: t-devnet-atom-${process.pid}`),
     );

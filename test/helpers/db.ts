@@ -33,12 +33,20 @@ export async function freshDatabase(assets: Record<string, AssetConfig> = { ATOM
     pool,
     async drop() {
       await pool.end();
-      const client = new pg.Client({ connectionString: TEST_SERVER_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      await dropDatabases(name);
     },
   };
+}
+
+/** Drops databases on the test server, connected or not; missing ones are fine. */
+export async function dropDatabases(...names: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_SERVER_URL });
+  await client.connect();
+  try {
+    for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** An ATOM asset config with the rules a test wants. */
