@@ -85,16 +85,16 @@ export interface RpcCounter {
 export class FetchRpcClient implements RpcClient {
   constructor(
     private readonly endpoint: string,
-    /** Aborts a request that outlives the failover attempt that made it, ms. */
+    /** Aborts a request made outside any failover attempt after this long, ms. */
     private readonly timeoutMs: number,
     private readonly counter: RpcCounter,
   ) {}
 
   readonly execute = async (request: JsonRpcRequest): Promise<JsonRpcSuccessResponse> => {
     this.counter.calls += 1;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const outer = requestSignal.getStore();
-    const signal = outer === undefined ? timeout : AbortSignal.any([outer, timeout]);
+    // Inside a failover attempt its signal already ends the request; a
+    // timer of its own is needed only outside one (cosmjs's own connect).
+    const signal = requestSignal.getStore() ?? AbortSignal.timeout(this.timeoutMs);
     const answer = await fetchJson(this.endpoint, '', { body: request, signal });
     if (typeof answer !== 'object' || answer === null) throw new Error(`${safeUrl(this.endpoint)}: a JSON-RPC answer that is not an object`);
     const envelope = answer as { jsonrpc?: unknown; id?: unknown; result?: unknown; error?: unknown };

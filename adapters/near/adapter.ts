@@ -101,7 +101,8 @@ class NearAdapter implements ChainAdapter {
     return this.checkedChain;
   }
 
-  private async head(blockId?: number): Promise<Head> {
+  /** The final block, or the block of a height or hash. */
+  private async head(blockId?: number | string): Promise<Head> {
     await this.checkNetwork();
     const json = await this.rpc.raw('block', blockId === undefined ? { finality: 'final' } : { block_id: blockId });
     const { header } = this.parse(blockSchema, json, 'block');
@@ -232,13 +233,8 @@ class NearAdapter implements ChainAdapter {
       throw new TxRejectedError(this.name, hash, 'Failure', JSON.stringify((outcome.status as { Failure: unknown }).Failure).slice(0, 500), true, fee);
     }
     const last = outcome.receipts_outcome[outcome.receipts_outcome.length - 1];
-    const block = await this.head0(last?.block_hash ?? outcome.transaction_outcome.block_hash);
+    const block = await this.head(last?.block_hash ?? outcome.transaction_outcome.block_hash);
     return { receipt: { hash, fee, height: BigInt(block.height), at: block.at }, outcome };
-  }
-
-  private async head0(blockHash: string): Promise<Head> {
-    const { header } = this.parse(blockSchema, await this.rpc.raw('block', { block_id: blockHash }), 'block');
-    return { height: header.height, hash: header.hash, epochId: header.epoch_id, at: Number(header.timestamp_nanosec / 1_000_000n) };
   }
 
   async delegate(validator: string, amount: bigint): Promise<TxReceipt> {
