@@ -192,14 +192,19 @@ class NearAdapter implements ChainAdapter {
   }
 
   /** Sends (or finds) a transaction; returns its receipt and outcome. */
-  private async send(tx: SignedTx): Promise<{ receipt: TxReceipt; outcome: Outcome }> {
+  /**
+   * @param lookFirst - ask the chain for the hash before sending: bytes
+   *   stored by the pipeline may have landed already. Bytes signed a moment
+   *   ago cannot have, so `delegate` and harvest's calls skip the lookup.
+   */
+  private async send(tx: SignedTx, lookFirst = true): Promise<{ receipt: TxReceipt; outcome: Outcome }> {
     let sender: string;
     try {
       sender = decodeSignedTransaction(tx.bytes).transaction.signerId;
     } catch {
       throw new TxRejectedError(this.name, tx.hash, 'decode', 'the signed bytes are not a NEAR SignedTransaction', false);
     }
-    const known = await this.lookup(tx.hash, sender);
+    const known = lookFirst ? await this.lookup(tx.hash, sender) : undefined;
     if (known !== undefined) return this.settle(tx.hash, known);
     let json: unknown;
     try {
@@ -238,11 +243,11 @@ class NearAdapter implements ChainAdapter {
   }
 
   async delegate(validator: string, amount: bigint): Promise<TxReceipt> {
-    return this.broadcast(await this.sign({ kind: 'delegate', validator, amount }));
+    return (await this.send(await this.sign({ kind: 'delegate', validator, amount }), false)).receipt;
   }
 
   async undelegate(validator: string, amount: bigint): Promise<TxReceipt> {
-    return this.broadcast(await this.sign({ kind: 'undelegate', validator, amount }));
+    return (await this.send(await this.sign({ kind: 'undelegate', validator, amount }), false)).receipt;
   }
 
   /** The custody key's nonce at a height; -1 where the key did not exist. Skipped heights look at the next block. */
@@ -319,7 +324,7 @@ class NearAdapter implements ChainAdapter {
       const entry = await this.poolAccount(pool, key.accountId, start.height);
       if (entry.staked_balance + entry.unstaked_balance === 0n) continue;
       const withdraw = entry.can_withdraw && entry.unstaked_balance > 0n;
-      const { receipt, outcome } = await this.send(await this.signCall(pool, withdraw ? 'withdraw_all' : 'ping', {}, 0n));
+      const { receipt, outcome } = await this.send(await this.signCall(pool, withdraw ? 'withdraw_all' : 'ping', {}, 0n), false);
       receipts.push(receipt);
       for (const [p, flow] of flowsOf(outcome, key.accountId, this.poolSet)) harvestFlows.set(p, (harvestFlows.get(p) ?? 0n) + flow);
     }
