@@ -54,8 +54,9 @@ export class LedgerInputError extends SoftstakeError {
   constructor(
     message: string,
     readonly problems: readonly InputProblem[] = [],
+    options?: { cause?: unknown },
   ) {
-    super(problems.length === 0 ? message : `${message}\n${formatProblems(problems)}`);
+    super(problems.length === 0 ? message : `${message}\n${formatProblems(problems)}`, options);
   }
 }
 

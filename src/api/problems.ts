@@ -120,9 +120,6 @@ function isFrameworkClientError(error: FastifyError): boolean {
   return status >= 400 && status < 500 && (error.code?.startsWith('FST_') === true || error instanceof SyntaxError);
 }
 
-/** PostgreSQL "numeric value out of range": an amount or a sum past NUMERIC(78,0). */
-const NUMERIC_OUT_OF_RANGE = '22003';
-
 /** Turns any error into the problem a client may see, and logs what the client may not. */
 export function problemOf(error: unknown, request: FastifyRequest, bodyLimit: number): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof HttpProblem) return { problem: error.problem, headers: error.headers };
@@ -143,14 +140,7 @@ export function problemOf(error: unknown, request: FastifyRequest, bodyLimit: nu
     const detail = status === 413 ? `the request body is larger than the limit of ${bodyLimit} bytes` : fastifyError.message;
     return { problem: { status, detail }, headers: {} };
   }
-  if ((error as { code?: unknown } | null)?.code === NUMERIC_OUT_OF_RANGE) {
-    // The ledger's own checks should have caught it: worth a line in the log.
-    request.log.warn({ err: error }, 'an amount overflowed NUMERIC(78,0)');
-    return {
-      problem: { status: 400, type: LEDGER_REFUSED, title: 'Refused by the ledger', detail: 'an amount or a resulting balance is out of the ledger\'s range (at most 78 digits)' },
-      headers: {},
-    };
-  }
+
   const status = fastifyError?.statusCode;
   if (status !== undefined && status >= 400 && status < 500) return { problem: { status }, headers: {} };
   request.log.error({ err: error }, 'unexpected error');

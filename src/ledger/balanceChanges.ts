@@ -100,26 +100,6 @@ export async function applyBalanceChanges(
   records: AsyncIterable<NumberedRecord> | Iterable<NumberedRecord>,
   options: ImportOptions,
 ): Promise<ImportResult> {
-  try {
-    return await applyIn(pool, records, options);
-  } catch (error) {
-    // Each delta fits NUMERIC(78,0), but a batch's sum (the custody posting,
-    // a balance) may not: refused input, not a crash.
-    if ((error as { code?: string }).code === NUMERIC_OUT_OF_RANGE) {
-      throw new LedgerInputError('balance changes refused; nothing was written: the amounts add up to more than 78 digits (a balance or the batch total would overflow)');
-    }
-    throw error;
-  }
-}
-
-/** PostgreSQL's SQLSTATE for "numeric value out of range". */
-const NUMERIC_OUT_OF_RANGE = '22003';
-
-async function applyIn(
-  pool: pg.Pool,
-  records: AsyncIterable<NumberedRecord> | Iterable<NumberedRecord>,
-  options: ImportOptions,
-): Promise<ImportResult> {
   return withTransaction(pool, async (tx) => {
     await tx.query(
       `CREATE TEMP TABLE staged (

@@ -1,6 +1,6 @@
 import pg from 'pg';
 
-import { RetryableError } from '../errors.js';
+import { LedgerInputError, RetryableError } from '../errors.js';
 
 /**
  * Memory for the set-based statements of one distribution or import, set
@@ -39,6 +39,9 @@ export function createPool(options: DbOptions): pg.Pool {
  * unique violations (every insert checks its ids first, so one can only come
  * from a concurrent writer of the same id, which a retry then sees).
  */
+/** "numeric value out of range". */
+const NUMERIC_OUT_OF_RANGE = '22003';
+
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '08006', '08003', '08001', '23505']);
 
 /**
@@ -63,6 +66,11 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promis
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) {
       throw new RetryableError(`database: ${(error as Error).message}`, { cause: error });
+    }
+    if (code === NUMERIC_OUT_OF_RANGE) {
+      // Each amount fits NUMERIC(78,0), but a sum (a balance, a batch's
+      // custody posting) may not: refused input, not a crash.
+      throw new LedgerInputError('refused; nothing was written: the amounts add up to more than 78 digits (a balance or a total would overflow)', [], { cause: error });
     }
     throw error;
   } finally {
