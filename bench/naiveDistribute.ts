@@ -47,8 +47,8 @@ export async function naiveDistribute(pool: pg.Pool, options: { asset: AssetConf
 
     await tx.query(
       `INSERT INTO distributions (id, asset, period_start, period_end, gross, commission, distributed, carried,
-                                  eligible_users, total_weight, commission_bps, min_holding, cap)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12)`,
+                                  eligible_users, total_weight, commission_bps, min_holding, cap, credited_users)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13)`,
       [
         id,
         asset.symbol,
@@ -62,6 +62,7 @@ export async function naiveDistribute(pool: pg.Pool, options: { asset: AssetConf
         asset.commissionBps,
         asset.minHolding.toString(),
         asset.cap?.toString() ?? null,
+        result.allocations.size,
       ],
     );
     await tx.query('UPDATE ledger_assets SET last_period_end = $2 WHERE symbol = $1', [asset.symbol, e]);

@@ -92,7 +92,7 @@ export function createMetrics(deps: ApiDeps): ApiMetrics {
       ),
       deps.pool.query<{ asset: string; period_end: string; distributed: string; duration_ms: number | null; credited: string }>(
         `SELECT DISTINCT ON (d.asset) d.asset, d.period_end, d.distributed, d.duration_ms,
-                (SELECT count(*) FROM allocations a WHERE a.distribution_id = d.id) AS credited
+                d.credited_users AS credited
            FROM distributions d WHERE d.asset = ANY($1::text[])
           ORDER BY d.asset, d.period_end DESC`,
         [symbols],

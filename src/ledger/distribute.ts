@@ -171,8 +171,8 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
 
   await tx.query(
     `INSERT INTO distributions (id, asset, period_start, period_end, gross, commission, distributed, carried,
-                                eligible_users, total_weight, commission_bps, min_holding, cap)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+                                eligible_users, total_weight, commission_bps, min_holding, cap, credited_users)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)`,
     [
       id,
       asset.symbol,
@@ -204,8 +204,9 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
       ['users', -D],
     ]);
   }
-  // For the metrics (not part of the result): how long closing the period took.
-  await tx.query('UPDATE distributions SET duration_ms = $2 WHERE id = $1', [id, Math.round(performance.now() - started)]);
+  // Stored beside the result: how many it credited, and (for the metrics)
+  // how long closing the period took.
+  await tx.query('UPDATE distributions SET credited_users = $2, duration_ms = $3 WHERE id = $1', [id, creditedUsers, Math.round(performance.now() - started)]);
   return { ...base, creditedUsers, existing: false, dryRun: false };
 }
 
@@ -273,7 +274,7 @@ interface DistributionRow {
 }
 
 const DISTRIBUTION_COLUMNS = `d.id, d.asset, d.period_start, d.period_end, d.gross, d.commission, d.distributed, d.carried,
-  d.eligible_users, (SELECT count(*) FROM allocations a WHERE a.distribution_id = d.id) AS credited_users`;
+  d.eligible_users, d.credited_users`;
 
 function fromRow(r: DistributionRow): Distribution {
   return {

@@ -19,6 +19,8 @@ CREATE TABLE chain_positions (
   recorded_at     timestamptz(3) NOT NULL DEFAULT now()
 );
 CREATE INDEX chain_positions_latest ON chain_positions (chain, id DESC);
+-- The realized APR reads an asset's snapshots of the last 30 days.
+CREATE INDEX chain_positions_asset_at ON chain_positions (asset, at);
 
 -- Where the next harvest starts. Written in the same transaction as the
 -- reward events it follows, so a repeated harvest stores nothing twice.
@@ -64,5 +66,9 @@ CREATE TABLE chain_fees (
   PRIMARY KEY (chain, tx_hash)
 );
 
--- How long each distribution took, for the metrics (not part of its result).
-ALTER TABLE distributions ADD COLUMN duration_ms integer;
+-- How long each distribution took (for the metrics, not part of its result),
+-- and how many users it credited: counting allocations would scan a table of
+-- users × distributions on every listing and every scrape.
+ALTER TABLE distributions ADD COLUMN duration_ms integer, ADD COLUMN credited_users integer;
+UPDATE distributions d SET credited_users = (SELECT count(*) FROM allocations a WHERE a.distribution_id = d.id);
+ALTER TABLE distributions ALTER COLUMN credited_users SET NOT NULL;
