@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import * as z from 'zod';
-import { parseTokenAmount } from '../ledger/amount.js';
+import { amount, checkAmount, percentage } from './fields.js';
 
 // ---------------------------------------------------------------------------
 // Normalized types.
@@ -156,22 +156,6 @@ const signer = z.union(
   { error: 'expected { file: path/to/key } or { env: VARIABLE_NAME }' },
 );
 
-const ratio = z
-  .string({ error: 'expected a percentage like "90%"' })
-  .regex(/^([0-9]{1,3})(?:\.([0-9]{1,2}))?%$/, { error: 'expected a percentage like "90%" (at most 2 decimals)' })
-  .transform((text, ctx) => {
-    const [whole, fraction = ''] = text.slice(0, -1).split('.');
-    const bps = Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
-    if (bps > 10_000) {
-      ctx.addIssue({ code: 'custom', message: 'must be between 0% and 100%' });
-      return z.NEVER;
-    }
-    return bps;
-  });
-
-/** Whole-token amount, converted once `assets` tells the decimals (see `resolveChains`). */
-const tokenAmount = z.union([z.string(), z.number().int().nonnegative()], { error: 'expected an amount like "10" or "10 ATOM"' });
-
 const chainSchema = z.strictObject({
   kind: z.string().regex(/^[a-z][a-z0-9-]*$/, { error: 'expected an adapter kind like "cosmos" or "near"' }),
   /** A plugin adapter module, relative to the config file. */
@@ -192,9 +176,10 @@ const chainSchema = z.strictObject({
     .refine((list) => new Set(list.map((v) => v.address)).size === list.length, { error: 'a validator is listed twice' }),
   stake: z
     .strictObject({
-      targetRatio: ratio.prefault('90%'),
-      minBuffer: tokenAmount.prefault('0'),
-      minMove: tokenAmount.prefault('0'),
+      targetRatio: percentage('90%').prefault('90%'),
+      /** Whole tokens, converted once `assets` tells the decimals (see `resolveDaemonSections`). */
+      minBuffer: amount.prefault('0'),
+      minMove: amount.prefault('0'),
     })
     .prefault({ targetRatio: '90%', minBuffer: '0', minMove: '0' }),
   intervals: z
@@ -246,13 +231,6 @@ export const workerSchema = z
   })
   .prefault({ lockDuration: '30s', attempts: DEFAULT_WORKER.attempts, backoff: '5s', shutdownTimeout: '30s' });
 
-/** Converts a chain's whole-token amounts with its asset's decimals; `undefined` with a reason when it cannot. */
-export function chainAmount(value: string | number, symbol: string, decimals: number): bigint | string {
-  const text = String(value);
-  const parsed = parseTokenAmount(text, symbol, decimals);
-  return parsed === undefined ? `expected an amount of whole ${symbol} like "10" or "10 ${symbol}" with at most ${decimals} decimals` : parsed;
-}
-
 // ---------------------------------------------------------------------------
 // Resolution: cross-section checks, amounts in base units, secrets from files.
 
@@ -296,11 +274,11 @@ export function resolveDaemonSections(
       continue;
     }
     stakedBy.set(chain.asset, name);
-    const minBuffer = chainAmount(chain.stake.minBuffer, chain.asset, asset.decimals);
-    const minMove = chainAmount(chain.stake.minMove, chain.asset, asset.decimals);
-    if (typeof minBuffer === 'string') issues.push({ path: at('stake.minBuffer'), message: minBuffer });
-    if (typeof minMove === 'string') issues.push({ path: at('stake.minMove'), message: minMove });
-    if (typeof minBuffer === 'string' || typeof minMove === 'string') continue;
+    const minBuffer = checkAmount(chain.stake.minBuffer, chain.asset, asset.decimals);
+    const minMove = checkAmount(chain.stake.minMove, chain.asset, asset.decimals);
+    if (minBuffer.problem !== undefined) issues.push({ path: at('stake.minBuffer'), message: minBuffer.problem });
+    if (minMove.problem !== undefined) issues.push({ path: at('stake.minMove'), message: minMove.problem });
+    if (minBuffer.value === undefined || minMove.value === undefined) continue;
     chains[name] = {
       name,
       kind: chain.kind,
@@ -310,7 +288,7 @@ export function resolveDaemonSections(
       signer: 'file' in chain.signer ? { file: resolvePath(configDir, chain.signer.file) } : { env: chain.signer.env },
       requestTimeoutMs: chain.requestTimeout,
       validators: chain.validators.map((v) => ({ address: v.address, weight: v.weight })),
-      stake: { targetRatioBps: chain.stake.targetRatio, minBuffer, minMove },
+      stake: { targetRatioBps: chain.stake.targetRatio, minBuffer: minBuffer.value, minMove: minMove.value },
       intervals: { pollMs: chain.intervals.poll, harvestMs: chain.intervals.harvest, rebalanceMs: chain.intervals.rebalance },
       options: chain.options,
     };

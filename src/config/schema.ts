@@ -5,7 +5,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
-import { parseTokenAmount } from '../ledger/amount.js';
+import { amount, checkAmount, orRequired, percentage } from './fields.js';
 import { apiSchema, chainsSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
 
 // ---------------------------------------------------------------------------
@@ -109,18 +109,10 @@ export const DEFAULT_TIMEZONE = 'UTC';
 export const MAX_DECIMALS = 30;
 
 const SYMBOL = /^[A-Z][A-Z0-9]{1,9}$/;
-const PERCENT = /^([0-9]{1,3})(?:\.([0-9]{1,2}))?%$/;
-/** "1e6" would otherwise read as 1 of a token called "e6". */
-const EXPONENT = /^\s*-?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+\s*$/;
-const AMOUNT = /^\s*(-)?\s*([0-9]+)(?:\.([0-9]+))?\s*([A-Za-z][A-Za-z0-9]*)?\s*$/;
 
 // ---------------------------------------------------------------------------
 // Field schemas.
 
-/** A field's own type message, but "required" when the key is missing. */
-function orRequired(message: string) {
-  return (issue: { input?: unknown }) => (issue.input === undefined ? 'required' : message);
-}
 
 /**
  * A connection URL as written in the file: the right scheme, and no inline
@@ -154,28 +146,7 @@ export const REDIS_SCHEMES = ['redis:', 'rediss:'] as const;
 
 const passwordFile = z.string().min(1, { error: 'must be a file path' });
 
-/** `"10%"`, `"2.5%"`, `"0.25%"` → basis points. Numbers are refused: is `10` 10% or 1000%? */
-const percentage = z
-  .string({ error: orRequired('expected a percentage like "10%"') })
-  .superRefine((text, ctx) => {
-    const match = PERCENT.exec(text);
-    if (!match) {
-      ctx.addIssue({ code: 'custom', message: 'expected a percentage like "10%" (at most 2 decimals, e.g. "2.5%")' });
-    } else if (percentToBps(match) > 10_000) {
-      ctx.addIssue({ code: 'custom', message: 'must be between 0% and 100%' });
-    }
-  })
-  .transform((text) => percentToBps(PERCENT.exec(text)!));
 
-function percentToBps(match: RegExpExecArray): number {
-  return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
-}
-
-/**
- * An amount of whole tokens. Checked against the asset's symbol and decimals
- * at the `assets` level, where both are known.
- */
-const amount = z.union([z.string(), z.number()], { error: orRequired('expected an amount like "1" or "1.5 ATOM"') });
 
 const cronSchedule = z.string().superRefine((text, ctx) => {
   if (text.trim() === '') {
@@ -203,7 +174,7 @@ const assetSchema = z.strictObject({
   decimals: z.int({ error: orRequired(decimalsMessage) }).min(0, { error: decimalsMessage }).max(MAX_DECIMALS, { error: decimalsMessage }),
   minHolding: amount.default('0'),
   cap: amount.optional(),
-  commission: percentage,
+  commission: percentage(),
   distribution: z
     .strictObject({
       schedule: cronSchedule.default(DEFAULT_SCHEDULE),
@@ -260,36 +231,7 @@ function validDecimals(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_DECIMALS ? value : undefined;
 }
 
-/**
- * Reads an amount field. Unquoted YAML numbers are taken only when they are
- * exact integers: a float would silently round "0.1234567890123456789".
- */
-function amountText(value: unknown): string | { problem?: string } {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  if (typeof value === 'number') return { problem: 'write fractional or very large amounts in quotes, e.g. "0.5": YAML reads bare numbers as floating point' };
-  return {}; // neither string nor number: the field's schema reports it
-}
 
-/** Why an amount is wrong for this asset, or its value in base units. `decimals` unknown: syntax checks only. */
-function checkAmount(value: unknown, symbol: string, decimals: number | undefined): { value?: bigint; problem?: string } {
-  if (value === undefined) return {};
-  const text = amountText(value);
-  if (typeof text !== 'string') return text;
-  const match = EXPONENT.test(text) ? null : AMOUNT.exec(text);
-  if (!match) return { problem: `expected an amount of whole tokens like "1" or "1.5 ${symbol}"` };
-  const [, minus, , fraction = '', unit] = match;
-  if (minus) return { problem: 'must not be negative' };
-  if (unit !== undefined && unit.toUpperCase() !== symbol.toUpperCase()) {
-    return { problem: `is in ${unit}, but this is the ${symbol} asset` };
-  }
-  if (decimals === undefined) return {};
-  if (fraction.length > decimals) {
-    return { problem: `has ${fraction.length} fractional digits, but ${symbol} has ${decimals} decimals` };
-  }
-  const parsed = parseTokenAmount(text, symbol, decimals);
-  return parsed === undefined ? { problem: 'is too large' } : { value: parsed };
-}
 
 function toBaseUnits(value: string | number, symbol: string, decimals: number): bigint {
   const checked = checkAmount(value, symbol, decimals);

@@ -500,3 +500,25 @@ describe('redactConfig', () => {
     expect(JSON.stringify(view)).not.toContain(SECRET);
   });
 });
+
+describe('parseConfig: chains', () => {
+  const chain = (stake: string) =>
+    `${withAsset('decimals: 6, commission: "10%"')}chains:\n  hub:\n    kind: cosmos\n    asset: ATOM\n    endpoints: [http://127.0.0.1:26657]\n    signer: { env: MNEMONIC }\n    validators: [{ address: cosmosvaloper1a, weight: 2 }]\n    stake: ${stake}\n`;
+
+  it('normalizes the stake policy with the asset\'s decimals, as the assets section does', () => {
+    const config = parseConfig(chain('{ targetRatio: "92.5%", minBuffer: "10 ATOM", minMove: 1 }'), FILE, NO_ENV);
+    expect(config.chains.hub!.stake).toEqual({ targetRatioBps: 9250, minBuffer: 10_000_000n, minMove: 1_000_000n });
+  });
+
+  it('refuses what the assets section refuses: a ratio over 100%, an unsafe bare number, a wrong unit', () => {
+    const error = rejection(chain('{ targetRatio: "150%", minBuffer: 9007199254740993, minMove: "1 NEAR" }'));
+    expect(error.issues).toEqual([
+      { path: 'chains.hub.stake.targetRatio', message: 'must be between 0% and 100%' },
+    ]);
+    const amounts = rejection(chain('{ minBuffer: 9007199254740993, minMove: "1 NEAR" }'));
+    expect(amounts.issues).toEqual([
+      { path: 'chains.hub.stake.minBuffer', message: 'write fractional or very large amounts in quotes, e.g. "0.5": YAML reads bare numbers as floating point' },
+      { path: 'chains.hub.stake.minMove', message: 'is in NEAR, but this is the ATOM asset' },
+    ]);
+  });
+});
