@@ -190,6 +190,8 @@ function hasPassword(url: URL): boolean {
 // Redaction.
 
 const SECRET_KEY = /password|secret|token|mnemonic|privatekey|apikey/i;
+/** Query parameters whose value is masked in any URL: passwords and API keys. */
+const SECRET_QUERY = /password|secret|token|key|auth|signature/i;
 
 /**
  * A JSON-safe view of the config for logs and `softstake config check`:
@@ -212,7 +214,7 @@ function redactValue(value: unknown, key: string): unknown {
   return value;
 }
 
-/** Replaces a URL's password (userinfo or `?password=`) with "***"; other strings pass through. */
+/** Replaces a URL's password (userinfo) and secret-looking query values (`?password=`, `?apikey=`) with "***"; other strings pass through. */
 function redactUrl(text: string): string {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
   let url: URL;
@@ -223,7 +225,10 @@ function redactUrl(text: string): string {
     return text.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
   }
   if (url.password !== '') url.password = '***';
-  if (url.searchParams.has('password')) url.searchParams.set('password', '***');
+  // RPC providers put API keys in the query (`?apikey=…`, `?token=…`).
+  for (const name of [...url.searchParams.keys()]) {
+    if (SECRET_QUERY.test(name)) url.searchParams.set(name, '***');
+  }
   return url.href;
 }
 

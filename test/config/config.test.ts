@@ -522,3 +522,12 @@ describe('parseConfig: chains', () => {
     ]);
   });
 });
+
+describe('redactConfig: chain endpoints', () => {
+  it('masks API keys in endpoint queries, keeping the rest of the URL readable', () => {
+    const text = `${withAsset('decimals: 6, commission: "10%"')}chains:\n  hub:\n    kind: cosmos\n    asset: ATOM\n    endpoints: ["https://rpc.example/v1?apikey=${SECRET}&network=hub"]\n    signer: { env: MNEMONIC }\n    validators: [{ address: cosmosvaloper1a }]\n`;
+    const view = JSON.stringify(redactConfig(parseConfig(text, FILE, NO_ENV)));
+    expect(view).not.toContain(SECRET);
+    expect(view).toContain('https://rpc.example/v1?apikey=***&network=hub');
+  });
+});
