@@ -83,11 +83,12 @@ export function createMetrics(deps: ApiDeps): ApiMetrics {
     const [snapshots, sums, newest] = await Promise.all([
       latestPositions(deps.pool),
       deps.pool.query<{ asset: string; realized: string; undistributed: string; distributions: string }>(
-        `SELECT s.asset,
-                (SELECT coalesce(sum(amount), 0) FROM reward_events r WHERE r.asset = s.asset) AS realized,
-                (SELECT coalesce(sum(amount), 0) FROM reward_events r WHERE r.asset = s.asset AND r.distribution_id IS NULL) AS undistributed,
+        `SELECT s.asset, r.realized, r.undistributed,
                 (SELECT count(*) FROM distributions d WHERE d.asset = s.asset) AS distributions
-           FROM unnest($1::text[]) AS s(asset)`,
+           FROM unnest($1::text[]) AS s(asset),
+                LATERAL (SELECT coalesce(sum(amount), 0) AS realized,
+                                coalesce(sum(amount) FILTER (WHERE distribution_id IS NULL), 0) AS undistributed
+                           FROM reward_events WHERE asset = s.asset) r`,
         [symbols],
       ),
       deps.pool.query<{ asset: string; period_end: string; distributed: string; duration_ms: number | null; credited: string }>(
