@@ -153,7 +153,10 @@ export function installProblemHandlers(app: FastifyInstance, bodyLimit: number):
     const { problem, headers } = problemOf(error, request, bodyLimit);
     return sendProblem(reply, problem, headers);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, { status: 404, detail: `no route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}` }),
-  );
+  app.setNotFoundHandler(notFound);
+}
+
+/** 404 as a problem naming the route asked for (without its query). */
+export function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, { status: 404, detail: `no route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}` });
 }

@@ -36,3 +36,8 @@ export function historyJson(h: HistoryEntry) {
     periodEnd: formatInstant(h.periodEnd),
   };
 }
+
+/** A user's balances as `softstake balances show --json` and `/v1/users/:id/balances` print them: decimal strings by asset. */
+export function balancesJson(balances: Record<string, bigint>): Record<string, string> {
+  return Object.fromEntries(Object.entries(balances).map(([asset, amount]) => [asset, amount.toString()]));
+}

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 
 import { bearerAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { sendProblem } from '../problems.js';
+import { notFound } from '../problems.js';
 import { registerAssetRoutes } from './assets.js';
 import { registerBalanceChangeRoutes } from './balanceChanges.js';
 import { registerDistributionRoutes } from './distributions.js';
@@ -20,9 +20,7 @@ export async function registerV1(app: FastifyInstance, deps: ApiDeps, token: str
     async (v1) => {
       v1.addHook('onRequest', bearerAuth(token));
       // Inside the scope, so a client without the token cannot tell which routes exist.
-      v1.setNotFoundHandler((request, reply) =>
-        sendProblem(reply, { status: 404, detail: `no route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}` }),
-      );
+      v1.setNotFoundHandler(notFound);
       registerBalanceChangeRoutes(v1, deps);
       registerUserRoutes(v1, deps);
       registerAssetRoutes(v1, deps);

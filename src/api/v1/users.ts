@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 
 import { userBalances, userHistory, type HistoryEntry } from '../../ledger/history.js';
-import { historyJson } from '../../ledger/json.js';
+import { balancesJson, historyJson } from '../../ledger/json.js';
 import { formatInstant } from '../../ledger/time.js';
 import type { ApiDeps } from '../deps.js';
 import { parseRequest } from '../problems.js';
@@ -21,7 +21,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/users/:id/balances', async (request) => {
     const { id } = parseRequest(params, request.params, 'params');
     const held = await userBalances(deps.pool, id);
-    return { user: id, balances: Object.fromEntries(Object.entries(held).map(([asset, amount]) => [asset, amount.toString()])) };
+    return { user: id, balances: balancesJson(held) };
   });
 
   app.get('/users/:id/rewards', async (request) => {

@@ -6,7 +6,7 @@ import { formatTokenAmount, parseBaseUnits } from '../../ledger/amount.js';
 import { applyBalanceChanges } from '../../ledger/balanceChanges.js';
 import { distribute, listDistributions } from '../../ledger/distribute.js';
 import { userBalances, userHistory } from '../../ledger/history.js';
-import { distributionJson, historyJson } from '../../ledger/json.js';
+import { balancesJson, distributionJson, historyJson } from '../../ledger/json.js';
 import { openChangeFile, type ChangeFileFormat } from '../../ledger/readChanges.js';
 import { recordRewardEvent } from '../../ledger/rewards.js';
 import { formatInstant, parseInstant } from '../../ledger/time.js';
@@ -69,7 +69,7 @@ export function registerLedgerCommands(program: Command, globals: () => GlobalOp
       const g = globals();
       await withLedger(g, async ({ config, pool }) => {
         const held = await userBalances(pool, opts.user);
-        if (g.json) return printJson(Object.fromEntries(Object.entries(held).map(([a, v]) => [a, v.toString()])));
+        if (g.json) return printJson(balancesJson(held));
         const rows = Object.entries(held).map(([asset, amount]) => [
           asset,
           formatTokenAmount(amount, config.assets[asset]?.decimals ?? 0),
