@@ -35,8 +35,12 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
   logger.info({ roles: [...roles], config: redactConfig(config) }, 'starting');
 
   await ensureDatabase(config.database.url);
-  const pool = createPool({ url: config.database.url, applicationName: `softstake-${[...roles].join('+')}`, max: 10 });
-  pool.on('error', (error) => logger.error({ err: error.message }, 'idle PostgreSQL connection failed'));
+  const pool = createPool({
+    url: config.database.url,
+    applicationName: `softstake-${[...roles].join('+')}`,
+    max: 10,
+    onIdleError: (error) => logger.error({ err: error.message }, 'idle PostgreSQL connection failed'),
+  });
   const closers: (() => Promise<void>)[] = [() => pool.end()];
   const closeAll = async () => {
     for (const close of closers.reverse()) {

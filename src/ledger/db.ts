@@ -19,6 +19,13 @@ export interface DbOptions {
   applicationName?: string;
   /** @defaultValue 10 */
   max?: number;
+  /**
+   * Told when an idle pooled connection fails (the server restarted, an
+   * operator ran `pg_terminate_backend`). The pool reconnects at the next
+   * checkout; this only makes the failure visible.
+   * @defaultValue one line on stderr
+   */
+  onIdleError?: (error: Error) => void;
 }
 
 export function createPool(options: DbOptions): pg.Pool {
@@ -27,9 +34,9 @@ export function createPool(options: DbOptions): pg.Pool {
     application_name: options.applicationName ?? 'softstake',
     max: options.max ?? 10,
   });
-  // An idle client losing its connection must not crash the process; the next
-  // checkout reconnects.
-  pool.on('error', () => {});
+  // An idle client losing its connection must not crash the process (an
+  // 'error' event without a listener would); the next checkout reconnects.
+  pool.on('error', options.onIdleError ?? ((error) => process.stderr.write(`softstake: idle PostgreSQL connection failed: ${error.message}\n`)));
   return pool;
 }
 
