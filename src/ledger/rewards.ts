@@ -36,38 +36,44 @@ export async function insertRewardEvents(tx: Tx, events: readonly RewardEvent[])
     if (twin === undefined) unique.set(event.id, event);
     else if (!sameEvent(twin, event)) problems.push({ id: event.id, kind: 'conflict', reason: 'the same id twice in one batch with other content' });
   }
-  const { rows } = await tx.query<StoredRow>(
-    'SELECT id, asset, amount, at, source, distribution_id FROM reward_events WHERE id = ANY($1::text[])',
-    [[...unique.keys()]],
-  );
-  for (const row of rows) {
-    const stored = rowToEvent(row);
-    if (sameEvent(stored, unique.get(row.id)!)) unique.delete(row.id);
-    else problems.push({ id: row.id, kind: 'conflict', reason: `already recorded with other content (${describeRewardEvent(stored)})` });
-  }
   if (problems.length > 0) throw new LedgerInputError('reward events refused; nothing was recorded', problems);
 
-  const fresh = [...unique.values()];
-  if (fresh.length > 0) {
-    // A concurrent insert of the same id fails on the primary key (23505)
-    // and the caller's retry then finds it stored.
-    await tx.query(
-      `INSERT INTO reward_events (id, asset, amount, at, source)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[], $5::text[])`,
-      [
-        fresh.map((e) => e.id),
-        fresh.map((e) => e.asset),
-        fresh.map((e) => e.amount.toString()),
-        fresh.map((e) => e.at),
-        fresh.map((e) => e.source),
-      ],
+  // Insert first, skipping ids already there: a concurrent writer of the same
+  // id is waited for (ON CONFLICT), never met as a unique violation. What was
+  // skipped must then be stored with the same content.
+  const candidates = [...unique.values()];
+  const inserted = await tx.query<{ id: string }>(
+    `INSERT INTO reward_events (id, asset, amount, at, source)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[], $5::text[])
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [
+      candidates.map((e) => e.id),
+      candidates.map((e) => e.asset),
+      candidates.map((e) => e.amount.toString()),
+      candidates.map((e) => e.at),
+      candidates.map((e) => e.source),
+    ],
+  );
+  const insertedIds = new Set(inserted.rows.map((r) => r.id));
+  const skipped = candidates.filter((e) => !insertedIds.has(e.id));
+  if (skipped.length > 0) {
+    const { rows } = await tx.query<StoredRow>(
+      'SELECT id, asset, amount, at, source, distribution_id FROM reward_events WHERE id = ANY($1::text[])',
+      [skipped.map((e) => e.id)],
     );
-    for (const event of fresh) {
-      await post(tx, `reward:${event.id}`, event.asset, event.at, [
-        ['custody', event.amount],
-        ['rewards', -event.amount],
-      ]);
+    for (const row of rows) {
+      const stored = rowToEvent(row);
+      if (!sameEvent(stored, unique.get(row.id)!)) problems.push({ id: row.id, kind: 'conflict', reason: `already recorded with other content (${describeRewardEvent(stored)})` });
     }
+    if (problems.length > 0) throw new LedgerInputError('reward events refused; nothing was recorded', problems);
+  }
+
+  const fresh = candidates.filter((e) => insertedIds.has(e.id));
+  for (const event of fresh) {
+    await post(tx, `reward:${event.id}`, event.asset, event.at, [
+      ['custody', event.amount],
+      ['rewards', -event.amount],
+    ]);
   }
   return { recorded: fresh.length, duplicates: events.length - fresh.length };
 }
