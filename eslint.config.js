@@ -20,4 +20,14 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // A dropped promise in a money daemon is a lost write: type-aware checks
+    // on the code that runs in production.
+    files: ['src/**/*.ts', 'adapters/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
 );

@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 
 import { HttpProblem } from './problems.js';
 
@@ -27,7 +27,7 @@ const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
  * (401, with the RFC 6750 challenge). Runs before the body is read, so an
  * unauthenticated client cannot make the server parse 4 MiB.
  */
-export function bearerAuth(token: string): onRequestHookHandler {
+export function bearerAuth(token: string): onRequestAsyncHookHandler {
   return async (request: FastifyRequest) => {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? BEARER.exec(header) : null;
