@@ -11,6 +11,7 @@ import { userBalances } from '../../src/ledger/history.js';
 import { compareIds, referenceAllocate, type ReferenceChange, type ReferenceResult } from '../../src/ledger/reference.js';
 import { insertRewardEvents, recordRewardEvent, type RewardEvent } from '../../src/ledger/rewards.js';
 import { atom, freshDatabase, ms, type TestDatabase } from '../helpers/db.js';
+import { propertyRuns } from '../helpers/runs.js';
 
 // Model-based test: random sequences of imports (valid, late-stamped,
 // re-delivered, invalid), reward events (rewards, slashes, re-deliveries),
@@ -496,9 +497,12 @@ async function runScenario(scenario: Scenario): Promise<void> {
 }
 
 describe('ledger model', () => {
+  const runs = propertyRuns();
+
   it('SQL imports, rewards and distributions agree with the reference model over random sequences', async () => {
-    // Each run is its own database; a failure shrinks for at most a minute more.
-    await fc.assert(fc.asyncProperty(scenarioArb, runScenario), { numRuns: 25, skipAllAfterTimeLimit: 60_000 });
+    // Each run is its own database; a failure shrinks for at most a minute
+    // more. The time limit may skip runs, so the count is asserted.
+    await fc.assert(fc.asyncProperty(scenarioArb, runs.count(25, runScenario)), { numRuns: 25, skipAllAfterTimeLimit: 60_000 });
   }, 600_000);
 
   it('a fixed sequence: withdrawal-only batch, remainder ties in byte order, a slash carried then netted', async () => {

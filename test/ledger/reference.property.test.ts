@@ -9,6 +9,7 @@ import {
   type ReferenceInput,
   type ReferenceResult,
 } from '../../src/ledger/reference.js';
+import { propertyRuns } from '../helpers/runs.js';
 
 // The reference allocator is the oracle the SQL is compared with, so it gets
 // an oracle of its own here: integrals by brute force over every millisecond,
@@ -140,14 +141,16 @@ function sumAllocations(result: ReferenceResult): bigint {
 }
 
 describe('referenceAllocate properties', () => {
-  test.prop([inputArb], { numRuns: 300 })('balanceIntegrals is the integral of the balance step function over (s, e]', (input) => {
+  const runs = propertyRuns();
+
+  test.prop([inputArb], { numRuns: 300 })('balanceIntegrals is the integral of the balance step function over (s, e]', runs.count(300, (input) => {
     const integrals = balanceIntegrals(input.changes, input.periodStart, input.periodEnd);
     for (const user of new Set(input.changes.map((c) => c.user))) {
       expect(integrals.get(user) ?? 0n).toBe(bruteIntegral(input.changes, user, input.periodStart, input.periodEnd));
     }
-  });
+  }));
 
-  test.prop([inputArb], { numRuns: 500 })('allocates R exactly, each share within one unit of D·w/W, leftovers by largest remainder then id bytes', (input) => {
+  test.prop([inputArb], { numRuns: 500 })('allocates R exactly, each share within one unit of D·w/W, leftovers by largest remainder then id bytes', runs.count(500, (input) => {
     const result = referenceAllocate(input);
     const { T, integrals, weights, W } = expectedWeights(input);
     const R = input.reward;
@@ -199,9 +202,9 @@ describe('referenceAllocate properties', () => {
         );
       }
     }
-  });
+  }));
 
-  test.prop([inputArb], { numRuns: 300 })('users below minHolding get nothing; users above the cap get equal shares (within 1)', (input) => {
+  test.prop([inputArb], { numRuns: 300 })('users below minHolding get nothing; users above the cap get equal shares (within 1)', runs.count(300, (input) => {
     const result = referenceAllocate(input);
     const { T, integrals } = expectedWeights(input);
     for (const [user, I] of integrals) {
@@ -211,11 +214,11 @@ describe('referenceAllocate properties', () => {
     const capped = [...integrals].filter(([, I]) => I >= input.cap! * T && I >= input.minHolding * T && I > 0n).map(([u]) => u);
     const shares = capped.map((u) => result.allocations.get(u)?.amount ?? 0n);
     for (const a of shares) for (const b of shares) expect(a - b <= 1n && b - a <= 1n, `capped shares ${shares.join(', ')}`).toBe(true);
-  });
+  }));
 
   test.prop([inputArb.chain((input) => fc.tuple(fc.constant(input), fc.shuffledSubarray([...input.changes], { minLength: input.changes.length })))], {
     numRuns: 200,
-  })('does not depend on the order of the changes, and is deterministic', ([input, shuffled]) => {
+  })('does not depend on the order of the changes, and is deterministic', runs.count(200, ([input, shuffled]) => {
     const first = referenceAllocate(input);
     const again = referenceAllocate(input);
     const reordered = referenceAllocate({ ...input, changes: shuffled });
@@ -223,9 +226,9 @@ describe('referenceAllocate properties', () => {
     expect(reordered).toEqual(first);
     // Map equality ignores order; the documented order is byte order, so compare entries too.
     expect([...reordered.allocations]).toEqual([...first.allocations]);
-  });
+  }));
 
-  test.prop([fc.uniqueArray(userId, { minLength: 2, maxLength: 2 })])('compareIds is UTF-8 byte order, which is code point order', ([a, b]) => {
+  test.prop([fc.uniqueArray(userId, { minLength: 2, maxLength: 2 })])('compareIds is UTF-8 byte order, which is code point order', runs.count(100, ([a, b]) => {
     const codePoints = (x: string) => [...x].map((ch) => ch.codePointAt(0)!);
     const ca = codePoints(a!);
     const cb = codePoints(b!);
@@ -234,9 +237,9 @@ describe('referenceAllocate properties', () => {
     if (cp === 0) cp = ca.length - cb.length;
     expect(Math.sign(compareIds(a!, b!))).toBe(Math.sign(byteOrder(a!, b!)));
     expect(Math.sign(compareIds(a!, b!))).toBe(Math.sign(cp));
-  });
+  }));
 
-  test.prop([inputArb.filter((i) => i.reward > 0n), fc.constantFrom(-5n, 0n)])('R <= 0 carries R and allocates nothing; so does a period where nobody is eligible', (input, nonPositive) => {
+  test.prop([inputArb.filter((i) => i.reward > 0n), fc.constantFrom(-5n, 0n)])('R <= 0 carries R and allocates nothing; so does a period where nobody is eligible', runs.count(100, (input, nonPositive) => {
     const none = referenceAllocate({ ...input, reward: nonPositive });
     expect(none).toMatchObject({ allocated: false, gross: 0n, commission: 0n, distributed: 0n, carried: nonPositive });
     expect(none.allocations.size).toBe(0);
@@ -247,7 +250,7 @@ describe('referenceAllocate properties', () => {
     const nobody = referenceAllocate({ ...input, minHolding: above, cap: null });
     expect(nobody).toMatchObject({ allocated: false, gross: 0n, carried: input.reward, eligibleUsers: 0, totalWeight: 0n });
     expect(nobody.allocations.size).toBe(0);
-  });
+  }));
 });
 
 describe('referenceAllocate examples', () => {
