@@ -9,11 +9,34 @@
  * and checkpoint.ts). Config: {@link NearOptions}.
  */
 import { actions, baseDecode, baseEncode, createTransaction, decodeSignedTransaction, type KeyPairSigner } from 'near-api-js';
-import { TransactionExecutionError, TransactionTimeoutError, UnknownTransactionError, AccessKeyDoesNotExistError, AccountDoesNotExistError, UnknownBlockError } from 'near-api-js/rpc-errors';
+import {
+  AccessKeyDoesNotExistError,
+  AccountDoesNotExistError,
+  TransactionExecutionError,
+  TransactionExpiredError,
+  TransactionTimeoutError,
+  UnknownBlockError,
+  UnknownTransactionError,
+} from 'near-api-js/rpc-errors';
 import * as z from 'zod';
-import { ChainProtocolError, TxNotIncludedError, TxRejectedError } from '../errors.js';
+import { ChainProtocolError, TxExpiredError, TxNotIncludedError, TxRejectedError } from '../errors.js';
 import { readSigningSecret } from '../signer.js';
-import type { AdapterConfig, AdapterModule, ChainAdapter, HarvestResult, Position, RewardEvent, SignedTx, StakeAction, TxReceipt, Unbonding, ValidatorHealth } from '../types.js';
+import type {
+  AdapterConfig,
+  AdapterModule,
+  ChainAdapter,
+  ChainLimits,
+  DueAction,
+  HarvestResult,
+  Position,
+  RewardEvent,
+  SignedTx,
+  StakeAction,
+  TxReceipt,
+  TxStatus,
+  Unbonding,
+  ValidatorHealth,
+} from '../types.js';
 import { failed, feeOf, flowsOf, outcomeSchema, parseCheckpoint, serializeCheckpoint, type NearCheckpoint, type Outcome } from './checkpoint.js';
 import { parseCustodyKey, type CustodyKey } from './key.js';
 import { optionsSchema, resolveOptions, type NearOptions, type ResolvedNearOptions } from './options.js';
@@ -26,7 +49,9 @@ const uint = z.string().regex(/^(0|[1-9][0-9]{0,77})$/).transform(BigInt);
 const blockSchema = z.object({
   header: z.object({ height: z.number().int(), hash: z.string(), epoch_id: z.string(), timestamp_nanosec: uint }).loose(),
 });
-const accountSchema = z.object({ amount: uint, block_height: z.number().int() }).loose();
+const accountSchema = z.object({ amount: uint, block_height: z.number().int(), storage_usage: z.number().int().nonnegative() }).loose();
+const protocolConfigSchema = z.object({ transaction_validity_period: z.number().int().positive() }).loose();
+const accessKeyListSchema = z.object({ keys: z.array(z.object({ public_key: z.string(), access_key: z.object({ nonce: z.number().int().nonnegative() }).loose() })) }).loose();
 const accessKeySchema = z.object({ nonce: z.number().int().nonnegative(), block_hash: z.string(), block_height: z.number().int() }).loose();
 const poolAccountSchema = z.object({ unstaked_balance: uint, staked_balance: uint, can_withdraw: z.boolean() }).loose();
 const validatorsSchema = z.object({
@@ -46,10 +71,17 @@ interface Head {
   at: number;
 }
 
-/** Options for tests: count RPC calls. Not part of the config. */
+/** Options for tests: see each RPC method called. Not part of the config. */
 export interface NearAdapterInternals {
   onRpc?: RpcCounter;
 }
+
+/**
+ * yoctoNEAR an account must hold per byte of storage it uses
+ * (`storage_amount_per_byte` in nearcore's runtime config, 10^19 since
+ * genesis); the account cannot spend below it.
+ */
+const STORAGE_AMOUNT_PER_BYTE = 10n ** 19n;
 
 class NearAdapter implements ChainAdapter {
   readonly name: string;
@@ -58,6 +90,8 @@ class NearAdapter implements ChainAdapter {
   private readonly poolSet: ReadonlySet<string>;
   private key: Promise<CustodyKey> | undefined;
   private checkedChain: Promise<void> | undefined;
+  private validityPeriod: Promise<number> | undefined;
+  private requests = 0;
 
   constructor(
     private readonly config: AdapterConfig<NearOptions>,
@@ -66,12 +100,30 @@ class NearAdapter implements ChainAdapter {
   ) {
     this.name = config.name;
     this.asset = config.asset;
-    this.rpc = new NearRpc(config.name, config.endpoints, config.requestTimeoutMs, internals.onRpc);
+    this.rpc = new NearRpc(config.name, config.endpoints, config.requestTimeoutMs, (method) => {
+      this.requests += 1;
+      internals.onRpc?.(method);
+    });
     this.poolSet = new Set(options.pools);
   }
 
+  rpcRequests(): number {
+    return this.requests;
+  }
+
+  /**
+   * The custody account id: `options.accountId` or the chain block's
+   * `address`, else (reading the key) the key file's `account_id`.
+   */
+  async address(): Promise<string> {
+    const configured = this.options.accountId ?? this.config.address;
+    if (configured !== undefined) return configured;
+    return (await this.custody()).accountId;
+  }
+
+  /** The signing key; only `sign` needs it. */
   private custody(): Promise<CustodyKey> {
-    this.key ??= readSigningSecret(this.name, this.config.signer).then((secret) => parseCustodyKey(this.name, secret, this.options.accountId));
+    this.key ??= readSigningSecret(this.name, this.config.signer).then((secret) => parseCustodyKey(this.name, secret, this.options.accountId ?? this.config.address));
     this.key.catch(() => {
       this.key = undefined;
     });
@@ -120,30 +172,91 @@ class NearAdapter implements ChainAdapter {
     return this.parse(poolAccountSchema, json, `${pool}.get_account`);
   }
 
+  /** The custody account at a height: its liquid balance and the storage reserve it cannot spend. */
+  private async account(accountId: string, height: number): Promise<z.output<typeof accountSchema>> {
+    return this.parse(accountSchema, await this.rpc.raw('query', { request_type: 'view_account', account_id: accountId, block_id: height }), 'view_account');
+  }
+
+  /** Every part read at the final block's height. */
   async position(): Promise<Position> {
-    const key = await this.custody();
+    const accountId = await this.address();
     const head = await this.head();
-    const account = this.parse(accountSchema, await this.rpc.raw('query', { request_type: 'view_account', account_id: key.accountId, block_id: head.height }), 'view_account');
+    const account = await this.account(accountId, head.height);
     const delegations: Position['delegations'] = [];
     const unbonding: Unbonding[] = [];
+    let withdrawable = 0n;
     for (const pool of this.options.pools) {
-      const entry = await this.poolAccount(pool, key.accountId, head.height);
+      const entry = await this.poolAccount(pool, accountId, head.height);
       if (entry.staked_balance > 0n) delegations.push({ validator: pool, amount: entry.staked_balance });
-      if (entry.unstaked_balance > 0n) {
+      if (entry.unstaked_balance === 0n) continue;
+      if (entry.can_withdraw) {
+        withdrawable += entry.unstaked_balance;
+      } else {
         // The pool does not say when its lock ends; `unstake` locks for epochsToUnlock epochs from the
         // current one, so the start of the epoch that many epochs ahead is a bound it never passes.
-        const completesAt = entry.can_withdraw ? head.at : head.at + this.options.epochsToUnlock * this.options.epochDurationMs;
-        unbonding.push({ validator: pool, amount: entry.unstaked_balance, completesAt });
+        unbonding.push({ validator: pool, amount: entry.unstaked_balance, completesAt: head.at + this.options.epochsToUnlock * this.options.epochDurationMs });
       }
     }
-    return { height: BigInt(head.height), at: head.at, liquid: account.amount, delegations, pendingRewards: 0n, unbonding, validators: await this.health() };
+    return {
+      height: BigInt(head.height),
+      at: head.at,
+      liquid: account.amount,
+      bonded: delegations.reduce((sum, d) => sum + d.amount, 0n),
+      delegations,
+      unbonding,
+      withdrawable,
+      pendingRewards: 0n,
+      validators: await this.health(head.height),
+    };
+  }
+
+  /**
+   * NEAR's limits: a staking pool takes any positive deposit; an account
+   * keeps its storage staked (storage_usage × storage_amount_per_byte;
+   * nearcore runtime/runtime/src/verifier.rs refuses a transaction that
+   * would leave less: LackBalanceForState). A pool keeps one unstaked
+   * balance per account, so unbonding entries are not limited, but a new
+   * `unstake` restarts the lock of everything still unstaked
+   * (core-contracts staking-pool internal_unstake).
+   */
+  async limits(): Promise<ChainLimits> {
+    const head = await this.head();
+    const account = await this.account(await this.address(), head.height);
+    return { minStake: 1n, step: 1n, reserve: BigInt(account.storage_usage) * STORAGE_AMOUNT_PER_BYTE };
+  }
+
+  /**
+   * What is due, per pool the custody has funds in: `withdraw_all` where
+   * unstaked funds are unlocked (it also pings), else a `ping` where the
+   * pool was not yet measured in this epoch, so its accounting includes the
+   * epoch's rewards before the harvest reads it. NEAR rewards never expire.
+   */
+  async due(checkpoint: string | null): Promise<DueAction[]> {
+    const accountId = await this.address();
+    const head = await this.head();
+    const measured = checkpoint === null ? undefined : parseCheckpoint(checkpoint);
+    const due: DueAction[] = [];
+    for (const pool of this.options.pools) {
+      const entry = await this.poolAccount(pool, accountId, head.height);
+      if (entry.staked_balance + entry.unstaked_balance === 0n) continue;
+      if (entry.can_withdraw && entry.unstaked_balance > 0n) {
+        due.push({ action: { kind: 'withdraw', validator: pool }, amount: entry.unstaked_balance });
+      } else if (measured?.pools[pool]?.epochId !== head.epochId) {
+        due.push({ action: { kind: 'claim', validators: [pool] } });
+      }
+    }
+    return due;
+  }
+
+  steps(_action: StakeAction): number {
+    return 1;
   }
 
   /** Whether each pool is in the current validator set; empty when the node cannot tell. */
-  private async health(): Promise<ValidatorHealth[]> {
+  private async health(height: number): Promise<ValidatorHealth[]> {
     let json: unknown;
     try {
-      json = await this.rpc.raw('validators', [null]);
+      json = await this.rpc.raw('validators', { block_id: height });
     } catch (error) {
       if (error instanceof ChainProtocolError || (error as { retryable?: boolean }).retryable === true) throw error;
       return [];
@@ -155,16 +268,35 @@ class NearAdapter implements ChainAdapter {
     });
   }
 
-  async sign(action: StakeAction): Promise<SignedTx> {
-    if (action.amount <= 0n) {
-      throw new TxRejectedError(this.name, undefined, 'invalid-amount', `${action.kind} amount must be > 0, got ${action.amount}`, false);
+  async sign(action: StakeAction, step = 0): Promise<SignedTx> {
+    const refuse = (code: string, log: string) => new TxRejectedError(this.name, undefined, code, log, false);
+    if (step !== 0) throw refuse('invalid-step', `a NEAR ${action.kind} is one transaction; there is no step ${step}`);
+    const pool = action.kind === 'claim' ? action.validators[0] : action.validator;
+    if (action.kind === 'claim' && action.validators.length !== 1) throw refuse('invalid-claim', 'a NEAR claim pings exactly one pool');
+    if (pool === undefined) throw refuse('invalid-withdraw', 'a NEAR withdrawal names its pool');
+    if ((action.kind === 'delegate' || action.kind === 'undelegate') && action.amount <= 0n) {
+      throw refuse('invalid-amount', `${action.kind} amount must be > 0, got ${action.amount}`);
     }
-    if (!this.poolSet.has(action.validator)) {
-      throw new TxRejectedError(this.name, undefined, 'unknown-pool', `${action.validator} is not one of the configured staking pools`, false);
+    if (!this.poolSet.has(pool)) throw refuse('unknown-pool', `${pool} is not one of the configured staking pools`);
+    switch (action.kind) {
+      case 'delegate':
+        return this.signCall(pool, 'deposit_and_stake', {}, action.amount);
+      case 'undelegate':
+        return this.signCall(pool, 'unstake', { amount: action.amount.toString() }, 0n);
+      case 'claim':
+        return this.signCall(pool, 'ping', {}, 0n);
+      case 'withdraw':
+        return this.signCall(pool, 'withdraw_all', {}, 0n);
     }
-    return action.kind === 'delegate'
-      ? this.signCall(action.validator, 'deposit_and_stake', {}, action.amount)
-      : this.signCall(action.validator, 'unstake', { amount: action.amount.toString() }, 0n);
+  }
+
+  /** `transaction_validity_period` (blocks), from the node's protocol config, once. */
+  private transactionValidity(): Promise<number> {
+    this.validityPeriod ??= this.rpc.raw('EXPERIMENTAL_protocol_config', { finality: 'final' }).then((json) => this.parse(protocolConfigSchema, json, 'EXPERIMENTAL_protocol_config').transaction_validity_period);
+    this.validityPeriod.catch(() => {
+      this.validityPeriod = undefined;
+    });
+    return this.validityPeriod;
   }
 
   /** Signs one function call with the access key's next nonce and a recent final block hash. */
@@ -183,7 +315,10 @@ class NearAdapter implements ChainAdapter {
     const accessKey = this.parse(accessKeySchema, json, 'view_access_key');
     const tx = createTransaction(key.accountId, key.publicKey, pool, BigInt(accessKey.nonce) + 1n, [actions.functionCall(method, args, this.options.gas, deposit)], baseDecode(accessKey.block_hash));
     const { txHash, signedTransaction } = await (key.signer as KeyPairSigner).signTransaction(tx);
-    return { hash: baseEncode(txHash), bytes: signedTransaction.encode() };
+    // nearcore chain/chain/src/store/mod.rs (check_transaction_validity_period): a transaction whose
+    // reference block is more than transaction_validity_period blocks below the chunk's is Expired.
+    const expiresHeight = BigInt(accessKey.block_height) + BigInt(await this.transactionValidity());
+    return { hash: baseEncode(txHash), bytes: signedTransaction.encode(), expires: { height: expiresHeight } };
   }
 
   async broadcast(tx: SignedTx): Promise<TxReceipt> {
@@ -211,6 +346,12 @@ class NearAdapter implements ChainAdapter {
       json = await this.rpc.raw('send_tx', { signed_tx_base64: Buffer.from(tx.bytes).toString('base64'), wait_until: 'FINAL' });
     } catch (error) {
       if (error instanceof TransactionTimeoutError) throw new TxNotIncludedError(this.name, tx.hash, this.config.requestTimeoutMs);
+      if (error instanceof TransactionExpiredError) {
+        // Its reference block is too old: it can never be included now, but an earlier send may have been.
+        const again = await this.lookup(tx.hash, sender);
+        if (again !== undefined) return this.settle(tx.hash, again);
+        throw new TxExpiredError(this.name, tx.hash, error.message);
+      }
       if (error instanceof TransactionExecutionError) {
         // A stale nonce may be this very transaction, included since the lookup.
         const again = await this.lookup(tx.hash, sender);
@@ -220,6 +361,32 @@ class NearAdapter implements ChainAdapter {
       throw error;
     }
     return this.settle(tx.hash, this.parse(outcomeSchema, json, 'send_tx'));
+  }
+
+  /**
+   * Whether the bytes were included; `expired` once the final head is past
+   * their `expires.height` and no block has them.
+   */
+  async status(tx: SignedTx): Promise<TxStatus> {
+    let sender: string;
+    try {
+      sender = decodeSignedTransaction(tx.bytes).transaction.signerId;
+    } catch {
+      throw new TxRejectedError(this.name, tx.hash, 'decode', 'the signed bytes are not a NEAR SignedTransaction', false);
+    }
+    // The head first: an outcome not found after it means not included by then.
+    const head = await this.head();
+    const found = await this.lookup(tx.hash, sender);
+    if (found !== undefined) {
+      try {
+        return { state: 'included', receipt: (await this.settle(tx.hash, found)).receipt };
+      } catch (error) {
+        if (error instanceof TxRejectedError && error.included) return { state: 'failed', hash: tx.hash, fee: error.fee, log: error.log };
+        throw error;
+      }
+    }
+    const expiry = tx.expires?.height;
+    return expiry !== undefined && BigInt(head.height) > expiry ? { state: 'expired' } : { state: 'pending' };
   }
 
   private async lookup(hash: string, sender: string): Promise<Outcome | undefined> {
@@ -239,7 +406,12 @@ class NearAdapter implements ChainAdapter {
     }
     const last = outcome.receipts_outcome[outcome.receipts_outcome.length - 1];
     const block = await this.head(last?.block_hash ?? outcome.transaction_outcome.block_hash);
-    return { receipt: { hash, fee, height: BigInt(block.height), at: block.at }, outcome };
+    // Withdrawals from a pool are unlocked stake coming back: neither reward nor loss.
+    const moved: TxReceipt['moved'] = [];
+    for (const [pool, flow] of flowsOf(outcome, outcome.transaction.signer_id, this.poolSet)) {
+      if (flow < 0n) moved.push({ kind: 'unlocked', amount: -flow, validator: pool });
+    }
+    return { receipt: { hash, fee, height: BigInt(block.height), at: block.at, moved }, outcome };
   }
 
   async delegate(validator: string, amount: bigint): Promise<TxReceipt> {
@@ -250,15 +422,19 @@ class NearAdapter implements ChainAdapter {
     return (await this.send(await this.sign({ kind: 'undelegate', validator, amount }), false)).receipt;
   }
 
-  /** The custody key's nonce at a height; -1 where the key did not exist. Skipped heights look at the next block. */
-  private async nonceAt(height: number, limit: number): Promise<bigint> {
-    const key = await this.custody();
+  /**
+   * Σ nonces of the custody account's access keys at a height (every
+   * transaction it signs raises one); -1 where the account did not exist.
+   * Skipped heights look at the next block. Needs no key: any key of the
+   * account counts.
+   */
+  private async nonceAt(accountId: string, height: number, limit: number): Promise<bigint> {
     for (let h = height; h <= limit; h += 1) {
       try {
-        const json = await this.rpc.raw('query', { request_type: 'view_access_key', account_id: key.accountId, public_key: key.publicKey.toString(), block_id: h });
-        return BigInt(this.parse(accessKeySchema, json, 'view_access_key').nonce);
+        const json = await this.rpc.raw('query', { request_type: 'view_access_key_list', account_id: accountId, block_id: h });
+        return this.parse(accessKeyListSchema, json, 'view_access_key_list').keys.reduce((sum, k) => sum + BigInt(k.access_key.nonce), 0n);
       } catch (error) {
-        if (error instanceof AccessKeyDoesNotExistError || error instanceof AccountDoesNotExistError) return -1n;
+        if (error instanceof AccountDoesNotExistError) return -1n;
         if (error instanceof UnknownBlockError && h < limit) continue;
         throw error;
       }
@@ -267,95 +443,87 @@ class NearAdapter implements ChainAdapter {
   }
 
   /**
-   * Heights in (lo, hi] whose block changed the custody key's nonce, i.e.
+   * Heights in (lo, hi] whose block changed the custody's nonces, i.e.
    * included one of its transactions: a bisection over archival
-   * `view_access_key` queries, about log2(hi − lo) calls per transaction.
+   * `view_access_key_list` queries, about log2(hi − lo) calls per transaction.
    */
-  private async txHeights(lo: number, hi: number, nonceLo: bigint, nonceHi: bigint): Promise<number[]> {
+  private async txHeights(accountId: string, lo: number, hi: number, nonceLo: bigint, nonceHi: bigint): Promise<number[]> {
     if (nonceLo === nonceHi || hi <= lo) return [];
     if (hi === lo + 1) return [hi];
     const mid = Math.floor((lo + hi) / 2);
-    const nonceMid = await this.nonceAt(mid, hi);
-    return [...(await this.txHeights(lo, mid, nonceLo, nonceMid)), ...(await this.txHeights(mid, hi, nonceMid, nonceHi))];
+    const nonceMid = await this.nonceAt(accountId, mid, hi);
+    return [...(await this.txHeights(accountId, lo, mid, nonceLo, nonceMid)), ...(await this.txHeights(accountId, mid, hi, nonceMid, nonceHi))];
   }
 
-  /** The custody key's transactions included in (from, to], as outcomes, oldest first. */
-  private async ownTransactions(from: number, to: number): Promise<Outcome[]> {
-    const key = await this.custody();
-    const heights = await this.txHeights(from, to, await this.nonceAt(from, to), await this.nonceAt(to, to));
+  /** The custody account's transactions included in (from, to], as outcomes, oldest first. */
+  private async ownTransactions(accountId: string, from: number, to: number): Promise<Outcome[]> {
+    const heights = await this.txHeights(accountId, from, to, await this.nonceAt(accountId, from, to), await this.nonceAt(accountId, to, to));
     const outcomes: Outcome[] = [];
     for (const height of heights) {
-      const json = await this.rpc.raw('EXPERIMENTAL_changes', { changes_type: 'all_access_key_changes', account_ids: [key.accountId], block_id: height });
+      const json = await this.rpc.raw('EXPERIMENTAL_changes', { changes_type: 'all_access_key_changes', account_ids: [accountId], block_id: height });
       const changes = this.parse(changesSchema, json, 'EXPERIMENTAL_changes').changes;
-      const hashes = new Set(
-        changes.filter((c) => c.change.public_key === key.publicKey.toString() && c.cause.type === 'transaction_processing' && c.cause.tx_hash !== undefined).map((c) => c.cause.tx_hash!),
-      );
+      const hashes = new Set(changes.filter((c) => c.cause.type === 'transaction_processing' && c.cause.tx_hash !== undefined).map((c) => c.cause.tx_hash!));
       for (const hash of hashes) {
-        const outcome = await this.lookup(hash, key.accountId);
-        if (outcome === undefined) throw new ChainProtocolError(this.name, `transaction ${hash} changed the custody key at ${height} but the node does not know it`);
+        const outcome = await this.lookup(hash, accountId);
+        if (outcome === undefined) throw new ChainProtocolError(this.name, `transaction ${hash} changed the custody's keys at ${height} but the node does not know it`);
         outcomes.push(outcome);
       }
     }
     return outcomes;
   }
 
+  /**
+   * Read-only: per pool not yet measured in this epoch, the custody's total
+   * there (staked + unstaked) less the last measurement and less its own
+   * flows in between (read from its transactions on chain) is the epoch's
+   * reward. The pipeline pings (a claim intent) before, so the pool's
+   * accounting includes the epoch; a pool nobody pinged shows its reward
+   * in a later epoch's event instead, never twice.
+   */
   async harvest(checkpoint: string | null): Promise<HarvestResult> {
-    const key = await this.custody();
+    const accountId = await this.address();
     let previous: NearCheckpoint;
-    const start = await this.head();
+    const head = await this.head();
     if (checkpoint === null) {
       let from = this.options.historyFromHeight;
       if (from === undefined) from = this.parse(statusSchema, await this.rpc.raw('status', []), 'status').sync_info.earliest_block_height ?? 0;
-      previous = { v: 1, height: Math.min(from, start.height), pools: {} };
+      previous = { v: 1, height: Math.min(from, head.height), pools: {} };
     } else {
       const parsed = parseCheckpoint(checkpoint);
       if (parsed === undefined) throw new ChainProtocolError(this.name, 'harvest checkpoint is not a NEAR checkpoint');
       previous = parsed;
     }
-    if (previous.height > start.height) {
-      throw new ChainProtocolError(this.name, `harvest checkpoint height ${previous.height} is above the chain's ${start.height}: was the chain reset?`);
+    if (previous.height > head.height) {
+      throw new ChainProtocolError(this.name, `harvest checkpoint height ${previous.height} is above the chain's ${head.height}: was the chain reset?`);
     }
 
-    // Pools not yet measured in this epoch: their epoch's rewards come in with a ping (or a withdraw, which pings).
-    const due = this.options.pools.filter((pool) => previous.pools[pool]?.epochId !== start.epochId);
-    const receipts: TxReceipt[] = [];
-    const harvestFlows = new Map<string, bigint>();
-    for (const pool of due) {
-      const entry = await this.poolAccount(pool, key.accountId, start.height);
-      if (entry.staked_balance + entry.unstaked_balance === 0n) continue;
-      const withdraw = entry.can_withdraw && entry.unstaked_balance > 0n;
-      const { receipt, outcome } = await this.send(await this.signCall(pool, withdraw ? 'withdraw_all' : 'ping', {}, 0n), false);
-      receipts.push(receipt);
-      for (const [p, flow] of flowsOf(outcome, key.accountId, this.poolSet)) harvestFlows.set(p, (harvestFlows.get(p) ?? 0n) + flow);
+    // Own flows between the checkpoint and now, read from the chain.
+    const flows = new Map<string, bigint>();
+    for (const outcome of await this.ownTransactions(accountId, previous.height, head.height)) {
+      for (const [p, flow] of flowsOf(outcome, accountId, this.poolSet)) flows.set(p, (flows.get(p) ?? 0n) + flow);
     }
 
-    // Own flows between the checkpoint and this harvest's own transactions, read from the chain.
-    const flows = new Map(harvestFlows);
-    for (const outcome of await this.ownTransactions(previous.height, start.height)) {
-      for (const [p, flow] of flowsOf(outcome, key.accountId, this.poolSet)) flows.set(p, (flows.get(p) ?? 0n) + flow);
-    }
-
-    const end = receipts.length > 0 ? await this.head() : start;
-    const next: NearCheckpoint = { v: 1, height: end.height, pools: {} };
+    const next: NearCheckpoint = { v: 1, height: head.height, pools: {} };
     const events: RewardEvent[] = [];
     let epochStart: number | undefined;
     for (const pool of this.options.pools) {
       const mark = previous.pools[pool] ?? { epochId: '', total: 0n, flows: 0n };
       const netFlows = mark.flows + (flows.get(pool) ?? 0n);
-      if (!due.includes(pool)) {
+      if (mark.epochId === head.epochId) {
         next.pools[pool] = { ...mark, flows: netFlows };
         continue;
       }
-      const entry = await this.poolAccount(pool, key.accountId, end.height);
+      const entry = await this.poolAccount(pool, accountId, head.height);
       const total = entry.staked_balance + entry.unstaked_balance;
+      if (total === 0n && mark.total === 0n && netFlows === 0n) continue;
       const reward = total - mark.total - netFlows;
       if (reward !== 0n) {
-        epochStart ??= await this.epochStartTime(end.height);
-        events.push({ id: `${pool}:${end.epochId}`, amount: reward, at: epochStart, validator: pool });
+        epochStart ??= await this.epochStartTime(head.height);
+        events.push({ id: `${pool}:${head.epochId}`, amount: reward, at: epochStart, validator: pool });
       }
-      next.pools[pool] = { epochId: end.epochId, total, flows: 0n };
+      next.pools[pool] = { epochId: head.epochId, total, flows: 0n };
     }
-    return { events, checkpoint: serializeCheckpoint(next), receipts };
+    return { events, checkpoint: serializeCheckpoint(next) };
   }
 
   /** When the current epoch began, ms: the time every event of this epoch carries, so a replay gives the same events. */

@@ -69,7 +69,7 @@ export async function startWorkers(ctx: PipelineContext, queues: Queues): Promis
         case 'poll':
           return poll(ctx, chain);
         case 'harvest':
-          return harvest(ctx, chain);
+          return harvest(ctx, chain, job.id ?? `harvest:${job.timestamp}`);
         case 'rebalance':
           return rebalance(ctx, chain, job.id ?? `rebalance:${job.timestamp}`);
         default:
