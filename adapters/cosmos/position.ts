@@ -31,7 +31,7 @@ import { abciFailure, HeightMovedError, isNotFound, MAX_QUERY_PAGES, type Cosmos
 const PIN_ATTEMPTS = 5;
 
 /** Pages of a paginated query at one height, as long as the node gives a next key. */
-async function pages<Req, Res extends { pagination?: { nextKey: Uint8Array } }>(
+async function pages<Res extends { pagination?: { nextKey: Uint8Array } }>(
   client: CosmosClient,
   what: string,
   path: string,

@@ -11,7 +11,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TxRejectedError } from '../../adapters/errors.js';
-import type { ChainAdapter, HarvestResult, Position, RewardEvent, TxReceipt } from '../../adapters/types.js';
+import type { ChainAdapter, HarvestResult, Position, TxReceipt } from '../../adapters/types.js';
 import { SoftstakeError } from '../../src/errors.js';
 
 /** Faults every conformance devnet can inject on one of its endpoints. */
