@@ -79,7 +79,7 @@ function staked(devnet: NearDevnet, pool: string): bigint {
  * steps.
  */
 function twoStepDelegate(inner: ChainAdapter, failSign: { step?: number }): ChainAdapter {
-  const half = (action: Extract<StakeAction, { kind: 'delegate' }>, step: number): StakeAction => ({
+  const half = (action: Extract<StakeAction, { amount: bigint }>, step: number): StakeAction => ({
     ...action,
     amount: step === 0 ? action.amount / 2n : action.amount - action.amount / 2n,
   });
