@@ -261,7 +261,7 @@ async function measureRounds(custody: ChainAdapter, advance: () => void, expecte
 }
 
 async function benchCosmosAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
-  say(`\nE2. Cosmos adapter, custody delegating to 2 validators: RPC calls per position() and per harvest() with a claim, alone vs ${count(o.cosmosCrowd)} other delegators; ${ROUNDS} rounds, medians`);
+  say(`\nE2. Cosmos adapter, custody delegating to 2 validators: RPC calls (rpcRequests()) per position() and per harvest job (due, claims, harvest) with a claim, alone vs ${count(o.cosmosCrowd)} other delegators; ${ROUNDS} rounds, medians`);
   const devnet = await startCosmosDevnet({ clock: 'frozen' });
   const keys = await keyDirectory();
   let adapter: CosmosChainAdapter | undefined;
@@ -349,7 +349,7 @@ const NEAR_BLOCK_MS = 1_000;
 
 /** E3. */
 async function benchNearAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
-  say(`\nE3. NEAR adapter, custody staking in 2 pools: RPC calls per position() and per harvest() after an epoch, alone vs ${count(o.nearCrowd)} other accounts in the same pools; ${ROUNDS} rounds, medians`);
+  say(`\nE3. NEAR adapter, custody staking in 2 pools: RPC calls (rpcRequests()) per position() and per harvest job (due, pings, harvest) after an epoch, alone vs ${count(o.nearCrowd)} other accounts in the same pools; ${ROUNDS} rounds, medians`);
   const devnet: NearDevnet = await startNearDevnet({ epochLength: NEAR_EPOCH_BLOCKS, blockMs: NEAR_BLOCK_MS });
   const keys = await keyDirectory();
   const built: ChainAdapter[] = [];
