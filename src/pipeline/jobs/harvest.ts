@@ -12,8 +12,9 @@
  * complete (NEAR measures a pool only after its ping). Both jobs share the
  * chain's queue (concurrency 1), so their transactions never race for a
  * sequence number. Claims whose time has not come (`dueAt`) wait for a later
- * harvest; a deadline (rewards that expire) closer than two harvest
- * intervals is logged as a warning, since only a harvest claims.
+ * harvest, which the worker schedules for that moment when it comes before
+ * the next regular one; a deadline (rewards that expire) closer than two
+ * harvest intervals is logged as a warning, since only a harvest claims.
  */
 import { RetryableError } from '../../errors.js';
 import { withTransaction } from '../../ledger/db.js';
@@ -29,6 +30,8 @@ export interface HarvestSummary {
   checkpoint: string;
   /** The claims and withdrawals this harvest ran, with their outcome. */
   actions: { kind: string; validator: string; status: string; hash?: string }[];
+  /** The earliest `dueAt` of a claim that had to wait (TRON: 24 h after the last claim), ms; the worker runs a harvest then. */
+  nextDueAt?: number;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function harvest(ctx: PipelineContext, chain: string, jobKey = `har
 
   await finishActions(ctx.pool, adapter, ctx.logger);
   const actions: HarvestSummary['actions'] = [];
+  let nextDueAt: number | undefined;
   const now = ctx.now();
   const interval = ctx.config.chains[chain]?.intervals.harvestMs ?? 0;
   for (const due of await adapter.due(checkpoint)) {
@@ -50,7 +54,10 @@ export async function harvest(ctx: PipelineContext, chain: string, jobKey = `har
     if (due.deadline !== undefined && due.deadline < now + 2 * interval) {
       ctx.logger.warn({ chain, kind: action.kind, validator: target, deadline: new Date(due.deadline).toISOString() }, 'unclaimed rewards expire before the harvest after next');
     }
-    if (due.dueAt !== undefined && due.dueAt > now) continue;
+    if (due.dueAt !== undefined && due.dueAt > now) {
+      nextDueAt = Math.min(nextDueAt ?? Infinity, due.dueAt);
+      continue;
+    }
     // Content-addressed within the job: a retry after some of them confirmed maps each to its own intent.
     const outcome = await runAction(ctx.pool, adapter, `${chain}:${jobKey}:${action.kind}:${target}`, action);
     const status = outcome.status === 'already' ? outcome.intent.status : outcome.status;
@@ -88,6 +95,6 @@ export async function harvest(ctx: PipelineContext, chain: string, jobKey = `har
     );
     const amount = events.reduce((sum, e) => sum + e.amount, 0n);
     if (events.length > 0) ctx.logger.info({ chain, events: events.length, recorded: stored.recorded, amount: amount.toString() }, 'harvested');
-    return { events: events.length, recorded: stored.recorded, amount: amount.toString(), checkpoint: result.checkpoint, actions };
+    return { events: events.length, recorded: stored.recorded, amount: amount.toString(), checkpoint: result.checkpoint, actions, ...(nextDueAt === undefined ? {} : { nextDueAt }) };
   });
 }
