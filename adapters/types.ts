@@ -46,7 +46,7 @@ export interface ValidatorHealth {
  * | -------- | ----------------------------- | ------------------------------- | ------------------ | --------------------------- |
  * | Cosmos   | Σ delegations                 | per validator                   | per validator      | 0 (matured entries pay out) |
  * | NEAR     | Σ staked in pools             | per pool                        | per pool (locked)  | unlocked unstaked balance   |
- * | Aptos    | Σ active + pending_inactive   | active per pool                 | pending_inactive   | inactive                    |
+ * | Aptos    | Σ active                      | active per pool                 | pending_inactive   | inactive                    |
  * | TRON     | frozen (Tron Power)           | votes per SR (need not sum up)  | pending unfreezes  | expired unfreezes           |
  * | Polkadot | the bond (or pool membership) | nominations (need not sum up)   | unlocking chunks   | unlocked chunks             |
  */

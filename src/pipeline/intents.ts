@@ -251,11 +251,12 @@ function isExpiry(error: unknown): boolean {
 export async function resumeIntent(pool: pg.Pool, adapter: ChainAdapter, stored: StoredIntent, opts: { fresh?: boolean } = {}): Promise<IntentOutcome> {
   let intent = stored;
   let outcome: IntentOutcome | undefined;
-  // Stored bytes whose time is up: ask before sending anything.
+  // Stored bytes whose time is up by this machine's clock: ask before sending anything.
+  // The chain's clock decides; while it says they may still land, they are sent as they are.
   if (!opts.fresh && intent.expires?.at !== undefined && Date.now() > intent.expires.at) {
-    const resolved = await afterExpiry(pool, adapter, intent);
-    if ('status' in resolved) outcome = resolved;
-    else intent = resolved.intent;
+    const resolved = await afterExpiry(pool, adapter, intent, false);
+    if (resolved !== undefined && 'status' in resolved) outcome = resolved;
+    else if (resolved !== undefined) intent = resolved.intent;
   }
   while (outcome === undefined) {
     try {
@@ -263,7 +264,7 @@ export async function resumeIntent(pool: pg.Pool, adapter: ChainAdapter, stored:
     } catch (error) {
       if (!(error instanceof TxRejectedError)) throw error;
       if (isExpiry(error)) {
-        const resolved = await afterExpiry(pool, adapter, intent);
+        const resolved = (await afterExpiry(pool, adapter, intent, true))!;
         if ('status' in resolved) outcome = resolved;
         else intent = resolved.intent;
         continue;
@@ -300,13 +301,17 @@ export async function resumeIntent(pool: pg.Pool, adapter: ChainAdapter, stored:
  * workers cannot both re-sign). Still pending (the chain's final head has
  * not passed the expiry yet): retry later.
  */
-async function afterExpiry(pool: pg.Pool, adapter: ChainAdapter, intent: StoredIntent): Promise<IntentOutcome | { intent: StoredIntent }> {
+async function afterExpiry(pool: pg.Pool, adapter: ChainAdapter, intent: StoredIntent, refused: boolean): Promise<IntentOutcome | { intent: StoredIntent } | undefined> {
   const status = await adapter.status(signedOf(intent));
   if (status.state === 'included') return { status: 'confirmed', receipt: status.receipt };
   if (status.state === 'failed') {
     return { status: 'failed', error: new TxRejectedError(adapter.name, status.hash, 'failed', status.log, true, status.fee) };
   }
-  if (status.state === 'pending') throw new RetryableError(`${adapter.name}: transaction ${intent.txHash} may still be included; asking again later`);
+  if (status.state === 'pending') {
+    // Not past the expiry at a finalized height yet: the bytes may still land.
+    if (!refused) return undefined;
+    throw new RetryableError(`${adapter.name}: transaction ${intent.txHash} was refused as expired but may still be included; asking again later`);
+  }
 
   const signed = await adapter.sign(intent.action, intent.step);
   const { rowCount } = await pool.query(
