@@ -55,7 +55,7 @@ function guarded<D, R>(ctx: PipelineContext, run: (job: Job<D>) => Promise<R>): 
  * harvest of its own at its time when the regular schedule would come
  * later; the job id is the moment, so every worker that sees it adds it once.
  */
-async function harvestWhenDue(ctx: PipelineContext, queue: Queue, chain: string, dueAt: number | undefined): Promise<void> {
+export async function harvestWhenDue(ctx: PipelineContext, queue: Queue, chain: string, dueAt: number | undefined): Promise<void> {
   if (dueAt === undefined) return;
   const now = ctx.now();
   const interval = ctx.config.chains[chain]?.intervals.harvestMs ?? 0;
