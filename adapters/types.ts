@@ -200,7 +200,12 @@ export interface DueAction {
 
 /** What the chain refuses, so the planner never plans it. Amounts in base units. */
 export interface ChainLimits {
-  /** The least a target accepts as a new stake (Aptos 10 APT after the add-stake fee; Polkadot's minimum bond; TRON 1 TRX). */
+  /**
+   * The least one delegate transaction may add (Aptos 10 APT after the
+   * add-stake fee; Polkadot's minimum bond or pool join bond; TRON 1 TRX):
+   * the planner plans no delegation below it, and folds smaller shares into
+   * the heaviest validator's.
+   */
   minStake: bigint;
   /** Stake amounts are whole multiples of this (TRON votes count whole TRX); 1 where any amount goes. */
   step: bigint;
