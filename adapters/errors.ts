@@ -59,6 +59,19 @@ export class TxRejectedError extends SoftstakeError {
 }
 
 /**
+ * The chain refused signed bytes because their time is up (NEAR: the
+ * reference block is older than `transaction_validity_period`; TRON, Aptos:
+ * past the expiration time; Polkadot: a mortal era ended). The pipeline asks
+ * `status()` once more and signs the intent again only when they were not
+ * included. Code `expired`, never included.
+ */
+export class TxExpiredError extends TxRejectedError {
+  constructor(chain: string, hash: string, log: string) {
+    super(chain, hash, 'expired', log, false);
+  }
+}
+
+/**
  * The chain's answer made no sense to the adapter (a malformed response, an
  * unknown validator in the config). Not retryable: an operator must look.
  */

@@ -9,15 +9,19 @@
  */
 import type * as z from 'zod';
 
-/** Stake held with one validator. */
+/**
+ * Stake bonded to one target (a Cosmos validator, a NEAR or Aptos pool, a
+ * TRON Super Representative's votes, a Polkadot nomination or pool).
+ */
 export interface ValidatorStake {
   validator: string;
   amount: bigint;
 }
 
-/** Stake on its way back to liquid; usable once `completesAt` has passed. */
+/** Stake on its way back to liquid; withdrawable (or liquid) once `completesAt` has passed. */
 export interface Unbonding {
-  validator: string;
+  /** The target it left, where the chain keeps entries per target (Cosmos, NEAR, Aptos); absent where per account (TRON, Polkadot). */
+  validator?: string;
   amount: bigint;
   /** When the chain releases it, milliseconds. */
   completesAt: number;
@@ -34,7 +38,18 @@ export interface ValidatorHealth {
   commissionBps?: number;
 }
 
-/** The custody account's finalized view of the chain. */
+/**
+ * The custody account's finalized view of the chain, every field read at
+ * the one `height`. Five staking models fit it:
+ *
+ * | chain    | bonded                        | delegations                     | unbonding          | withdrawable                |
+ * | -------- | ----------------------------- | ------------------------------- | ------------------ | --------------------------- |
+ * | Cosmos   | Σ delegations                 | per validator                   | per validator      | 0 (matured entries pay out) |
+ * | NEAR     | Σ staked in pools             | per pool                        | per pool (locked)  | unlocked unstaked balance   |
+ * | Aptos    | Σ active                      | active per pool                 | pending_inactive   | inactive                    |
+ * | TRON     | frozen (Tron Power)           | votes per SR (need not sum up)  | pending unfreezes  | expired unfreezes           |
+ * | Polkadot | the bond (or pool membership) | nominations (need not sum up)   | unlocking chunks   | unlocked chunks             |
+ */
 export interface Position {
   /** Height (or epoch, on chains that count in epochs) the view was read at. */
   height: bigint;
@@ -42,15 +57,26 @@ export interface Position {
   at: number;
   /** Spendable balance of the custody account. */
   liquid: bigint;
-  /** Active stake per validator (including auto-compounded rewards). */
+  /** Everything bonded and earning (including auto-compounded rewards), base units. */
+  bonded: bigint;
+  /**
+   * The breakdown of `bonded` per target. Where stake is per target (Cosmos,
+   * NEAR, Aptos) Σ amounts = `bonded`; where one bond backs several targets
+   * (TRON votes, Polkadot nominations) each target carries what the chain
+   * attributes to it and the sum need not be `bonded`. Empty where the chain
+   * has no targets (a Polkadot pool membership lists the pool).
+   */
   delegations: ValidatorStake[];
+  /** Stake still locked on its way out. */
+  unbonding: Unbonding[];
+  /** Unlocked, not yet liquid: a `withdraw` action brings it back (NEAR, Aptos, TRON, Polkadot); 0 where the chain pays it out itself. */
+  withdrawable: bigint;
   /**
    * Rewards earned but not yet paid out (Cosmos pending rewards, truncated
    * to whole base units). Unrealized: never credited until `harvest` reports
    * them paid.
    */
   pendingRewards: bigint;
-  unbonding: Unbonding[];
   /** Health of the configured validators; empty where the chain cannot tell. */
   validators: ValidatorHealth[];
 }
@@ -70,80 +96,201 @@ export interface RewardEvent {
   validator?: string;
 }
 
-/** What one harvest found since the checkpoint it was given. */
+/** What one harvest found since the checkpoint it was given. It signed nothing. */
 export interface HarvestResult {
   /** Every reward or slash since the checkpoint, oldest first. */
   events: RewardEvent[];
   /** Opaque to the pipeline; passed to the next `harvest`. */
   checkpoint: string;
-  /** Claim transactions the harvest sent (their fees are the operator's). */
-  receipts: TxReceipt[];
+}
+
+/**
+ * Value a transaction moved besides its fee and its stated amount, which
+ * the ledger must count as neither reward nor loss.
+ *
+ * - `refundable-fee`: charged now, returned by the chain later (Aptos's
+ *   add-stake fee, returned at the end of the epoch);
+ * - `unlocked`: unbonded funds returned to liquid (NEAR `withdraw_all`,
+ *   expired unfreezes a TRON unfreeze credits in passing);
+ * - `reward`: rewards the transaction paid out on the way (Cosmos pays a
+ *   validator's pending rewards on every delegation change). `harvest`
+ *   reports these as events: listed here only so the receipt is complete.
+ */
+export interface Movement {
+  kind: 'refundable-fee' | 'unlocked' | 'reward';
+  amount: bigint;
+  validator?: string;
 }
 
 /** A transaction the chain included and finalized, and succeeded. */
 export interface TxReceipt {
   hash: string;
-  /** Fee paid by the custody account, base units. */
+  /** Fee paid by the custody account and gone for good, base units. */
   fee: bigint;
   height: bigint;
   /** Block time, milliseconds. */
   at: number;
+  /** What else moved, see {@link Movement}; empty when nothing did. */
+  moved: Movement[];
 }
 
-/** A change of stake the rebalancer asks for. */
-export interface StakeAction {
-  kind: 'delegate' | 'undelegate';
-  validator: string;
-  /** Base units, > 0. */
-  amount: bigint;
-}
+/**
+ * What the pipeline asks a chain to do. One action may take several
+ * transactions in order ({@link ChainAdapter.steps}); each is its own intent.
+ *
+ * - `delegate` / `undelegate`: bond to, or unbond from, a target.
+ * - `claim`: have the chain pay out rewards (Cosmos withdraw-all, NEAR
+ *   `ping`, TRON WithdrawBalance, Polkadot payouts). `validators` lists the
+ *   targets one transaction claims from.
+ * - `withdraw`: bring unlocked funds back to liquid (NEAR `withdraw_all`,
+ *   TRON WithdrawExpireUnfreeze, Aptos `withdraw`, Polkadot
+ *   `withdraw_unbonded`); `validator` where the chain keeps them per target.
+ */
+export type StakeAction =
+  | { kind: 'delegate' | 'undelegate'; validator: string; /** Base units, > 0. */ amount: bigint }
+  | { kind: 'claim'; validators: string[] }
+  | { kind: 'withdraw'; validator?: string };
+
+/** The kinds of {@link StakeAction}. */
+export type ActionKind = StakeAction['kind'];
 
 /**
  * A signed, not necessarily broadcast, transaction. The pipeline stores it
  * before broadcasting, so a retry sends these same bytes and never signs a
- * second transaction for the same intent.
+ * second transaction for the same intent while these may still land.
  */
 export interface SignedTx {
   /** The hash the chain will know it by. */
   hash: string;
   /** The exact bytes to broadcast. */
   bytes: Uint8Array;
+  /**
+   * After this the chain can never include these bytes: a block time in
+   * milliseconds (TRON, Aptos) and/or a height (NEAR: the reference block's
+   * height + `transaction_validity_period`; Polkadot: a mortal era's end).
+   * Absent where bytes never expire (Cosmos: a sequence number is used once
+   * but does not age).
+   */
+  expires?: { at?: number; height?: bigint };
 }
 
-/** A chain, as the pipeline sees it. */
+/** Where signed bytes stand on chain; see {@link ChainAdapter.status}. */
+export type TxStatus =
+  | { state: 'included'; receipt: TxReceipt }
+  /** Included and failed: the fee is gone, nothing else happened. */
+  | { state: 'failed'; hash: string; fee: bigint; log: string }
+  /** Not included, and may still be. */
+  | { state: 'pending' }
+  /** Not included, and past `expires` at a finalized height: can never be. Sign again. */
+  | { state: 'expired' };
+
+/**
+ * A claim or withdrawal the chain has open for the custody account, and
+ * when to send it. The pipeline runs these as intents before each harvest.
+ */
+export interface DueAction {
+  action: Extract<StakeAction, { kind: 'claim' | 'withdraw' }>;
+  /** The earliest the chain accepts it, ms (TRON: 24 h after the last WithdrawBalance); absent: now. */
+  dueAt?: number;
+  /** After this the rewards are lost, ms (Polkadot: the era's payout falls out of the history depth); absent: never. */
+  deadline?: number;
+  /** What it would pay or unlock, base units, where the chain says (for logs). */
+  amount?: bigint;
+}
+
+/** What the chain refuses, so the planner never plans it. Amounts in base units. */
+export interface ChainLimits {
+  /**
+   * The least one delegate transaction may add (Aptos 10 APT after the
+   * add-stake fee; Polkadot's minimum bond or pool join bond; TRON 1 TRX):
+   * the planner plans no delegation below it, and folds smaller shares into
+   * the heaviest validator's.
+   */
+  minStake: bigint;
+  /** Stake amounts are whole multiples of this (TRON votes count whole TRX); 1 where any amount goes. */
+  step: bigint;
+  /**
+   * Unbonding entries that may be open at once, per delegator–target pair
+   * (`per: 'target'`, Cosmos `max_entries`) or for the whole account
+   * (`per: 'account'`, Polkadot's 32 unlocking chunks, TRON's 32 pending
+   * unfreezes). Absent: no limit the planner must mind.
+   */
+  maxUnbondingEntries?: { count: number; per: 'target' | 'account' };
+  /** Liquid balance that must stay in the account (existential deposit, storage reserve); never staked. */
+  reserve: bigint;
+}
+
+/** A chain, as the pipeline sees it. Only `sign` needs the key; every read works from the custody address. */
 export interface ChainAdapter {
   /** The chain block's name in the config (e.g. `cosmoshub-devnet`). */
   readonly name: string;
   /** The ledger asset it stakes (e.g. `ATOM`). */
   readonly asset: string;
 
-  /** The custody account's finalized position. */
+  /** The custody account's address (configured, or derived from the key where the chain allows). */
+  address(): Promise<string>;
+
+  /** The custody account's finalized position, every part read at one height. */
   position(): Promise<Position>;
 
+  /** The chain's limits for the planner; read from the chain where it publishes them (Cosmos `max_entries`). */
+  limits(): Promise<ChainLimits>;
+
   /**
-   * Signs a stake action with the next sequence number, without sending it.
+   * The claims and withdrawals the chain has open for the custody account,
+   * with when they are due and, where rewards expire, by when. Read-only.
+   * `checkpoint` is the last harvest's (NEAR: a pool already measured in
+   * this epoch needs no `ping`).
+   */
+  due(checkpoint: string | null): Promise<DueAction[]>;
+
+  /**
+   * How many transactions `action` takes, in order (TRON delegate: freeze,
+   * then the whole vote set). At least 1.
+   */
+  steps(action: StakeAction): number;
+
+  /**
+   * Signs transaction `step` (0-based) of `action` with the next sequence
+   * number, without sending it. The pipeline signs step n + 1 only once
+   * step n is confirmed, so a step may read the chain as the last one left it.
    * @throws TxRejectedError when the chain would refuse it (unknown validator, too small).
    */
-  sign(action: StakeAction): Promise<SignedTx>;
+  sign(action: StakeAction, step?: number): Promise<SignedTx>;
 
   /**
    * Sends signed bytes and waits for finality. Idempotent: bytes the chain
    * already included return that inclusion's receipt.
-   * @throws TxRejectedError when the transaction failed or can never be included.
+   * @throws TxRejectedError when the transaction failed or can never be included (`code: 'expired'` once past `expires`).
    * @throws ChainUnavailableError when no endpoint answered; retry later with the same bytes.
    */
   broadcast(tx: SignedTx): Promise<TxReceipt>;
 
-  /** `sign` then `broadcast`, for callers that keep no intent. */
+  /**
+   * Asks the chain, without sending, whether `tx` was included. `expired`
+   * only once the chain's finalized head is past `tx.expires` and the bytes
+   * are not in it: then, and only then, the pipeline signs the intent again.
+   */
+  status(tx: SignedTx): Promise<TxStatus>;
+
+  /** `sign` then `broadcast` of a one-transaction action, for callers that keep no intent (tests, benchmarks). */
   delegate(validator: string, amount: bigint): Promise<TxReceipt>;
   undelegate(validator: string, amount: bigint): Promise<TxReceipt>;
 
   /**
-   * Claims rewards where the chain needs a claim, and reports every reward
-   * and slash since `checkpoint` (`null`: since the account's first stake).
-   * Reports nothing from an unfinalized or failed transaction.
+   * Only reads: every reward and slash the chain paid the custody account
+   * since `checkpoint` (`null`: since the account's first stake). Signs
+   * nothing; claims are actions the pipeline runs before it. Reports
+   * nothing from an unfinalized or failed transaction, and no movement a
+   * receipt listed as refundable or unlocked.
    */
   harvest(checkpoint: string | null): Promise<HarvestResult>;
+
+  /**
+   * Requests sent to the chain's endpoints so far (every endpoint and
+   * failover attempt): the difference around a call is its cost.
+   */
+  rpcRequests(): number;
 
   /** Releases sockets and timers. */
   close(): Promise<void>;
@@ -160,7 +307,14 @@ export interface AdapterConfig<Options = unknown> {
   decimals: number;
   /** RPC endpoints, tried in order; the next is used on timeouts, 429 and 5xx. */
   endpoints: string[];
+  /** Where the key is; read only by `sign` (the worker role). */
   signer: SignerSource;
+  /**
+   * The custody account's address (the chain block's `address`): what
+   * `position()`, `due()` and `harvest()` read, so the api role needs no
+   * key. Absent: derived from the key on first use, where the chain allows.
+   */
+  address?: string;
   /**
    * The validators the chain block lists (Cosmos operator addresses, NEAR
    * pool account ids), in config order: what the rebalancer stakes with, so

@@ -22,7 +22,7 @@ import { KeyPair } from 'near-api-js';
 
 import { adapter as cosmos, type CosmosChainAdapter, type CosmosOptions } from '../adapters/cosmos/adapter.js';
 import { createFundedAccount, startCosmosDevnet, type CosmosDevnet } from '../adapters/cosmos/devnet.js';
-import { createNearAdapter, type NearOptions } from '../adapters/near/adapter.js';
+import { adapter as near, type NearOptions } from '../adapters/near/adapter.js';
 import { ONE_NEAR, startNearDevnet, type NearDevnet } from '../adapters/near/devnet.js';
 import type { AdapterConfig, ChainAdapter } from '../adapters/types.js';
 import { atInterrupt } from './interrupt.js';
@@ -211,8 +211,57 @@ interface CallCounts {
 
 
 /** E2. */
+/** What one round of a chain should show: the custody's targets, the claims a harvest job runs, the rewards it finds. */
+interface RoundExpectation {
+  targets: number;
+  claims: number;
+  events: number;
+}
+
+/**
+ * A harvest job's chain work without the ledger: what is due (claims,
+ * withdrawals), each signed and broadcast, then the read-only harvest.
+ */
+async function harvestJob(adapter: ChainAdapter, checkpoint: string | null): Promise<{ checkpoint: string; claims: number; events: number }> {
+  let claims = 0;
+  for (const due of await adapter.due(checkpoint)) {
+    for (let step = 0; step < adapter.steps(due.action); step += 1) await adapter.broadcast(await adapter.sign(due.action, step));
+    claims += 1;
+  }
+  const result = await adapter.harvest(checkpoint);
+  return { checkpoint: result.checkpoint, claims, events: result.events.length };
+}
+
+/**
+ * The one measuring loop for every chain: per round, the chain moves on
+ * (`advance`), then the RPC requests (`rpcRequests()`, the contract's
+ * counter) of a position(), of a harvest job and of an idle harvest job
+ * right after it are counted.
+ */
+async function measureRounds(custody: ChainAdapter, advance: () => void, expected: RoundExpectation, start: string): Promise<{ counts: CallCounts; checkpoint: string }> {
+  const counts: CallCounts = { position: [], harvest: [], idleHarvest: [] };
+  let checkpoint = start;
+  for (let round = 0; round < ROUNDS; round += 1) {
+    advance();
+    let before = custody.rpcRequests();
+    const position = await custody.position();
+    counts.position.push(custody.rpcRequests() - before);
+    check(position.delegations.length === expected.targets, `position() shows ${position.delegations.length} targets, expected ${expected.targets}`);
+    before = custody.rpcRequests();
+    const claimed = await harvestJob(custody, checkpoint);
+    counts.harvest.push(custody.rpcRequests() - before);
+    check(claimed.claims === expected.claims && claimed.events === expected.events, `a harvest job after the chain moved on: ${claimed.claims} claims and ${claimed.events} rewards, expected ${expected.claims} and ${expected.events}`);
+    before = custody.rpcRequests();
+    const idle = await harvestJob(custody, claimed.checkpoint);
+    counts.idleHarvest.push(custody.rpcRequests() - before);
+    check(idle.claims === 0 && idle.events === 0, 'a harvest job right after a harvest job found something new');
+    checkpoint = idle.checkpoint;
+  }
+  return { counts, checkpoint };
+}
+
 async function benchCosmosAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
-  say(`\nE2. Cosmos adapter, custody delegating to 2 validators: RPC calls per position() and per harvest() with a claim, alone vs ${count(o.cosmosCrowd)} other delegators; ${ROUNDS} rounds, medians`);
+  say(`\nE2. Cosmos adapter, custody delegating to 2 validators: RPC calls (rpcRequests()) per position() and per harvest job (due, claims, harvest) with a claim, alone vs ${count(o.cosmosCrowd)} other delegators; ${ROUNDS} rounds, medians`);
   const devnet = await startCosmosDevnet({ clock: 'frozen' });
   const keys = await keyDirectory();
   let adapter: CosmosChainAdapter | undefined;
@@ -234,27 +283,12 @@ async function benchCosmosAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
     const [v0, v1] = devnet.validators as [string, string];
     await custody.delegate(v0, 1_000n * ATOM);
     await custody.delegate(v1, 1_000n * ATOM);
-    let checkpoint = (await custody.harvest(null)).checkpoint;
+    let checkpoint = (await harvestJob(custody, null)).checkpoint;
 
     const measure = async (): Promise<CallCounts> => {
-      const counts: CallCounts = { position: [], harvest: [], idleHarvest: [] };
-      for (let round = 0; round < ROUNDS; round += 1) {
-        devnet.advance(HOUR_MS);
-        let start = custody.rpcCalls();
-        const position = await custody.position();
-        counts.position.push(custody.rpcCalls() - start);
-        check(position.delegations.length === 2 && position.pendingRewards > 0n, `position() shows ${position.delegations.length} delegations and ${position.pendingRewards} pending`);
-        start = custody.rpcCalls();
-        const claimed = await custody.harvest(checkpoint);
-        counts.harvest.push(custody.rpcCalls() - start);
-        check(claimed.receipts.length === 1 && claimed.events.length === 2, `harvest() after an hour: ${claimed.receipts.length} claims and ${claimed.events.length} payouts, expected 1 and 2`);
-        start = custody.rpcCalls();
-        const idle = await custody.harvest(claimed.checkpoint);
-        counts.idleHarvest.push(custody.rpcCalls() - start);
-        check(idle.receipts.length === 0 && idle.events.length === 0, 'a harvest right after a harvest found something new');
-        checkpoint = idle.checkpoint;
-      }
-      return counts;
+      const measured = await measureRounds(custody, () => devnet.advance(HOUR_MS), { targets: 2, claims: 1, events: 2 }, checkpoint);
+      checkpoint = measured.checkpoint;
+      return measured.counts;
     };
 
     const alone = await measure();
@@ -315,12 +349,12 @@ const NEAR_BLOCK_MS = 1_000;
 
 /** E3. */
 async function benchNearAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
-  say(`\nE3. NEAR adapter, custody staking in 2 pools: RPC calls per position() and per harvest() after an epoch, alone vs ${count(o.nearCrowd)} other accounts in the same pools; ${ROUNDS} rounds, medians`);
+  say(`\nE3. NEAR adapter, custody staking in 2 pools: RPC calls (rpcRequests()) per position() and per harvest job (due, pings, harvest) after an epoch, alone vs ${count(o.nearCrowd)} other accounts in the same pools; ${ROUNDS} rounds, medians`);
   const devnet: NearDevnet = await startNearDevnet({ epochLength: NEAR_EPOCH_BLOCKS, blockMs: NEAR_BLOCK_MS });
   const keys = await keyDirectory();
   const built: ChainAdapter[] = [];
   try {
-    const accountAdapter = async (accountId: string, onRpc?: () => void): Promise<ChainAdapter> => {
+    const accountAdapter = async (accountId: string): Promise<ChainAdapter> => {
       const secret = devnet.createAccount(accountId, 1_000n * ONE_NEAR);
       const publicKey = KeyPair.fromString(secret as `ed25519:${string}`).getPublicKey().toString();
       const file = await keys.write(`${accountId}.json`, JSON.stringify({ account_id: accountId, public_key: publicKey, private_key: secret }));
@@ -333,39 +367,21 @@ async function benchNearAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
         requestTimeoutMs: REQUEST_TIMEOUT_MS,
         options: { networkId: devnet.chainId, pools: devnet.pools, epochDurationMs: NEAR_EPOCH_BLOCKS * NEAR_BLOCK_MS },
       };
-      const a = createNearAdapter(config, onRpc === undefined ? {} : { onRpc });
+      const a = near.create(config);
       built.push(a);
       return a;
     };
 
-    let rpcCalls = 0;
-    const custody = await accountAdapter('custody.devnet', () => {
-      rpcCalls += 1;
-    });
+    const custody = await accountAdapter('custody.devnet');
     const [alpha, beta] = devnet.pools as [string, string];
     await custody.delegate(alpha, 100n * ONE_NEAR);
     await custody.delegate(beta, 100n * ONE_NEAR);
-    let checkpoint = (await custody.harvest(null)).checkpoint;
+    let checkpoint = (await harvestJob(custody, null)).checkpoint;
 
     const measure = async (): Promise<CallCounts> => {
-      const counts: CallCounts = { position: [], harvest: [], idleHarvest: [] };
-      for (let round = 0; round < ROUNDS; round += 1) {
-        devnet.nextEpoch();
-        let start = rpcCalls;
-        const position = await custody.position();
-        counts.position.push(rpcCalls - start);
-        check(position.delegations.length === 2, `position() shows ${position.delegations.length} delegations, expected 2`);
-        start = rpcCalls;
-        const result = await custody.harvest(checkpoint);
-        counts.harvest.push(rpcCalls - start);
-        check(result.receipts.length === 2 && result.events.length === 2, `harvest() after an epoch: ${result.receipts.length} pings and ${result.events.length} rewards, expected 2 and 2`);
-        start = rpcCalls;
-        const idle = await custody.harvest(result.checkpoint);
-        counts.idleHarvest.push(rpcCalls - start);
-        check(idle.receipts.length === 0 && idle.events.length === 0, 'a harvest in the same epoch as the last one found something new');
-        checkpoint = idle.checkpoint;
-      }
-      return counts;
+      const measured = await measureRounds(custody, () => devnet.nextEpoch(), { targets: 2, claims: 2, events: 2 }, checkpoint);
+      checkpoint = measured.checkpoint;
+      return measured.counts;
     };
 
     const alone = await measure();

@@ -59,6 +59,13 @@ export interface ChainConfig {
   endpoints: string[];
   /** Where the signing key is: a file (resolved to an absolute path) or an environment variable name. */
   signer: { file: string } | { env: string };
+  /**
+   * The custody account's address (`address:` in the chain block): what
+   * positions, `/ready` and the API read, without the key. `null`: derived
+   * from the key on first use (so every role reads the key).
+   * @defaultValue null
+   */
+  address: string | null;
   /** Per-request timeout before failing over. @defaultValue 10 000 */
   requestTimeoutMs: number;
   validators: ValidatorConfig[];
@@ -163,6 +170,8 @@ const chainSchema = z.strictObject({
   asset: z.string(),
   endpoints: z.array(endpoint).min(1, { error: 'list at least one endpoint' }).max(16),
   signer,
+  /** The custody account's address, so roles that only read (api, scheduler) never open the key. */
+  address: z.string().trim().min(1).max(256).optional(),
   requestTimeout: duration(100, 300_000).prefault('10s'),
   validators: z
     .array(
@@ -286,6 +295,7 @@ export function resolveDaemonSections(
       asset: chain.asset,
       endpoints: chain.endpoints,
       signer: 'file' in chain.signer ? { file: resolvePath(configDir, chain.signer.file) } : { env: chain.signer.env },
+      address: chain.address ?? null,
       requestTimeoutMs: chain.requestTimeout,
       validators: chain.validators.map((v) => ({ address: v.address, weight: v.weight })),
       stake: { targetRatioBps: chain.stake.targetRatio, minBuffer: minBuffer.value, minMove: minMove.value },

@@ -82,6 +82,7 @@ export async function createAdapters(config: SoftstakeConfig): Promise<Map<strin
         decimals: config.assets[chain.asset]!.decimals,
         endpoints: chain.endpoints,
         signer: chain.signer,
+        ...(chain.address === null ? {} : { address: chain.address }),
         validators: chain.validators.map((v) => v.address),
         requestTimeoutMs: chain.requestTimeoutMs,
         options,

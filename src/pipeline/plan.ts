@@ -1,48 +1,131 @@
 /**
- * The rebalancer's arithmetic, pure: from the chain's position and the
- * users' balances to the stake actions that bring the liquidity buffer back
- * to its size. No I/O, so property tests can hammer it.
+ * The rebalancer's arithmetic, pure: from the chain's position, its limits
+ * and the users' balances to the stake actions that bring the liquidity
+ * buffer back to its size. No I/O, so property tests can hammer it.
+ *
+ * It never plans what the chain would refuse: no delegation below the
+ * chain's minimum stake, every amount a whole multiple of its step, no
+ * undelegation that would open more unbonding entries than the chain
+ * allows, and the reserve stays liquid.
  */
-import type { Position, StakeAction } from '../../adapters/types.js';
+import type { ChainLimits, Position, StakeAction } from '../../adapters/types.js';
 import type { StakePolicy, ValidatorConfig } from '../config/index.js';
 
+/** Limits of a chain that refuses nothing beyond a positive amount. */
+export const NO_LIMITS: ChainLimits = { minStake: 1n, step: 1n, reserve: 0n };
+
 export interface RebalanceInput {
-  position: Pick<Position, 'liquid' | 'delegations' | 'unbonding'>;
+  position: Pick<Position, 'liquid' | 'delegations' | 'unbonding'> & Partial<Pick<Position, 'withdrawable'>>;
   /** Σ users' balances of the asset in the ledger, base units. */
   usersTotal: bigint;
   policy: StakePolicy;
   validators: readonly ValidatorConfig[];
+  /** @defaultValue {@link NO_LIMITS} */
+  limits?: ChainLimits;
 }
+
+type StakeMove = Extract<StakeAction, { kind: 'delegate' | 'undelegate' }>;
 
 export interface RebalancePlan {
   /** The liquid amount the policy asks for: max(users × (1 − target ratio), minBuffer). */
   buffer: bigint;
-  actions: StakeAction[];
+  actions: StakeMove[];
+  /** Why less was planned than the buffer asks for (a limit in the way), for the log. */
+  held?: string;
+}
+
+function roundDown(amount: bigint, step: bigint): bigint {
+  return amount - (amount % step);
+}
+
+function roundUp(amount: bigint, step: bigint): bigint {
+  const rest = amount % step;
+  return rest === 0n ? amount : amount + step - rest;
 }
 
 /**
- * Stakes whatever liquid exceeds the buffer, split over validators by
- * weight; unbonds what the buffer lacks (after counting what is already
- * unbonding), taken from validators by weight and capped by their stake.
- * Moves smaller than `minMove` are skipped.
+ * Stakes whatever spendable liquid (liquid − reserve) exceeds the buffer,
+ * split over validators by weight; unbonds what the buffer lacks (after
+ * counting what is already unbonding or withdrawable), taken from
+ * validators by weight and capped by their stake and their free unbonding
+ * entries. Moves smaller than `minMove` are skipped.
  */
 export function planRebalance(input: RebalanceInput): RebalancePlan {
   const { position, usersTotal, policy, validators } = input;
+  const limits = input.limits ?? NO_LIMITS;
+  const step = limits.step > 0n ? limits.step : 1n;
+  const minStake = limits.minStake > 0n ? limits.minStake : 1n;
   const targetStaked = (usersTotal * BigInt(policy.targetRatioBps)) / 10_000n;
   let buffer = usersTotal - targetStaked;
   if (buffer < policy.minBuffer) buffer = policy.minBuffer;
   const minMove = policy.minMove > 0n ? policy.minMove : 1n;
 
-  const liquid = position.liquid;
-  if (liquid > buffer) {
-    const excess = liquid - buffer;
-    if (excess < minMove) return { buffer, actions: [] };
-    return { buffer, actions: splitByWeight(excess, validators).map(([validator, amount]) => ({ kind: 'delegate', validator, amount })) };
+  const spendable = position.liquid > limits.reserve ? position.liquid - limits.reserve : 0n;
+  if (spendable > buffer) {
+    const excess = roundDown(spendable - buffer, step);
+    if (excess < minMove || excess < minStake) return { buffer, actions: [] };
+    const parts = fitParts(splitByWeight(excess, validators), validators, step, minStake);
+    return { buffer, actions: parts.map(([validator, amount]) => ({ kind: 'delegate', validator, amount })) };
   }
-  const returning = position.unbonding.reduce((sum, u) => sum + u.amount, 0n);
-  const shortfall = buffer - liquid - returning;
-  if (shortfall < minMove) return { buffer, actions: [] };
-  return { buffer, actions: takeByWeight(shortfall, position.delegations, validators).map(([validator, amount]) => ({ kind: 'undelegate', validator, amount })) };
+  const returning = position.unbonding.reduce((sum, u) => sum + u.amount, 0n) + (position.withdrawable ?? 0n);
+  const lacking = buffer - spendable - returning;
+  if (lacking < minMove || lacking <= 0n) return { buffer, actions: [] };
+  const shortfall = roundUp(lacking, step);
+
+  // Targets whose unbonding entries are all taken cannot unbond now.
+  const stakes = [...position.delegations];
+  const entries = limits.maxUnbondingEntries;
+  let held: string | undefined;
+  let slots = Infinity;
+  let open = stakes;
+  if (entries?.per === 'target') {
+    const count = new Map<string, number>();
+    for (const u of position.unbonding) if (u.validator !== undefined) count.set(u.validator, (count.get(u.validator) ?? 0) + 1);
+    open = stakes.filter((d) => (count.get(d.validator) ?? 0) < entries.count);
+    if (open.length < stakes.length) held = `${stakes.length - open.length} validator(s) at ${entries.count} open unbonding entries`;
+  } else if (entries?.per === 'account') {
+    slots = entries.count - position.unbonding.length;
+    if (slots <= 0) return { buffer, actions: [], held: `${position.unbonding.length} unbonding entries open, the chain allows ${entries.count}` };
+  }
+  let taken = takeByWeight(shortfall, open, validators);
+  if (taken.length > slots) {
+    // Fewer, larger undelegations: from the largest stakes first.
+    const largest = [...open].sort((a, b) => (a.amount === b.amount ? a.validator.localeCompare(b.validator) : a.amount > b.amount ? -1 : 1)).slice(0, slots);
+    taken = takeByWeight(shortfall, largest, validators.filter((v) => largest.some((d) => d.validator === v.address)));
+    held ??= `at most ${slots} more unbonding entries`;
+  }
+  const actions: StakeMove[] = [];
+  for (const [validator, amount] of taken) {
+    const whole = roundDown(amount, step);
+    if (whole > 0n) actions.push({ kind: 'undelegate', validator, amount: whole });
+  }
+  return held === undefined ? { buffer, actions } : { buffer, actions, held };
+}
+
+/**
+ * Makes every part a multiple of `step` and at least `minStake`: the
+ * remainders, and parts too small to stand alone, go to the heaviest
+ * validator (or are left liquid when even that is too small).
+ */
+function fitParts(parts: [string, bigint][], validators: readonly ValidatorConfig[], step: bigint, minStake: bigint): [string, bigint][] {
+  if (parts.length === 0) return [];
+  let spare = 0n;
+  const fitted: [string, bigint][] = [];
+  for (const [validator, amount] of parts) {
+    const whole = roundDown(amount, step);
+    spare += amount - whole;
+    fitted.push([validator, whole]);
+  }
+  const heaviest = validators.find((v) => v.weight === Math.max(...validators.map((w) => w.weight)));
+  const into = Math.max(0, fitted.findIndex(([v]) => v === heaviest?.address));
+  for (let i = 0; i < fitted.length; i += 1) {
+    if (i !== into && fitted[i]![1] < minStake) {
+      spare += fitted[i]![1];
+      fitted[i]![1] = 0n;
+    }
+  }
+  fitted[into]![1] += roundDown(spare, step);
+  return fitted.filter(([, amount]) => amount >= minStake && amount > 0n);
 }
 
 /** floor(amount × w / W) each; the remainder to the heaviest validator (first listed on ties). */

@@ -14,10 +14,12 @@ export interface PositionSnapshot {
   height: bigint;
   at: number;
   liquid: bigint;
-  /** Σ active stake over validators. */
+  /** Bonded stake (the position's `bonded`). */
   staked: bigint;
   /** Σ unbonding entries. */
   unbonding: bigint;
+  /** Unlocked, waiting for a `withdraw`. */
+  withdrawable: bigint;
   pendingRewards: bigint;
   /** The position as polled (amounts as decimal strings). */
   detail: PositionDetail;
@@ -25,27 +27,27 @@ export interface PositionSnapshot {
 
 export interface PositionDetail {
   delegations: { validator: string; amount: string }[];
-  unbonding: { validator: string; amount: string; completesAt: number }[];
+  unbonding: { validator?: string; amount: string; completesAt: number }[];
   validators: Position['validators'];
 }
 
 export function totals(position: Position): { staked: bigint; unbonding: bigint; total: bigint } {
-  const staked = position.delegations.reduce((sum, d) => sum + d.amount, 0n);
+  const staked = position.bonded;
   const unbonding = position.unbonding.reduce((sum, u) => sum + u.amount, 0n);
-  return { staked, unbonding, total: position.liquid + staked + unbonding + position.pendingRewards };
+  return { staked, unbonding, total: position.liquid + staked + unbonding + position.withdrawable + position.pendingRewards };
 }
 
 export async function storePosition(db: Tx | pg.Pool, chain: string, asset: string, position: Position): Promise<void> {
   const { staked, unbonding } = totals(position);
   const detail: PositionDetail = {
     delegations: position.delegations.map((d) => ({ validator: d.validator, amount: d.amount.toString() })),
-    unbonding: position.unbonding.map((u) => ({ validator: u.validator, amount: u.amount.toString(), completesAt: u.completesAt })),
+    unbonding: position.unbonding.map((u) => ({ ...(u.validator === undefined ? {} : { validator: u.validator }), amount: u.amount.toString(), completesAt: u.completesAt })),
     validators: position.validators,
   };
   await db.query(
-    `INSERT INTO chain_positions (chain, asset, height, at, liquid, staked, unbonding, pending_rewards, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [chain, asset, position.height.toString(), position.at, position.liquid.toString(), staked.toString(), unbonding.toString(), position.pendingRewards.toString(), JSON.stringify(detail)],
+    `INSERT INTO chain_positions (chain, asset, height, at, liquid, staked, unbonding, withdrawable, pending_rewards, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [chain, asset, position.height.toString(), position.at, position.liquid.toString(), staked.toString(), unbonding.toString(), position.withdrawable.toString(), position.pendingRewards.toString(), JSON.stringify(detail)],
   );
 }
 
@@ -57,6 +59,7 @@ interface SnapshotRow {
   liquid: string;
   staked: string;
   unbonding: string;
+  withdrawable: string;
   pending_rewards: string;
   detail: PositionDetail;
 }
@@ -70,6 +73,7 @@ function fromRow(r: SnapshotRow): PositionSnapshot {
     liquid: toBigInt(r.liquid),
     staked: toBigInt(r.staked),
     unbonding: toBigInt(r.unbonding),
+    withdrawable: toBigInt(r.withdrawable),
     pendingRewards: toBigInt(r.pending_rewards),
     detail: r.detail,
   };
@@ -78,7 +82,7 @@ function fromRow(r: SnapshotRow): PositionSnapshot {
 /** The newest snapshot of each chain. */
 export async function latestPositions(db: Tx | pg.Pool): Promise<Map<string, PositionSnapshot>> {
   const { rows } = await db.query<SnapshotRow>(
-    `SELECT DISTINCT ON (chain) chain, asset, height, at, liquid, staked, unbonding, pending_rewards, detail
+    `SELECT DISTINCT ON (chain) chain, asset, height, at, liquid, staked, unbonding, withdrawable, pending_rewards, detail
        FROM chain_positions ORDER BY chain, id DESC`,
   );
   return new Map(rows.map((r) => [r.chain, fromRow(r)]));
@@ -87,7 +91,7 @@ export async function latestPositions(db: Tx | pg.Pool): Promise<Map<string, Pos
 /** The snapshot before the newest one of a chain (to spot validator changes). */
 export async function previousPosition(db: Tx | pg.Pool, chain: string): Promise<PositionSnapshot | undefined> {
   const { rows } = await db.query<SnapshotRow>(
-    `SELECT chain, asset, height, at, liquid, staked, unbonding, pending_rewards, detail
+    `SELECT chain, asset, height, at, liquid, staked, unbonding, withdrawable, pending_rewards, detail
        FROM chain_positions WHERE chain = $1 ORDER BY id DESC LIMIT 1`,
     [chain],
   );

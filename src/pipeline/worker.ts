@@ -5,7 +5,7 @@
  * fails the job at once instead of retrying it for hours; everything else is
  * retried with backoff.
  */
-import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Processor, type Queue } from 'bullmq';
 
 import { SoftstakeError } from '../errors.js';
 import type { PipelineContext } from './context.js';
@@ -50,6 +50,19 @@ function guarded<D, R>(ctx: PipelineContext, run: (job: Job<D>) => Promise<R>): 
   };
 }
 
+/**
+ * A claim that had to wait (TRON's one WithdrawBalance per 24 h) gets a
+ * harvest of its own at its time when the regular schedule would come
+ * later; the job id is the moment, so every worker that sees it adds it once.
+ */
+export async function harvestWhenDue(ctx: PipelineContext, queue: Queue, chain: string, dueAt: number | undefined): Promise<void> {
+  if (dueAt === undefined) return;
+  const now = ctx.now();
+  const interval = ctx.config.chains[chain]?.intervals.harvestMs ?? 0;
+  if (dueAt >= now + interval) return;
+  await queue.add('harvest', { chain }, { jobId: `harvest-due-${chain}-${dueAt}`, delay: Math.max(0, dueAt - now), removeOnComplete: true, removeOnFail: 100 });
+}
+
 export async function startWorkers(ctx: PipelineContext, queues: Queues): Promise<Workers> {
   const connection = redisConnection(ctx.config.redis.url);
   // A crashed worker's job counts against its chain's concurrency of 1
@@ -68,8 +81,11 @@ export async function startWorkers(ctx: PipelineContext, queues: Queues): Promis
       switch (job.name) {
         case 'poll':
           return poll(ctx, chain);
-        case 'harvest':
-          return harvest(ctx, chain);
+        case 'harvest': {
+          const summary = await harvest(ctx, chain, job.id ?? `harvest:${job.timestamp}`);
+          await harvestWhenDue(ctx, queue, chain, summary.nextDueAt);
+          return summary;
+        }
         case 'rebalance':
           return rebalance(ctx, chain, job.id ?? `rebalance:${job.timestamp}`);
         default:

@@ -11,7 +11,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TxRejectedError } from '../../adapters/errors.js';
-import type { ChainAdapter, HarvestResult, Position, RewardEvent } from '../../adapters/types.js';
+import type { ChainAdapter, HarvestResult, Position, TxReceipt } from '../../adapters/types.js';
 import { SoftstakeError } from '../../src/errors.js';
 
 /** Faults every conformance devnet can inject on one of its endpoints. */
@@ -46,6 +46,18 @@ export interface ConformanceHarness {
    * waits out timeouts and dropped transactions.
    */
   createAdapter(endpoints?: readonly string[]): ChainAdapter;
+  /**
+   * Builds an adapter for the same custody account with its address
+   * configured (`AdapterConfig.address`) and a signer file that does not
+   * exist: what the api role runs with.
+   */
+  createReadOnlyAdapter(): ChainAdapter;
+  /**
+   * Whether stake is held per target, so the per-target breakdown sums to
+   * `bonded` (Cosmos, NEAR, Aptos; not TRON votes or Polkadot nominations).
+   * @defaultValue true
+   */
+  perTargetStake?: boolean;
   /** Validators to delegate to: at least one, better two. */
   validators: readonly [string, ...string[]];
   /** A stake amount, base units; the account holds at least 4× this plus fees. */
@@ -72,9 +84,28 @@ export function unbondingOf(position: Position, validator: string): bigint {
   return position.unbonding.filter((u) => u.validator === validator).reduce((sum, u) => sum + u.amount, 0n);
 }
 
-/** The sum of reward events (slashes negative). */
-export function sumOf(events: readonly RewardEvent[]): bigint {
+/** The sum of reward events (slashes negative), or of any amounts. */
+export function sumOf(events: readonly { amount: bigint }[]): bigint {
   return events.reduce((sum, e) => sum + e.amount, 0n);
+}
+
+/**
+ * Runs what the adapter says is due (claims, withdrawals) as the pipeline
+ * does, without the intents table: each step signed, then broadcast.
+ */
+export async function settleDue(adapter: ChainAdapter, checkpoint: string | null, now = Date.now()): Promise<TxReceipt[]> {
+  const receipts: TxReceipt[] = [];
+  for (const due of await adapter.due(checkpoint)) {
+    if (due.dueAt !== undefined && due.dueAt > now) continue;
+    for (let step = 0; step < adapter.steps(due.action); step += 1) receipts.push(await adapter.broadcast(await adapter.sign(due.action, step)));
+  }
+  return receipts;
+}
+
+/** Claims what is due, then harvests: the pipeline's harvest job without the ledger. */
+export async function claimAndHarvest(adapter: ChainAdapter, checkpoint: string | null): Promise<HarvestResult & { receipts: TxReceipt[] }> {
+  const receipts = await settleDue(adapter, checkpoint);
+  return { ...(await adapter.harvest(checkpoint)), receipts };
 }
 
 /** The error a promise rejects with; fails the test if it resolves. */
@@ -136,6 +167,63 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
     afterEach(async () => {
       for (const built of adapters) await built.close();
       await h.devnet.close();
+    });
+
+    describe('reads', () => {
+      it('position: bonded and its breakdown, unbonding apart from withdrawable, all at one height', async () => {
+        await adapter.delegate(v0(), h.amount);
+        const position = await adapter.position();
+        expect(typeof position.bonded).toBe('bigint');
+        expect(typeof position.withdrawable).toBe('bigint');
+        expect(position.withdrawable).toBeGreaterThanOrEqual(0n);
+        expect(position.bonded).toBeGreaterThanOrEqual(h.amount);
+        if (h.perTargetStake ?? true) expect(position.bonded).toBe(position.delegations.reduce((sum, d) => sum + d.amount, 0n));
+        for (const entry of position.unbonding) expect(Number.isSafeInteger(entry.completesAt)).toBe(true);
+      });
+
+      it('limits: what the planner must obey is stated', async () => {
+        const limits = await adapter.limits();
+        expect(limits.minStake).toBeGreaterThan(0n);
+        expect(limits.step).toBeGreaterThan(0n);
+        expect(limits.reserve).toBeGreaterThanOrEqual(0n);
+        if (limits.maxUnbondingEntries !== undefined) expect(limits.maxUnbondingEntries.count).toBeGreaterThan(0);
+        expect(h.amount % limits.step).toBe(0n);
+      });
+
+      it('reads need no key: position, limits, due and harvest work from the configured address with the signer unreadable', async () => {
+        await adapter.delegate(v0(), h.amount);
+        await h.devnet.advance(h.rewardPeriodMs);
+        const reader = h.createReadOnlyAdapter();
+        adapters.push(reader);
+        expect(await reader.address()).toBe(await adapter.address());
+        const [mine, theirs] = [await adapter.position(), await reader.position()];
+        expect(theirs.bonded).toBe(mine.bonded);
+        expect(theirs.liquid).toBe(mine.liquid);
+        await reader.limits();
+        expect((await reader.due(null)).length).toBeGreaterThan(0);
+        expectWellFormedEvents(await reader.harvest(null));
+        // Signing is what needs the key, and says so.
+        const error = await rejection(reader.sign({ kind: 'delegate', validator: v0(), amount: h.amount }));
+        expect(error).toBeInstanceOf(SoftstakeError);
+        expect((error as Error).message).toMatch(/signer/);
+      });
+
+      it('harvest only reads: it sends nothing, and what is due stays due until the pipeline runs it', async () => {
+        await adapter.delegate(v0(), h.amount);
+        await h.devnet.advance(h.rewardPeriodMs);
+        const due = await adapter.due(null);
+        expect(due.length).toBeGreaterThan(0);
+        for (const d of due) expect(['claim', 'withdraw']).toContain(d.action.kind);
+        const before = await adapter.position();
+        const requests = adapter.rpcRequests();
+        await adapter.harvest(null);
+        expect(adapter.rpcRequests()).toBeGreaterThan(requests);
+        const after = await adapter.position();
+        expect(after.liquid).toBe(before.liquid);
+        expect(after.bonded).toBe(before.bonded);
+        if (frozen()) expect(after.pendingRewards).toBe(before.pendingRewards);
+        expect((await adapter.due(null)).map((d) => d.action)).toEqual(due.map((d) => d.action));
+      });
     });
 
     describe('stake', () => {
@@ -210,28 +298,32 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         const pending = await adapter.position();
         expect(pending.pendingRewards).toBeGreaterThanOrEqual(0n);
 
-        const result = await adapter.harvest(null);
+        const result = await claimAndHarvest(adapter, null);
         const paid = await h.devnet.rewardsPaid();
 
         expectWellFormedEvents(result);
         expect(paid).toBeGreaterThan(0n);
         expect(sumOf(result.events)).toBe(paid);
-        for (const receipt of result.receipts) expect(typeof receipt.fee).toBe('bigint');
+        for (const receipt of result.receipts) {
+          expect(typeof receipt.fee).toBe('bigint');
+          expect(Array.isArray(receipt.moved)).toBe(true);
+        }
         if (frozen()) expect((await adapter.position()).pendingRewards).toBe(0n);
       });
 
       it('a harvest from the returned checkpoint reports no earlier event again; ids are deterministic', async () => {
         await adapter.delegate(v0(), h.amount);
         await h.devnet.advance(h.rewardPeriodMs);
-        const first = await adapter.harvest(null);
+        const first = await claimAndHarvest(adapter, null);
         expect(first.events.length).toBeGreaterThan(0);
         const firstIds = new Set(first.events.map((e) => e.id));
 
-        const second = await adapter.harvest(first.checkpoint);
+        const second = await claimAndHarvest(adapter, first.checkpoint);
         expectWellFormedEvents(second);
         expect(second.events.filter((e) => firstIds.has(e.id))).toEqual([]);
         if (frozen()) {
           expect(second.events).toEqual([]);
+          // Nothing was due: the claims of the first round paid everything.
           expect(second.receipts).toEqual([]);
           // Asked again from the start, the chain's history is the same events under the same ids.
           const replay = await adapter.harvest(null);
@@ -240,7 +332,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
 
         const paidBefore = await h.devnet.rewardsPaid();
         await h.devnet.advance(h.rewardPeriodMs);
-        const third = await adapter.harvest(second.checkpoint);
+        const third = await claimAndHarvest(adapter, second.checkpoint);
         expectWellFormedEvents(third);
         expect(third.events.length).toBeGreaterThan(0);
         expect(third.events.filter((e) => firstIds.has(e.id) || second.events.some((s) => s.id === e.id))).toEqual([]);
@@ -329,6 +421,13 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         expectWellFormedEvents(harvest);
         expect(harvest.events.filter((e) => e.id.includes(rejected.hash!))).toEqual([]);
         expect(sumOf(harvest.events)).toBe(await h.devnet.rewardsPaid());
+      });
+
+      it('status(): unsent bytes are pending (never expired before their expiry); broadcast, they are included with the same receipt', async () => {
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        expect(await adapter.status(signed)).toEqual({ state: 'pending' });
+        const receipt = await adapter.broadcast(signed);
+        expect(await adapter.status(signed)).toEqual({ state: 'included', receipt });
       });
 
       it('the same signed bytes broadcast twice: the same receipt and one delegation', async () => {

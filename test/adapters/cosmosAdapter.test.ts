@@ -23,7 +23,7 @@ import { adapter as cosmos, type CosmosChainAdapter, type CosmosOptions } from '
 import { createFundedAccount, startCosmosDevnet, type CosmosDevnet, type CosmosDevnetOptions } from '../../adapters/cosmos/devnet.js';
 import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import type { AdapterConfig } from '../../adapters/types.js';
-import { describeAdapterConformance, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
 import { AmountFormatError, coinAmount, decAtomics, decToBps, timestampMs, truncateDec } from '../../adapters/cosmos/amounts.js';
 import { formatCheckpoint, parseCheckpoint } from '../../adapters/cosmos/checkpoint.js';
 import { feeOf, payoutEvents, principalChanges, type IndexedTxLike } from '../../adapters/cosmos/events.js';
@@ -189,6 +189,8 @@ interface Fixture {
   keyFile: string;
   config(endpoints?: readonly string[], options?: Partial<CosmosOptions>, requestTimeoutMs?: number): AdapterConfig<CosmosOptions>;
   adapter(endpoints?: readonly string[], options?: Partial<CosmosOptions>, requestTimeoutMs?: number): CosmosChainAdapter;
+  /** The custody address configured, the signer file missing. */
+  readOnlyAdapter(): CosmosChainAdapter;
   dispose(): Promise<void>;
 }
 
@@ -219,6 +221,11 @@ async function fixture(options: CosmosDevnetOptions = {}): Promise<Fixture> {
       built.push(a);
       return a;
     },
+    readOnlyAdapter() {
+      const a = cosmos.create({ ...config(), signer: { file: join(dir, 'no-such-key') }, address });
+      built.push(a);
+      return a;
+    },
     async dispose() {
       for (const a of built) await a.close();
       await devnet.close();
@@ -241,6 +248,7 @@ describeAdapterConformance('cosmos', async () => {
       close: () => f.dispose(),
     },
     createAdapter: (endpoints) => f.adapter(endpoints),
+    createReadOnlyAdapter: () => f.readOnlyAdapter(),
     validators: [f.devnet.validators[0]!, ...f.devnet.validators.slice(1)],
     amount: AMOUNT,
     // 10 % inflation on 2M ATOM bonded: about 11 000 uatom an hour on 1 000 ATOM.
@@ -397,7 +405,7 @@ describe('cosmos adapter against the devnet', () => {
     expect(paidByRestake).toBeGreaterThan(0n);
     f.devnet.advance(HOUR);
 
-    const first = await adapter.harvest(null);
+    const first = await claimAndHarvest(adapter, null);
     const fromRestake = first.events.filter((e) => e.id.startsWith(`${restake.hash}:`));
     expect(fromRestake).toHaveLength(1);
     expect(fromRestake[0]).toMatchObject({ amount: paidByRestake, validator: v0, at: restake.at });
@@ -406,36 +414,39 @@ describe('cosmos adapter against the devnet', () => {
 
     f.devnet.advance(HOUR);
     const unbond = await adapter.undelegate(v1!, AMOUNT / 2n); // pays v1's pending rewards
-    const second = await adapter.harvest(first.checkpoint);
+    const second = await claimAndHarvest(adapter, first.checkpoint);
     expect(second.events.filter((e) => first.events.some((p) => p.id === e.id))).toEqual([]);
     expect(second.events.some((e) => e.id.startsWith(`${unbond.hash}:`))).toBe(true);
     expect(sumOf(first.events) + sumOf(second.events)).toBe(f.devnet.rewardsPaid(f.address));
 
-    const third = await adapter.harvest(second.checkpoint);
+    const third = await claimAndHarvest(adapter, second.checkpoint);
     expect(third.events).toEqual([]);
     expect(third.receipts).toEqual([]);
   });
 
-  it('a claim whose wait timed out is reported (payouts and fee receipt) by the next harvest, once', async () => {
+  it('a claim whose wait timed out lands from the same bytes; the next harvest reports its payouts once and nothing is due after', async () => {
     f = await fixture({ inclusionDelayMs: 200 });
     const [v0] = f.devnet.validators;
     await f.adapter(undefined, { inclusionTimeoutMs: 5_000 }).delegate(v0!, AMOUNT);
     f.devnet.advance(HOUR);
     const impatient = f.adapter(undefined, { inclusionTimeoutMs: 20 });
-    const error = await rejection(impatient.harvest(null));
+    const [due] = await impatient.due(null);
+    expect(due?.action).toEqual({ kind: 'claim', validators: [v0] });
+    const signed = await impatient.sign(due!.action);
+    const error = await rejection(impatient.broadcast(signed));
     expect(error).toMatchObject({ name: 'TxNotIncludedError', retryable: true });
     await new Promise((resolve) => setTimeout(resolve, 400)); // the claim lands meanwhile
     const paid = f.devnet.rewardsPaid(f.address);
     expect(paid).toBeGreaterThan(0n);
 
     const adapter = f.adapter(undefined, { inclusionTimeoutMs: 5_000 });
+    const claim = await adapter.broadcast(signed); // the pipeline's retry: the same bytes, already included
+    expect(claim.fee).toBeGreaterThan(0n);
+    expect(sumOf(claim.moved.filter((m) => m.kind === 'reward'))).toBe(paid);
     const result = await adapter.harvest(null);
     expect(sumOf(result.events)).toBe(paid);
-    expect(result.receipts).toHaveLength(1); // nothing pending any more: no second claim, the first one's fee
-    const claim = result.receipts[0]!;
     expect(result.events.every((e) => e.id.startsWith(`${claim.hash}:`))).toBe(true);
-    expect(claim.fee).toBeGreaterThan(0n);
-    expect((await adapter.harvest(result.checkpoint)).receipts).toEqual([]);
+    expect(await adapter.due(result.checkpoint)).toEqual([]);
   });
 
   it('a slash between harvests is reported once, net of the account’s own stake changes since the checkpoint', async () => {
@@ -513,15 +524,15 @@ describe('cosmos adapter against the devnet', () => {
 
     const measure = async (): Promise<{ poll: number; harvest: number; idleHarvest: number }> => {
       f!.devnet.advance(HOUR);
-      let start = adapter.rpcCalls();
+      let start = adapter.rpcRequests();
       await adapter.position();
-      const poll = adapter.rpcCalls() - start;
-      start = adapter.rpcCalls();
+      const poll = adapter.rpcRequests() - start;
+      start = adapter.rpcRequests();
       const { checkpoint } = await adapter.harvest(null);
-      const harvest = adapter.rpcCalls() - start;
-      start = adapter.rpcCalls();
+      const harvest = adapter.rpcRequests() - start;
+      start = adapter.rpcRequests();
       await adapter.harvest(checkpoint);
-      return { poll, harvest, idleHarvest: adapter.rpcCalls() - start };
+      return { poll, harvest, idleHarvest: adapter.rpcRequests() - start };
     };
     const alone = await measure();
 

@@ -7,7 +7,7 @@ import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import { adapter as near, createNearAdapter, type NearOptions } from '../../adapters/near/adapter.js';
 import { ONE_NEAR, startNearDevnet, type NearDevnet } from '../../adapters/near/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
-import { describeAdapterConformance, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
 
 const EPOCH_LENGTH = 20;
 const BLOCK_MS = 1000;
@@ -22,6 +22,8 @@ interface Fixture {
   keyFile: string;
   config(endpoints?: readonly string[], options?: Partial<NearOptions>): AdapterConfig<NearOptions>;
   adapter(endpoints?: readonly string[], options?: Partial<NearOptions>, onRpc?: (method: string) => void): ChainAdapter;
+  /** The custody account configured, the signer file missing. */
+  readOnlyAdapter(): ChainAdapter;
   dispose(): Promise<void>;
 }
 
@@ -52,6 +54,11 @@ async function fixture(): Promise<Fixture> {
       built.push(a);
       return a;
     },
+    readOnlyAdapter() {
+      const a = near.create({ ...config(), signer: { file: join(dir, 'no-such-key') }, address: CUSTODY });
+      built.push(a);
+      return a;
+    },
     async dispose() {
       for (const a of built) await a.close();
       await devnet.close();
@@ -76,6 +83,7 @@ describeAdapterConformance('near', async () => {
       close: () => f.dispose(),
     },
     createAdapter: (endpoints) => f.adapter(endpoints),
+    createReadOnlyAdapter: () => f.readOnlyAdapter(),
     validators: [f.devnet.pools[0]!, f.devnet.pools[1]!],
     amount: AMOUNT,
     rewardPeriodMs: EPOCH_MS,
@@ -98,7 +106,7 @@ describe('near adapter', () => {
     const events: RewardEvent[] = [];
     let checkpoint: string | null = null;
     const harvest = async (): Promise<void> => {
-      const result = await adapter.harvest(checkpoint);
+      const result = await claimAndHarvest(adapter, checkpoint);
       const seen = new Set(events.map((e) => e.id));
       for (const e of result.events) expect(seen.has(e.id)).toBe(false);
       events.push(...result.events);
@@ -165,14 +173,14 @@ describe('near adapter', () => {
     expect(String(refused)).not.toContain(other.slice(8));
   });
 
-  it('unstaked funds are withdrawable only after 4 epochs; a harvest withdraws them then', async () => {
+  it('unstaked funds are withdrawable only after 4 epochs; then a withdraw_all is due, and its receipt says it unlocked them', async () => {
     f = await fixture();
     const adapter = f.adapter();
     const pool = f.devnet.pools[0]!;
     await adapter.delegate(pool, AMOUNT);
     const receipt = await adapter.undelegate(pool, AMOUNT / 4n);
     const unstakeEpoch = f.devnet.epoch();
-    let checkpoint = (await adapter.harvest(null)).checkpoint;
+    let checkpoint = (await claimAndHarvest(adapter, null)).checkpoint;
     const position = await adapter.position();
     expect(unbondingOf(position, pool)).toBe(AMOUNT / 4n);
     expect(position.unbonding[0]!.completesAt).toBe(position.at + 4 * EPOCH_MS);
@@ -181,7 +189,7 @@ describe('near adapter', () => {
     for (let i = 1; i <= 3; i += 1) {
       f.devnet.nextEpoch();
       const liquid = f.devnet.account(CUSTODY).liquid;
-      const result = await adapter.harvest(checkpoint);
+      const result = await claimAndHarvest(adapter, checkpoint);
       checkpoint = result.checkpoint;
       expect(f.devnet.account(CUSTODY).pools[0]!.unstaked).toBe(AMOUNT / 4n);
       expect(f.devnet.account(CUSTODY).liquid).toBe(liquid - sumFees(result.receipts));
@@ -189,11 +197,14 @@ describe('near adapter', () => {
     f.devnet.nextEpoch();
     expect(f.devnet.epoch()).toBe(unstakeEpoch + 4);
     const available = await adapter.position();
-    expect(available.unbonding).toEqual([{ validator: pool, amount: AMOUNT / 4n, completesAt: available.at }]);
+    expect(available.unbonding).toEqual([]);
+    expect(available.withdrawable).toBe(AMOUNT / 4n);
+    expect(await adapter.due(checkpoint)).toEqual([{ action: { kind: 'withdraw', validator: pool }, amount: AMOUNT / 4n }]);
     const liquid = f.devnet.account(CUSTODY).liquid;
-    const result = await adapter.harvest(checkpoint);
+    const result = await claimAndHarvest(adapter, checkpoint);
     expect(f.devnet.account(CUSTODY).pools[0]!.unstaked).toBe(0n);
     expect(f.devnet.account(CUSTODY).liquid).toBe(liquid + AMOUNT / 4n - sumFees(result.receipts));
+    expect(result.receipts.flatMap((r) => r.moved)).toEqual([{ kind: 'unlocked', amount: AMOUNT / 4n, validator: pool }]);
     expect(sumOf(result.events)).toBeGreaterThan(0n);
   });
 
@@ -204,14 +215,14 @@ describe('near adapter', () => {
     const pools = f.devnet.pools;
     await adapter.delegate(pools[0]!, AMOUNT);
     await adapter.delegate(pools[1]!, AMOUNT);
-    const first = await adapter.harvest(null);
+    const first = await claimAndHarvest(adapter, null);
     f.devnet.nextEpoch();
 
     calls.length = 0;
     await adapter.position();
     const poll = calls.length;
     calls.length = 0;
-    const steady = await adapter.harvest(first.checkpoint);
+    const steady = await claimAndHarvest(adapter, first.checkpoint);
     const harvest = calls.length;
     const harvestByMethod = count(calls);
     calls.length = 0;
@@ -219,10 +230,10 @@ describe('near adapter', () => {
     const delegate = calls.length;
     f.devnet.nextEpoch();
     calls.length = 0;
-    await adapter.harvest(steady.checkpoint);
+    await claimAndHarvest(adapter, steady.checkpoint);
     const afterDelegate = calls.length;
     calls.length = 0;
-    await adapter.harvest(steady.checkpoint.replace(/"height":\d+/, '"height":1000'));
+    await claimAndHarvest(adapter, steady.checkpoint.replace(/"height":\d+/, '"height":1000'));
     const longWalk = calls.length;
     console.log(JSON.stringify({ poll, delegate, harvest, harvestByMethod, afterDelegate, longWalk }));
     expect(poll).toBe(1 + 1 + pools.length + 1);

@@ -12,7 +12,7 @@ import type { AdapterConfig, ChainAdapter } from '../../adapters/types.js';
 import { adapter as testchain, type TestChainOptions } from '../chain/adapter.js';
 import { startTestDevnet, TxCode, type TestDevnet, type TestDevnetOptions } from '../chain/devnet.js';
 import { addressOf, generateTestKey, publicKeyOf, signTx, type TestKey, type TxBody } from '../chain/keys.js';
-import { describeAdapterConformance, stakeOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, settleDue, stakeOf, type ConformanceHarness } from './conformance.js';
 
 const ALPHA = 'testval1alpha';
 const BETA = 'testval1beta';
@@ -25,6 +25,8 @@ interface Fixture {
   keyFile: string;
   config(endpoints?: readonly string[], options?: TestChainOptions): AdapterConfig<TestChainOptions>;
   adapter(endpoints?: readonly string[], options?: TestChainOptions): ChainAdapter;
+  /** The custody address configured, the signer file missing. */
+  readOnlyAdapter(): ChainAdapter;
   dispose(): Promise<void>;
 }
 
@@ -61,6 +63,11 @@ async function fixture(options: Partial<TestDevnetOptions> = {}): Promise<Fixtur
       adapters.push(built);
       return built;
     },
+    readOnlyAdapter() {
+      const built = testchain.create({ ...config(), signer: { file: join(dir, 'no-such-key') }, address: key.address });
+      adapters.push(built);
+      return built;
+    },
     async dispose() {
       for (const built of adapters) await built.close();
       await devnet.close();
@@ -83,6 +90,7 @@ describeAdapterConformance('testchain', async () => {
       close: () => f.dispose(),
     },
     createAdapter: (endpoints) => f.adapter(endpoints),
+    createReadOnlyAdapter: () => f.readOnlyAdapter(),
     validators: [ALPHA, BETA],
     amount: 1_000_000_000n,
     // 0.1 %/day on 10^9 base units: about 41 666 units an hour.
@@ -173,7 +181,7 @@ describe('testchain devnet', () => {
     f.devnet.advance(86_400_000 - 1); // 9 999.99988…
     expect((await adapter.position()).pendingRewards).toBe(9_999n);
 
-    const harvest = await adapter.harvest(null);
+    const harvest = await claimAndHarvest(adapter, null);
     expect(harvest.events.map((e) => e.amount)).toEqual([9_999n]);
     expect((await adapter.position()).pendingRewards).toBe(0n);
     f.devnet.advance(1); // the kept 0.99988… and one more millisecond make exactly 1
@@ -250,7 +258,7 @@ describe('testchain devnet', () => {
     await adapter.delegate(ALPHA, 1_000_000_000n);
     await adapter.delegate(BETA, 1_000_000_000n);
     f.devnet.advance(3_600_000);
-    const { receipts } = await adapter.harvest(null); // one withdraw paying both validators
+    const receipts = await settleDue(adapter, null); // one withdraw paying both validators
     const page = (await fetchJson(f.devnet.urls[0]!, `/accounts/${f.key.address}/events?after=0&limit=1`)) as {
       throughHeight: string;
       events: { id: string; height: string }[];

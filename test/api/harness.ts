@@ -29,6 +29,7 @@ export function chainConfig(name: string, asset: string): ChainConfig {
     asset,
     endpoints: ['http://127.0.0.1:1'],
     signer: { env: 'UNUSED' },
+    address: null,
     requestTimeoutMs: 1_000,
     validators: [{ address: 'val-1', weight: 1 }],
     stake: { targetRatioBps: 9_000, minBuffer: 0n, minMove: 0n },

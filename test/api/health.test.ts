@@ -19,10 +19,26 @@ const NOW = ms('2026-02-01T00:00:00Z');
  */
 function chain(name: string, position: () => Promise<Position>): ChainAdapter {
   const unused = () => Promise.reject(new Error('not used by the API'));
-  return { name, asset: 'ATOM', position, sign: unused, broadcast: unused, delegate: unused, undelegate: unused, harvest: unused, close: async () => {} };
+  return {
+    name,
+    asset: 'ATOM',
+    position,
+    address: unused,
+    limits: unused,
+    due: unused,
+    steps: () => 1,
+    sign: unused,
+    broadcast: unused,
+    status: unused,
+    delegate: unused,
+    undelegate: unused,
+    harvest: unused,
+    rpcRequests: () => 0,
+    close: async () => {},
+  };
 }
 
-const position: Position = { height: 10n, at: NOW, liquid: 0n, delegations: [], pendingRewards: 0n, unbonding: [], validators: [] };
+const position: Position = { height: 10n, at: NOW, liquid: 0n, bonded: 0n, delegations: [], withdrawable: 0n, pendingRewards: 0n, unbonding: [], validators: [] };
 
 beforeAll(async () => {
   db = await freshDatabase();

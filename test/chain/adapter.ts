@@ -14,12 +14,15 @@ import type {
   AdapterConfig,
   AdapterModule,
   ChainAdapter,
+  ChainLimits,
+  DueAction,
   HarvestResult,
   Position,
   RewardEvent,
   SignedTx,
   StakeAction,
   TxReceipt,
+  TxStatus,
 } from '../../adapters/types.js';
 import { addressOf, publicKeyOf, signTx, type TxBody } from './keys.js';
 
@@ -121,6 +124,7 @@ class TestChainAdapter implements ChainAdapter {
   readonly name: string;
   readonly asset: string;
   private key: Promise<{ secretHex: string; address: string; pubkey: string }> | undefined;
+  private requests = 0;
 
   constructor(
     private readonly config: AdapterConfig<TestChainOptions>,
@@ -146,11 +150,21 @@ class TestChainAdapter implements ChainAdapter {
     return this.key;
   }
 
+  rpcRequests(): number {
+    return this.requests;
+  }
+
+  /** The configured custody address, else the key's. */
+  async address(): Promise<string> {
+    return this.config.address ?? (await this.signingKey()).address;
+  }
+
   /** One request with failover; the answer checked against `schema`. */
   private async request<S extends z.ZodType>(path: string, schema: S, init: { body?: Uint8Array } = {}): Promise<z.output<S>> {
-    const json = await withFailover(this.name, this.config.endpoints, this.config.requestTimeoutMs, (endpoint, signal) =>
-      fetchJson(endpoint, path, { ...init, signal }),
-    );
+    const json = await withFailover(this.name, this.config.endpoints, this.config.requestTimeoutMs, (endpoint, signal) => {
+      this.requests += 1;
+      return fetchJson(endpoint, path, { ...init, signal });
+    });
     return this.parse(schema, json, path);
   }
 
@@ -169,7 +183,7 @@ class TestChainAdapter implements ChainAdapter {
   }
 
   private async account(): Promise<z.output<typeof accountSchema>> {
-    const { address } = await this.signingKey();
+    const address = await this.address();
     const view = await this.request(`/accounts/${encodeURIComponent(address)}`, accountSchema);
     this.checkChainId(view.chainId);
     return view;
@@ -181,6 +195,8 @@ class TestChainAdapter implements ChainAdapter {
       height: view.height,
       at: view.time,
       liquid: view.liquid,
+      bonded: view.delegations.reduce((sum, d) => sum + d.amount, 0n),
+      withdrawable: 0n,
       delegations: view.delegations.map((d) => ({ validator: d.validator, amount: d.amount })),
       pendingRewards: view.pendingRewards,
       unbonding: view.unbonding.map((u) => ({ validator: u.validator, amount: u.amount, completesAt: u.completesAt })),
@@ -192,9 +208,41 @@ class TestChainAdapter implements ChainAdapter {
     };
   }
 
-  async sign(action: StakeAction): Promise<SignedTx> {
+  async limits(): Promise<ChainLimits> {
+    return { minStake: 1n, step: 1n, reserve: 0n };
+  }
+
+  /** One withdraw of all pending rewards once a whole unit is pending. */
+  async due(): Promise<DueAction[]> {
+    const view = await this.account();
+    if (view.pendingRewards < 1n) return [];
+    return [{ action: { kind: 'claim', validators: view.delegations.map((d) => d.validator).sort() }, amount: view.pendingRewards }];
+  }
+
+  steps(): number {
+    return 1;
+  }
+
+  async sign(action: StakeAction, step = 0): Promise<SignedTx> {
+    if (step !== 0) throw new TxRejectedError(this.name, undefined, 'invalid-step', `no step ${step}`, false);
+    if (action.kind === 'claim') return this.signBody('withdraw');
+    if (action.kind === 'withdraw') throw new TxRejectedError(this.name, undefined, 'unsupported', 'the testchain pays unbonded stake back by itself', false);
     if (action.amount <= 0n) throw new TxRejectedError(this.name, undefined, 'invalid-amount', `${action.kind} amount must be > 0, got ${action.amount}`, false);
     return this.signBody(action.kind, action.validator, action.amount);
+  }
+
+  /** Whether the bytes are in a block; testchain bytes never expire. */
+  async status(tx: SignedTx): Promise<TxStatus> {
+    let result: TxResultJson;
+    try {
+      result = await this.request(`/txs/${tx.hash}`, txResultSchema);
+    } catch (error) {
+      if (error instanceof EndpointHttpError && error.status === 404) return { state: 'pending' };
+      throw error;
+    }
+    if (!result.included) return { state: 'pending' };
+    if (result.code !== 0) return { state: 'failed', hash: tx.hash, fee: result.fee, log: result.log };
+    return { state: 'included', receipt: this.receipt(tx.hash, result) };
   }
 
   private async signBody(kind: TxBody['kind'], validator?: string, amount?: bigint): Promise<SignedTx> {
@@ -238,7 +286,7 @@ class TestChainAdapter implements ChainAdapter {
   private receipt(hash: string, result: TxResultJson): TxReceipt {
     if (result.included && result.height !== null && result.time !== null) {
       if (result.code !== 0) throw new TxRejectedError(this.name, hash, result.code, result.log, true, result.fee);
-      return { hash, fee: result.fee, height: result.height, at: result.time };
+      return { hash, fee: result.fee, height: result.height, at: result.time, moved: [] };
     }
     if (!result.included && !result.pending && result.code !== 0) throw new TxRejectedError(this.name, hash, result.code, result.log, false);
     throw new ChainProtocolError(this.name, `transaction ${hash}: answer is neither included, pending nor rejected`);
@@ -261,10 +309,7 @@ class TestChainAdapter implements ChainAdapter {
     if (from > view.height) {
       throw new ChainProtocolError(this.name, `harvest checkpoint ${from} is above the chain's height ${view.height}: was the chain reset?`);
     }
-    const receipts: TxReceipt[] = [];
-    if (view.pendingRewards >= 1n) receipts.push(await this.broadcast(await this.signBody('withdraw')));
-
-    const { address } = await this.signingKey();
+    const address = await this.address();
     const events: RewardEvent[] = [];
     let after = from;
     for (let page = 0; page < this.options.maxEventPages; page += 1) {
@@ -278,7 +323,7 @@ class TestChainAdapter implements ChainAdapter {
       after = answer.throughHeight;
       if (answer.throughHeight >= answer.height) break;
     }
-    return { events, checkpoint: after.toString(), receipts };
+    return { events, checkpoint: after.toString() };
   }
 
   async close(): Promise<void> {

@@ -29,8 +29,10 @@ export interface DaemonConfigOptions {
   redisUrl: string;
   /** Devnet endpoints; no chain when omitted. */
   endpoints?: string[];
-  /** The custody key (hex seed, mnemonic, …) for the signer, written to a key file. */
+  /** The custody key (hex seed, mnemonic, …) for the signer, written to `secrets/custody.key`. */
   keyHex?: string;
+  /** The custody address, written as the chain block's `address`. */
+  address?: string;
   /** The one asset. @defaultValue ATOM with 6 decimals */
   asset?: { symbol: string; decimals: number };
   /** The adapter: testchain (a plugin module) unless given. */
@@ -83,6 +85,7 @@ export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file:
       `    asset: ${o.asset?.symbol ?? 'ATOM'}`,
       `    endpoints: [${o.endpoints.join(', ')}]`,
       '    signer: { file: ./secrets/custody.key }',
+      ...(o.address === undefined ? [] : [`    address: ${o.address}`]),
       '    requestTimeout: 2s',
       '    validators:',
       ...(o.validators ?? []).map((v) => `      - { address: ${v.address}, weight: ${v.weight ?? 1} }`),

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { planRebalance, splitByWeight, takeByWeight } from '../../src/pipeline/plan.js';
 
 const policy = { targetRatioBps: 9000, minBuffer: 0n, minMove: 0n };
+const vals = (ws: number[]) => ws.map((weight, i) => ({ address: `v${i}`, weight }));
 const validators = [
   { address: 'val-a', weight: 2 },
   { address: 'val-b', weight: 1 },
@@ -54,7 +55,6 @@ describe('planRebalance', () => {
 
 describe('rebalance arithmetic, for any input', () => {
   const weights = fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 6 });
-  const vals = (ws: number[]) => ws.map((weight, i) => ({ address: `v${i}`, weight }));
 
   fcTest.prop([fc.bigInt({ min: 0n, max: 10n ** 30n }), weights])('a split sums to the amount and never goes negative', (amount, ws) => {
     const parts = splitByWeight(amount, vals(ws));
@@ -82,4 +82,83 @@ describe('rebalance arithmetic, for any input', () => {
       expect(liquid + delta).toBe(plan.buffer);
     },
   );
+});
+
+describe('the planner never plans what the chain refuses', () => {
+  const stake = (n: number, amount: bigint) => Array.from({ length: n }, (_, i) => ({ validator: `v${i}`, amount }));
+  const limitsArb = fc.record({
+    minStake: fc.bigInt({ min: 1n, max: 10n ** 6n }),
+    step: fc.bigInt({ min: 1n, max: 10n ** 4n }),
+    reserve: fc.bigInt({ min: 0n, max: 10n ** 6n }),
+    entries: fc.option(fc.record({ count: fc.integer({ min: 1, max: 32 }), per: fc.constantFrom<'target' | 'account'>('target', 'account') }), { nil: undefined }),
+  });
+
+  it('Aptos-like: a delegation below the minimum stake is not planned; the remainder goes to the heaviest validator', () => {
+    const plan = planRebalance({
+      position: { liquid: 1_000n, delegations: [], unbonding: [] },
+      usersTotal: 0n,
+      policy,
+      validators: [
+        { address: 'val-a', weight: 9 },
+        { address: 'val-b', weight: 1 },
+      ],
+      limits: { minStake: 200n, step: 1n, reserve: 0n },
+    });
+    expect(plan.actions).toEqual([{ kind: 'delegate', validator: 'val-a', amount: 1_000n }]);
+  });
+
+  it('TRON-like: whole steps only, and the reserve stays liquid', () => {
+    const plan = planRebalance({
+      position: { liquid: 10_500_000n, delegations: [], unbonding: [] },
+      usersTotal: 0n,
+      policy,
+      validators: [{ address: 'sr-1', weight: 1 }],
+      limits: { minStake: 1_000_000n, step: 1_000_000n, reserve: 1_100_000n },
+    });
+    expect(plan.actions).toEqual([{ kind: 'delegate', validator: 'sr-1', amount: 9_000_000n }]);
+  });
+
+  it('Cosmos: a validator with max_entries open unbondings is passed over; with every one full, nothing is planned', () => {
+    const entries = (validator: string, n: number) => Array.from({ length: n }, () => ({ validator, amount: 1n, completesAt: 0 }));
+    const delegations = [
+      { validator: 'val-a', amount: 600n },
+      { validator: 'val-b', amount: 300n },
+    ];
+    const limits = { minStake: 1n, step: 1n, reserve: 0n, maxUnbondingEntries: { count: 7, per: 'target' as const } };
+    const one = planRebalance({ position: { liquid: 0n, delegations, unbonding: entries('val-a', 7) }, usersTotal: 1_000n, policy, validators, limits });
+    expect(one.actions).toEqual([{ kind: 'undelegate', validator: 'val-b', amount: 93n }]);
+    expect(one.held).toMatch(/7 open unbonding entries/);
+    const none = planRebalance({ position: { liquid: 0n, delegations, unbonding: [...entries('val-a', 7), ...entries('val-b', 7)] }, usersTotal: 1_000n, policy, validators, limits });
+    expect(none.actions).toEqual([]);
+  });
+
+  fcTest.prop([
+    fc.bigInt({ min: 0n, max: 10n ** 9n }),
+    fc.bigInt({ min: 0n, max: 10n ** 9n }),
+    fc.integer({ min: 1, max: 5 }),
+    fc.bigInt({ min: 0n, max: 10n ** 8n }),
+    fc.array(fc.record({ target: fc.integer({ min: 0, max: 5 }), amount: fc.bigInt({ min: 1n, max: 10n ** 6n }) }), { maxLength: 40 }),
+    fc.integer({ min: 0, max: 10_000 }),
+    limitsArb,
+  ])('amounts are whole steps, delegations at least the minimum, the reserve untouched, entries within the limit', (liquid, usersTotal, n, each, open, ratio, l) => {
+    const limits = { minStake: l.minStake, step: l.step, reserve: l.reserve, ...(l.entries === undefined ? {} : { maxUnbondingEntries: l.entries }) };
+    const unbonding = open.map((u) => ({ validator: `v${u.target}`, amount: u.amount, completesAt: 0 }));
+    const delegations = stake(n, each);
+    const plan = planRebalance({ position: { liquid, delegations, unbonding }, usersTotal, policy: { ...policy, targetRatioBps: ratio }, validators: vals(Array.from({ length: n }, () => 1)), limits });
+    const delegated = plan.actions.filter((a) => a.kind === 'delegate').reduce((s, a) => s + a.amount, 0n);
+    expect(delegated === 0n || liquid - delegated >= limits.reserve).toBe(true);
+    const undelegated = new Set<string>();
+    for (const action of plan.actions) {
+      expect(action.amount % limits.step).toBe(0n);
+      expect(action.amount > 0n).toBe(true);
+      if (action.kind === 'delegate') expect(action.amount >= limits.minStake).toBe(true);
+      else {
+        expect(action.amount <= each).toBe(true);
+        expect(undelegated.has(action.validator)).toBe(false);
+        undelegated.add(action.validator);
+        if (l.entries?.per === 'target') expect(unbonding.filter((u) => u.validator === action.validator).length < l.entries.count).toBe(true);
+      }
+    }
+    if (l.entries?.per === 'account') expect(undelegated.size <= Math.max(0, l.entries.count - unbonding.length)).toBe(true);
+  });
 });

@@ -36,6 +36,7 @@ const REGISTERED = {
   wrongSequence: ['sdk', 32, 'incorrect account sequence'],
   noValidatorFound: ['staking', 3, 'validator does not exist'],
   noDelegation: ['staking', 19, 'no delegation for (address, validator) tuple'],
+  maxUnbondingEntries: ['staking', 27, 'too many unbonding delegation entries for (delegator, validator) tuple'],
   selfRedelegation: ['staking', 29, 'cannot redelegate to the same validator'],
   delegatorShareExRateInvalid: ['staking', 34, 'cannot delegate to validators with invalid (zero) ex-rate'],
   commissionTooHigh: ['staking', 12, 'commission cannot be more than the max rate'],

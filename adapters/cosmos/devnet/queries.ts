@@ -72,6 +72,7 @@ import type { Chain } from './chain.js';
 import { pendingRewards } from './distribution.js';
 import { SdkError, sdkError } from './errors.js';
 import { type AccountState, type ChainState, decodeBech32, type DelegationState, rfc3339, timestamp, tokensFromShares, type ValidatorState } from './state.js';
+import { MAX_ENTRIES } from './staking.js';
 
 /** A protobuf codec as cosmjs-types generates it. */
 interface Codec<T> {
@@ -214,7 +215,7 @@ function stakingParams(chain: Chain): QueryParamsResponse {
     params: {
       unbondingTime: { seconds: ms / 1000n, nanos: Number(ms % 1000n) * 1_000_000 },
       maxValidators: chain.config.maxValidators,
-      maxEntries: 7,
+      maxEntries: MAX_ENTRIES,
       historicalEntries: 10_000,
       bondDenom: chain.config.denom,
       minCommissionRate: '0',

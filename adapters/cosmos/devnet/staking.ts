@@ -101,9 +101,21 @@ function unbond(ctx: ModuleContext, delegator: string, validatorAddress: string,
   return released;
 }
 
+/**
+ * `max_entries` of the staking params: unbonding entries one
+ * (delegator, validator) pair may have open at once.
+ */
+export const MAX_ENTRIES = 7;
+
 /** `MsgUndelegate`: an unbonding entry that completes after the unbonding period. Emits `unbond`. */
 export function undelegate(ctx: ModuleContext, delegator: string, validatorAddress: string, amount: bigint): { amount: bigint; completionTime: number } {
   const { state } = ctx;
+  // cosmos-sdk x/staking/keeper/delegation.go (Undelegate): HasMaxUnbondingDelegationEntries
+  // (len(entries) >= max_entries) refuses the message before anything is unbonded.
+  // Stricter than the node in one case: the SDK merges two entries of the same creation
+  // height into one (UnbondingDelegation.AddEntry); this devnet keeps them apart.
+  const open = state.unbonding.filter((u) => u.delegator === delegator && u.validator === validatorAddress).length;
+  if (open >= MAX_ENTRIES) throw sdkError('maxUnbondingEntries');
   const released = unbond(ctx, delegator, validatorAddress, amount);
   const validator = validatorOf(state, validatorAddress);
   const completionTime = ctx.time + ctx.unbondingMs;

@@ -13,6 +13,7 @@ export interface PollResult {
   liquid: string;
   staked: string;
   unbonding: string;
+  withdrawable: string;
   pendingRewards: string;
 }
 
@@ -35,6 +36,7 @@ export async function poll(ctx: PipelineContext, chain: string): Promise<PollRes
     liquid: position.liquid.toString(),
     staked: staked.toString(),
     unbonding: unbonding.toString(),
+    withdrawable: position.withdrawable.toString(),
     pendingRewards: position.pendingRewards.toString(),
   };
 }

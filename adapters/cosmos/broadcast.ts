@@ -1,0 +1,122 @@
+/**
+ * Cosmos broadcasting: sends signed bytes (`broadcast_tx_sync`), waits for
+ * their block through `tx_search`, and turns the indexed result into a
+ * receipt (fee and what else moved: rewards a delegation change paid out)
+ * or a TxRejectedError. Idempotent: bytes already included return that
+ * inclusion's receipt. Cosmos bytes never expire, so `status` is never
+ * `expired`: an unincluded transaction stays `pending` (its sequence may
+ * still be free).
+ */
+import { ChainProtocolError, TxNotIncludedError, TxRejectedError } from '../errors.js';
+import type { SignedTx, TxReceipt, TxStatus } from '../types.js';
+import { codeOf, hashOf, SDK_CODE, sleep, type CosmosClient } from './client.js';
+import { feeOf, payoutEvents, type IndexedTxLike } from './events.js';
+import { CometRpcError } from './rpc.js';
+
+/** What CheckTx said about a broadcast. */
+interface CheckResult {
+  code: number;
+  codespace: string;
+  log: string;
+}
+
+/** A `tx_search` hit, as the adapter reads it. */
+export function indexed(t: {
+  hash: Uint8Array;
+  height: number;
+  index: number;
+  tx: Uint8Array;
+  result: { code: number; codespace?: string; log?: string; events: IndexedTxLike['events'] };
+}): IndexedTxLike {
+  const tx: IndexedTxLike = {
+    hash: Buffer.from(t.hash).toString('hex').toUpperCase(),
+    height: BigInt(t.height),
+    index: t.index,
+    code: t.result.code,
+    events: t.result.events,
+    tx: t.tx,
+  };
+  if (t.result.codespace !== undefined) tx.codespace = t.result.codespace;
+  if (t.result.log !== undefined) tx.log = t.result.log;
+  return tx;
+}
+
+/** The indexed transaction with `hash`, or `undefined` while no block has it. */
+export async function findTx(client: CosmosClient, hash: string): Promise<IndexedTxLike | undefined> {
+  const answer = await client.rpc(`tx_search ${hash}`, (c) => c.comet.txSearch({ query: `tx.hash='${hash}'` }));
+  return answer.txs.map((t) => indexed(t)).find((t) => t.hash === hash);
+}
+
+/** An included transaction's outcome: its receipt, or a TxRejectedError (included, fee paid) when it failed. */
+export async function settle(client: CosmosClient, tx: IndexedTxLike, times: Map<bigint, number>): Promise<TxReceipt> {
+  const fee = client.parse(`transaction ${tx.hash}`, () => feeOf(tx.tx, client.options.denom));
+  if (tx.code !== 0) throw new TxRejectedError(client.name, tx.hash, codeOf(tx.codespace, tx.code), (tx.log ?? '').slice(0, 1000), true, fee);
+  const address = await client.address();
+  const paid = client.parse(`events of ${tx.hash}`, () => payoutEvents(tx, address, client.options.denom));
+  return {
+    hash: tx.hash,
+    fee,
+    height: tx.height,
+    at: await client.blockTime(tx.height, times),
+    moved: paid.map((p) => ({ kind: 'reward' as const, amount: p.amount, validator: p.validator })),
+  };
+}
+
+/** Polls `tx_search` until the transaction is in a block, or the wait is over (retryable). */
+async function awaitInclusion(client: CosmosClient, hash: string, started: number): Promise<IndexedTxLike> {
+  const { inclusionTimeoutMs, pollIntervalMs } = client.options;
+  for (;;) {
+    const waited = Date.now() - started;
+    if (waited >= inclusionTimeoutMs) throw new TxNotIncludedError(client.name, hash, waited);
+    await sleep(Math.min(pollIntervalMs, inclusionTimeoutMs - waited));
+    const found = await findTx(client, hash);
+    if (found !== undefined) return found;
+  }
+}
+
+/**
+ * Sends signed bytes and waits for their block. `lookFirst`: ask whether
+ * they are already included before sending (bytes stored by the pipeline
+ * may have landed before a crash); freshly signed bytes skip that.
+ */
+export async function send(client: CosmosClient, tx: SignedTx, lookFirst: boolean, times: Map<bigint, number> = new Map()): Promise<TxReceipt> {
+  const hash = hashOf(tx.bytes);
+  if (hash !== tx.hash.toUpperCase()) throw new ChainProtocolError(client.name, `signed transaction ${tx.hash}: its bytes hash to ${hash}`);
+  if (lookFirst) {
+    const found = await findTx(client, hash);
+    if (found !== undefined) return settle(client, found, times);
+  }
+  const started = Date.now();
+  const check = await client.rpc(`broadcast ${hash}`, async (c): Promise<CheckResult> => {
+    try {
+      const answer = await c.comet.broadcastTxSync({ tx: tx.bytes });
+      return { code: answer.code, codespace: answer.codespace ?? '', log: answer.log ?? '' };
+    } catch (error) {
+      // CometBFT's mempool answers a duplicate with an RPC error: the bytes are on their way.
+      if (error instanceof CometRpcError && /already exists in cache|already in mempool/i.test(error.message)) return { code: 0, codespace: '', log: '' };
+      throw error;
+    }
+  });
+  const inMempool = check.code === SDK_CODE.TX_IN_MEMPOOL_CACHE && (check.codespace === 'sdk' || check.codespace === '');
+  if (check.code !== 0 && !inMempool) {
+    if (check.code === SDK_CODE.WRONG_SEQUENCE) {
+      // The sequence is used: by these very bytes (an earlier attempt landed), or by another transaction.
+      const found = await findTx(client, hash);
+      if (found !== undefined) return settle(client, found, times);
+    }
+    throw new TxRejectedError(client.name, hash, codeOf(check.codespace, check.code), check.log.slice(0, 1000), false);
+  }
+  return settle(client, await awaitInclusion(client, hash, started), times);
+}
+
+/** Whether the bytes are in a block; never `expired` (Cosmos bytes do not expire). */
+export async function txStatus(client: CosmosClient, tx: SignedTx): Promise<TxStatus> {
+  const found = await findTx(client, tx.hash.toUpperCase());
+  if (found === undefined) return { state: 'pending' };
+  try {
+    return { state: 'included', receipt: await settle(client, found, new Map()) };
+  } catch (error) {
+    if (error instanceof TxRejectedError && error.included) return { state: 'failed', hash: found.hash, fee: error.fee, log: error.log };
+    throw error;
+  }
+}

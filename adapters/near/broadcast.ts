@@ -1,0 +1,100 @@
+/**
+ * NEAR broadcasting: `send_tx` waiting for finality, the `tx` lookup that
+ * makes a repeated send idempotent, receipts (the fee burnt, and the
+ * unstaked funds a withdrawal brought back), and `status` with expiry by
+ * height.
+ */
+import { decodeSignedTransaction } from 'near-api-js';
+import { TransactionExecutionError, TransactionExpiredError, TransactionTimeoutError, UnknownTransactionError } from 'near-api-js/rpc-errors';
+import { TxExpiredError, TxNotIncludedError, TxRejectedError } from '../errors.js';
+import type { SignedTx, TxReceipt, TxStatus } from '../types.js';
+import { failed, feeOf, flowsOf, outcomeSchema, type Outcome } from './checkpoint.js';
+import type { NearClient } from './client.js';
+
+/**
+ * Sends (or finds) a transaction; returns its receipt and outcome.
+ * @param lookFirst - ask the chain for the hash before sending: bytes
+ *   stored by the pipeline may have landed already. Bytes signed a moment
+ *   ago cannot have, so `delegate` and harvest's calls skip the lookup.
+ */
+export async function send(client: NearClient, tx: SignedTx, lookFirst = true): Promise<{ receipt: TxReceipt; outcome: Outcome }> {
+  let sender: string;
+  try {
+    sender = decodeSignedTransaction(tx.bytes).transaction.signerId;
+  } catch {
+    throw new TxRejectedError(client.name, tx.hash, 'decode', 'the signed bytes are not a NEAR SignedTransaction', false);
+  }
+  const known = lookFirst ? await lookup(client, tx.hash, sender) : undefined;
+  if (known !== undefined) return settle(client, tx.hash, known);
+  let json: unknown;
+  try {
+    json = await client.rpc.raw('send_tx', { signed_tx_base64: Buffer.from(tx.bytes).toString('base64'), wait_until: 'FINAL' });
+  } catch (error) {
+    if (error instanceof TransactionTimeoutError) throw new TxNotIncludedError(client.name, tx.hash, client.config.requestTimeoutMs);
+    if (error instanceof TransactionExpiredError) {
+      // Its reference block is too old: it can never be included now, but an earlier send may have been.
+      const again = await lookup(client, tx.hash, sender);
+      if (again !== undefined) return settle(client, tx.hash, again);
+      throw new TxExpiredError(client.name, tx.hash, error.message);
+    }
+    if (error instanceof TransactionExecutionError) {
+      // A stale nonce may be this very transaction, included since the lookup.
+      const again = await lookup(client, tx.hash, sender);
+      if (again !== undefined) return settle(client, tx.hash, again);
+      throw new TxRejectedError(client.name, tx.hash, error.constructor.name, error.message, false);
+    }
+    throw error;
+  }
+  return settle(client, tx.hash, client.parse(outcomeSchema, json, 'send_tx'));
+}
+
+/**
+ * Whether the bytes were included; `expired` once the final head is past
+ * their `expires.height` and no block has them.
+ */
+export async function txStatus(client: NearClient, tx: SignedTx): Promise<TxStatus> {
+  let sender: string;
+  try {
+    sender = decodeSignedTransaction(tx.bytes).transaction.signerId;
+  } catch {
+    throw new TxRejectedError(client.name, tx.hash, 'decode', 'the signed bytes are not a NEAR SignedTransaction', false);
+  }
+  // The head first: an outcome not found after it means not included by then.
+  const head = await client.head();
+  const found = await lookup(client, tx.hash, sender);
+  if (found !== undefined) {
+    try {
+      return { state: 'included', receipt: (await settle(client, tx.hash, found)).receipt };
+    } catch (error) {
+      if (error instanceof TxRejectedError && error.included) return { state: 'failed', hash: tx.hash, fee: error.fee, log: error.log };
+      throw error;
+    }
+  }
+  const expiry = tx.expires?.height;
+  return expiry !== undefined && BigInt(head.height) > expiry ? { state: 'expired' } : { state: 'pending' };
+}
+
+export async function lookup(client: NearClient, hash: string, sender: string): Promise<Outcome | undefined> {
+  try {
+    return client.parse(outcomeSchema, await client.rpc.raw('tx', { tx_hash: hash, sender_account_id: sender, wait_until: 'FINAL' }), 'tx');
+  } catch (error) {
+    if (error instanceof UnknownTransactionError) return undefined;
+    throw error;
+  }
+}
+
+/** A final outcome as a receipt, or the typed error for a failed one. */
+async function settle(client: NearClient, hash: string, outcome: Outcome): Promise<{ receipt: TxReceipt; outcome: Outcome }> {
+  const fee = feeOf(outcome);
+  if (failed(outcome)) {
+    throw new TxRejectedError(client.name, hash, 'Failure', JSON.stringify((outcome.status as { Failure: unknown }).Failure).slice(0, 500), true, fee);
+  }
+  const last = outcome.receipts_outcome[outcome.receipts_outcome.length - 1];
+  const block = await client.head(last?.block_hash ?? outcome.transaction_outcome.block_hash);
+  // Withdrawals from a pool are unlocked stake coming back: neither reward nor loss.
+  const moved: TxReceipt['moved'] = [];
+  for (const [pool, flow] of flowsOf(outcome, outcome.transaction.signer_id, client.poolSet)) {
+    if (flow < 0n) moved.push({ kind: 'unlocked', amount: -flow, validator: pool });
+  }
+  return { receipt: { hash, fee, height: BigInt(block.height), at: block.at, moved }, outcome };
+}
