@@ -500,9 +500,9 @@ describe('ledger model', () => {
   const runs = propertyRuns();
 
   it('SQL imports, rewards and distributions agree with the reference model over random sequences', async () => {
-    // Each run is its own database; a failure shrinks for at most a minute
-    // more. The time limit may skip runs, so the count is asserted.
-    await fc.assert(fc.asyncProperty(scenarioArb, runs.count(25, runScenario)), { numRuns: 25, skipAllAfterTimeLimit: 60_000 });
+    // Each run is its own database. No time limit: under load one would
+    // quietly skip runs; the test's own timeout bounds a shrinking failure.
+    await fc.assert(fc.asyncProperty(scenarioArb, runs.count(25, runScenario)), { numRuns: 25 });
   }, 600_000);
 
   it('a fixed sequence: withdrawal-only batch, remainder ties in byte order, a slash carried then netted', async () => {
