@@ -26,8 +26,10 @@ export interface LocalDevnet {
    * secret, in the form the chain's adapter reads from its signer file, and
    * the key in the form the chain's own wallets and SDKs import (a mnemonic,
    * `ed25519:…`, a hex private key), when that differs from `secret`.
+   * `label` (`custody`, `test`) may name the account where the chain lets
+   * accounts have names (NEAR).
    */
-  createFundedAccount(amount: bigint): Promise<FundedAccount>;
+  createFundedAccount(amount: bigint, label?: string): Promise<FundedAccount>;
   /** Stops its listeners and timers. */
   close(): Promise<void>;
 }

@@ -24,8 +24,12 @@ export interface BlockProducerOptions {
   produce(time: number): void;
   /** With the frozen clock, end every `advance` with a block at the exact new time. @defaultValue false */
   blockAtAdvance?: boolean;
-  /** How often the wall-clock timer catches up, real ms. @defaultValue min(blockMs, 1000) */
-  tickMs?: number;
+  /**
+   * How often, with the wall clock, a timer makes the blocks due, real ms;
+   * `null`: no timer, blocks are made only by `catchUp` and `advance` (a
+   * chain that makes blocks on demand). @defaultValue min(blockMs, 1000)
+   */
+  tickMs?: number | null;
 }
 
 /** Makes a chain's blocks as its clock moves. */
@@ -42,8 +46,9 @@ export class BlockProducer {
     this.clock = options.clock;
     this.blockMs = options.blockMs;
     this.unsubscribe = this.clock.onAdvance(() => this.afterAdvance());
-    if (this.clock.mode === 'wall') {
-      this.timer = setInterval(() => this.catchUp(), options.tickMs ?? Math.min(options.blockMs, 1000));
+    const tickMs = options.tickMs === undefined ? Math.min(options.blockMs, 1000) : options.tickMs;
+    if (this.clock.mode === 'wall' && tickMs !== null) {
+      this.timer = setInterval(() => this.catchUp(), tickMs);
       this.timer.unref();
     }
   }
