@@ -46,6 +46,8 @@ export class Mempool<T, I = unknown> {
   private armed = { drop: 0, fail: 0, lose: 0, delays: [] as number[] };
   private hook: ((tx: I) => void | Promise<void>) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer fires, Date.now() ms. */
+  private timerAt = Infinity;
   private closed = false;
 
   constructor(private readonly options: MempoolOptions = {}) {}
@@ -145,14 +147,22 @@ export class Mempool<T, I = unknown> {
   private schedule(): void {
     const delay = this.options.inclusionDelayMs ?? null;
     const include = this.options.include;
-    if (delay === null || include === undefined || this.timer !== undefined || this.closed) return;
+    if (delay === null || include === undefined || this.closed) return;
     const wait = this.nextReadyIn();
     if (wait === undefined) return;
+    const at = Date.now() + Math.max(delay, wait);
+    // A timer set for a delayed transaction must not hold back one that is ready sooner.
+    if (this.timer !== undefined) {
+      if (this.timerAt <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.timerAt = Infinity;
       include();
       this.schedule();
-    }, Math.max(delay, wait));
+    }, at - Date.now());
   }
 
   /** Stops the inclusion timer. */
@@ -160,5 +170,6 @@ export class Mempool<T, I = unknown> {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerAt = Infinity;
   }
 }
