@@ -307,8 +307,8 @@ describe('devnet kit: mempool faults', () => {
     await rpc(toy.server.urls[0]!, 'send', ['f']);
     await rpc(toy.server.urls[0]!, 'send', ['g']);
     await until(() => included(toy!, 'g'), 'g is included', 5_000, 10);
-    expect(await included(toy, 'f')).toEqual({ hash: 'f', height: 2, ok: false });
-    expect(await included(toy, 'g')).toEqual({ hash: 'g', height: 2, ok: true });
+    expect(await included(toy, 'f')).toMatchObject({ hash: 'f', ok: false });
+    expect(await included(toy, 'g')).toMatchObject({ hash: 'g', ok: true });
     expect(toy.truth.entries('custody').map((e) => e.ref)).toEqual(['g']);
   });
 
