@@ -224,7 +224,7 @@ export const devnet: DevnetModule = {
           secret: JSON.stringify({ account_id: accountId, public_key: publicKey, private_key: secret }),
           address: accountId,
           key: secret,
-          keyFormat: 'ed25519 secret key (near-api-js KeyPair.fromString)',
+          keyFormat: 'ed25519 secret key, as near-cli and near-api-js KeyPair.fromString take it',
         };
       },
       close: () => chain.close(),

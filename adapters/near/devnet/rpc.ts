@@ -26,6 +26,9 @@ function requestError(name: string, info: Record<string, unknown>): RpcFailure {
 
 type Params = Record<string, unknown>;
 
+/** yoctoNEAR per byte of storage (nearcore `storage_amount_per_byte`). */
+const STORAGE_AMOUNT_PER_BYTE = 10n ** 19n;
+
 export function blockJson(chain: NearChain, block: Block): Record<string, unknown> {
   const nanos = BigInt(block.time) * 1_000_000n;
   const next = chain.epochOf(block.height) + 1;
@@ -198,7 +201,17 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
     case 'validators':
       return validators(chain);
     case 'EXPERIMENTAL_protocol_config':
-      return { chain_id: chain.chainId, epoch_length: chain.epochLength, genesis_height: chain.genesisHeight, protocol_version: 73, transaction_validity_period: chain.txValidityBlocks, min_gas_price: GAS_PRICE.toString() };
+      return {
+        chain_id: chain.chainId,
+        epoch_length: chain.epochLength,
+        genesis_height: chain.genesisHeight,
+        protocol_version: 73,
+        transaction_validity_period: chain.txValidityBlocks,
+        min_gas_price: GAS_PRICE.toString(),
+        // Of nearcore's runtime_config only what near-api-js reads (Account.getState): the storage price,
+        // 10^19 yoctoNEAR per byte (nearcore core/parameters/res/runtime_configs/parameters.yaml).
+        runtime_config: { storage_amount_per_byte: STORAGE_AMOUNT_PER_BYTE.toString() },
+      };
     case 'send_tx':
     case 'broadcast_tx_commit':
       return sendTx(chain, params);
