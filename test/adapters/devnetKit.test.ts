@@ -2,10 +2,12 @@
  * The devnet kit (adapters/devnet/) on its own: a small chain built on it the
  * way every devnet is (a clock, a block producer, a mempool, a JSON-RPC
  * router with a subscription, a REST route, the ground truth), driven over
- * real HTTP and WebSocket sockets. Then the Cosmos devnet over WebSocket
- * with cosmjs's own WebSocket client.
+ * real HTTP and WebSocket sockets. Then the Cosmos and NEAR devnets' new
+ * controls through their chains' own SDKs (cosmjs over WebSocket, a lost
+ * broadcast answer; near-api-js with a delayed and a lost `send_tx`).
  */
 import { connectComet } from '@cosmjs/tendermint-rpc';
+import { Account, type KeyPairString } from 'near-api-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
@@ -21,6 +23,7 @@ import { JsonRpcError, JsonRpcRouter } from '../../adapters/devnet/jsonRpc.js';
 import { Mempool } from '../../adapters/devnet/mempool.js';
 import { RestRouter } from '../../adapters/devnet/rest.js';
 import { startDevnetServer } from '../../adapters/devnet/server.js';
+import { startNearDevnet } from '../../adapters/near/devnet.js';
 import { until } from '../helpers/wait.js';
 
 interface Included {
@@ -381,5 +384,41 @@ describe('the Cosmos devnet on the kit', () => {
     await expect(client.delegateTokens(address, devnet.validators[0]!, { denom: 'uatom', amount: '1000000' }, 'auto')).rejects.toThrow();
     await until(() => devnet.account(address).delegations.length === 1, 'the delegation is on chain', 5_000, 20);
     expect(devnet.account(address).delegations[0]!.amount).toBe(1_000_000n);
+  });
+});
+
+describe('the NEAR devnet on the kit', () => {
+  it('advance(ms) makes a block every blockMs and an epoch every epochLength blocks', async () => {
+    const devnet = await startNearDevnet({ epochLength: 10, blockMs: 1_000 });
+    cleanups.push(() => devnet.close());
+    const [height, epoch] = [devnet.height(), devnet.epoch()];
+    devnet.advance(25_000);
+    expect(devnet.height()).toBe(height + 25);
+    expect(devnet.epoch()).toBeGreaterThanOrEqual(epoch + 2);
+  });
+
+  it('a delayed send_tx answers once its block is in; a lost answer leaves near-api-js in the dark while the stake lands', async () => {
+    const devnet = await startNearDevnet();
+    cleanups.push(() => devnet.close());
+    const key = devnet.createAccount('me.devnet', 100n * 10n ** 24n);
+    const account = new Account('me.devnet', devnet.urls[0]!, key as KeyPairString);
+    const stake = (near: bigint) =>
+      account.callFunction({ contractId: devnet.pools[0]!, methodName: 'deposit_and_stake', args: {}, deposit: near * 10n ** 24n, gas: 50_000_000_000_000n });
+    const staked = () => devnet.account('me.devnet').pools.find((p) => p.pool === devnet.pools[0])?.staked ?? 0n;
+
+    devnet.delayNextTx(300);
+    const started = Date.now();
+    await stake(1n);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(staked()).toBeGreaterThanOrEqual(10n ** 24n - 1n);
+
+    devnet.loseNextResponse();
+    await expect(stake(2n)).rejects.toThrow();
+    expect(staked()).toBeGreaterThanOrEqual(3n * 10n ** 24n - 2n);
+
+    devnet.faults.inject({ target: 'send_tx' }, 'http503', 1);
+    expect((await rpc(devnet.urls[0]!, 'send_tx', { signed_tx_base64: 'AA==' })).status).toBe(503);
+    expect((await rpc(devnet.urls[0]!, 'status', {})).status).toBe(200);
+    expect(devnet.truth.of('me.devnet').net).toBe(devnet.rewardsPaid('me.devnet'));
   });
 });
