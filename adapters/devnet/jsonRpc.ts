@@ -5,8 +5,8 @@
  * the subscribe call answers with a subscription id, each item arrives as
  * `{"jsonrpc":"2.0","method":<notification>,"params":{"subscription":<id>,"result":…}}`,
  * and the unsubscribe call takes the id and answers `true` (`false` for an
- * id it does not know). A subscription called over HTTP is refused, as
- * jsonrpsee refuses it.
+ * id it does not know). A subscription called over HTTP is refused with
+ * `Internal error`, as jsonrpsee refuses it.
  *
  * The chain supplies its methods and, where its node words errors its own
  * way (nearcore's `HANDLER_ERROR` envelope, CometBFT's `data` strings), the
@@ -243,8 +243,9 @@ export class JsonRpcRouter {
     if (method !== undefined) return await method(params, call);
     const sub = this.subscriptions.get(call.method);
     if (sub === undefined) throw new JsonRpcError(this.errorBody('methodNotFound', call.method));
-    // jsonrpsee over HTTP: subscriptions need a connection to push on.
-    if (session === undefined) throw new JsonRpcError({ code: -32601, message: 'Method not found', data: `${call.method} is a subscription: connect over WebSocket` });
+    // Over HTTP there is no connection to push on: jsonrpsee answers a subscription call
+    // with a bare InternalError (jsonrpsee `server/src/transport/http.rs`, "Subscriptions not supported on HTTP").
+    if (session === undefined) throw new JsonRpcError({ code: -32603, message: 'Internal error' });
     if (sub.kind === 'subscribe') return session.add(sub.spec.notification, (sink) => sub.spec.start(params, sink, call));
     const id = Array.isArray(params) ? params[0] : params;
     if (typeof id !== 'string') throw new JsonRpcError({ code: -32602, message: 'Invalid params', data: 'expected the subscription id' });
