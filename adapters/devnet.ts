@@ -8,7 +8,8 @@
  * transaction faults (`mempool.ts`), JSON-RPC and REST routers
  * (`jsonRpc.ts`, `rest.ts`) served over HTTP and WebSocket with faults per
  * listener, method or route (`server.ts`, `listeners.ts`, `faults.ts`), and
- * the ground-truth ledger tests compare against (`groundTruth.ts`).
+ * the ground-truth ledger tests compare against (`groundTruth.ts`); every
+ * devnet offers tests the kit's `DevnetControls` (`controls.ts`).
  */
 
 /** A devnet started for `softstake devnet`. */

@@ -25,6 +25,7 @@
  */
 import type { DevnetModule } from '../devnet.js';
 import { type ClockMode, DevnetClock } from '../devnet/clock.js';
+import type { DevnetControls } from '../devnet/controls.js';
 import type { Faults } from '../devnet/faults.js';
 import type { GroundTruth } from '../devnet/groundTruth.js';
 import { rawSecp256k1PubkeyToRawAddress } from '@cosmjs/amino';
@@ -116,8 +117,8 @@ export interface CosmosAccountSnapshot {
   unbonding: { validator: string; amount: bigint; completesAt: number; creationHeight: bigint }[];
 }
 
-/** A running Cosmos devnet and its test controls. */
-export interface CosmosDevnet {
+/** A running Cosmos devnet and its test controls (the kit's, and Cosmos's own). */
+export interface CosmosDevnet extends DevnetControls<IncludedTx> {
   /** One base URL per listener, `http://127.0.0.1:<port>` (JSON-RPC at `/`). */
   readonly urls: readonly string[];
   /** Same as `urls` (the conformance suite's name). */

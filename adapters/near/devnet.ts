@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { KeyPair } from 'near-api-js';
 import type { DevnetModule } from '../devnet.js';
 import type { DevnetClock } from '../devnet/clock.js';
+import type { DevnetControls } from '../devnet/controls.js';
 import type { Faults } from '../devnet/faults.js';
 import type { GroundTruth } from '../devnet/groundTruth.js';
 import type { ListenerFault } from '../devnet/listeners.js';
@@ -69,10 +70,12 @@ export interface NearAccountSnapshot {
   pools: NearPoolBalance[];
 }
 
-/** A running NEAR devnet and its test controls. */
-export interface NearDevnet {
+/** A running NEAR devnet and its test controls (the kit's, and NEAR's own). */
+export interface NearDevnet extends DevnetControls<IncludedTx> {
   /** One `http://127.0.0.1:<port>` per listener. */
   readonly urls: string[];
+  /** Same as `urls` (the kit's name). */
+  readonly endpoints: readonly string[];
   readonly chainId: string;
   /** The pools' account ids. */
   readonly pools: string[];
@@ -160,6 +163,7 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
 
   return {
     urls: server.urls,
+    endpoints: server.urls,
     chainId: chain.chainId,
     pools: poolOptions.map((p) => p.id),
     chain,

@@ -17,6 +17,7 @@ import { GasPrice, SigningStargateClient } from '@cosmjs/stargate';
 import { createFundedAccount, startCosmosDevnet } from '../../adapters/cosmos/devnet.js';
 import { BlockProducer } from '../../adapters/devnet/blocks.js';
 import { DevnetClock, type ClockMode } from '../../adapters/devnet/clock.js';
+import type { DevnetControls } from '../../adapters/devnet/controls.js';
 import { ResponseLost } from '../../adapters/devnet/faults.js';
 import { GroundTruthLedger } from '../../adapters/devnet/groundTruth.js';
 import { JsonRpcError, JsonRpcRouter } from '../../adapters/devnet/jsonRpc.js';
@@ -421,4 +422,33 @@ describe('the NEAR devnet on the kit', () => {
     expect((await rpc(devnet.urls[0]!, 'status', {})).status).toBe(200);
     expect(devnet.truth.of('me.devnet').net).toBe(devnet.rewardsPaid('me.devnet'));
   });
+});
+
+describe('every devnet on the kit, through DevnetControls alone', () => {
+  const devnets: [string, () => Promise<DevnetControls>][] = [
+    ['cosmos', () => startCosmosDevnet()],
+    ['near', () => startNearDevnet()],
+  ];
+  for (const [chain, start] of devnets) {
+    it(`${chain}: the same clock, faults and ground truth`, async () => {
+      const devnet = await start();
+      cleanups.push(() => devnet.close());
+      const before = devnet.clock.now();
+      devnet.advance(60_000);
+      expect(devnet.clock.now()).toBe(before + 60_000);
+      expect(devnet.clock.mode).toBe('frozen');
+
+      const [a, b] = devnet.endpoints as [string, string];
+      devnet.setFault(0, 'http503');
+      expect((await rpc(a, 'status', {})).status).toBe(503);
+      expect((await rpc(b, 'status', {})).status).toBe(200);
+      devnet.setFault(0, null);
+      devnet.faults.inject({ listener: 1, target: 'status' }, 'http429', 1);
+      expect((await rpc(b, 'status', {})).status).toBe(429);
+      expect((await rpc(b, 'status', {})).status).toBe(200);
+      expect((await rpc(a, 'status', {})).status).toBe(200);
+
+      expect(devnet.truth.of('nobody')).toEqual({ paid: 0n, slashed: 0n, net: 0n });
+    });
+  }
 });
