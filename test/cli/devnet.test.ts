@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { runCli, writeTemp } from '../helpers/cli.js';
+import { runCli, summaryOf, writeTemp } from '../helpers/cli.js';
 import { freePort, TEST_CHAIN_MODULE } from '../helpers/daemon.js';
 import { dropDatabases, TEST_SERVER_URL } from '../helpers/db.js';
 
@@ -38,7 +38,7 @@ api: { listen: "127.0.0.1:${await freePort()}" }
     const result = await runCli(['devnet', '-c', config, '--duration', '30s', '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('"msg":"distributed"'); // the log, on stderr with --json
-    const summary = JSON.parse(result.stdout) as {
+    const summary = JSON.parse(summaryOf(result.stdout)) as {
       database: string;
       assets: { asset: string; staked: string; rewardsRealized: string; distributed: string; usersCredited: number }[];
     };
