@@ -81,9 +81,14 @@ describe('NEAR on the NEAR devnet, end to end', () => {
     expect((history.body as { rewards: unknown[] }).rewards.length).toBeGreaterThan(0);
 
     // Epochs stop; harvests run every second and measure the last epoch
-    // once; then a clean stop.
+    // once (the stored checkpoint names it for both pools); then a clean stop.
     clearInterval(epochs);
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const lastEpoch = devnet.chain.head.epochId;
+    await until(async () => {
+      const { rows } = await db.pool.query<{ checkpoint: string }>('SELECT checkpoint FROM chain_checkpoints WHERE chain = $1', [CHAIN]);
+      const pools = rows[0] ? (JSON.parse(rows[0].checkpoint) as { pools?: Record<string, { epochId: string }> }).pools ?? {} : {};
+      return devnet.pools.every((pool) => pools[pool]?.epochId === lastEpoch);
+    }, 'a harvest measured the last epoch in both pools', 30_000);
     expect(await daemon.kill('SIGTERM')).toBe(0);
     const close = await runCli(['distribute', '-c', configFile, '--asset', 'NEAR', '--period-end', new Date(Date.now() - 1).toISOString(), '--json']);
     expect(close.stderr).toBe('');
