@@ -138,6 +138,16 @@ export async function applyBalanceChanges(
     await tx.query(`SET LOCAL work_mem = '${LEDGER_WORK_MEM}'`);
     problems.push(...(await conflictingIds(tx)));
 
+    // Serialize with distributions and other imports of the same assets,
+    // before anything is compared with the stored state: which ids are
+    // already stored, and the users' last changes, are read under the lock
+    // that applying them takes. A client retrying a batch that a concurrent
+    // request is applying then waits and hears "duplicates", not a rule
+    // break computed from the state before that request committed.
+    await tx.query(
+      `SELECT symbol FROM ledger_assets WHERE symbol IN (SELECT DISTINCT asset FROM staged) ORDER BY symbol FOR UPDATE`,
+    );
+
     // The first line of each id, and whether it is stored already.
     await tx.query(
       `CREATE TEMP TABLE fresh ON COMMIT DROP AS
@@ -163,10 +173,6 @@ export async function applyBalanceChanges(
     if (problems.length > 0) throw refused(problems, received);
     await tx.query('DELETE FROM fresh WHERE stored');
 
-    // Serialize with distributions and other imports of the same assets.
-    await tx.query(
-      `SELECT symbol FROM ledger_assets WHERE symbol IN (SELECT DISTINCT asset FROM fresh) ORDER BY symbol FOR UPDATE`,
-    );
     problems.push(...(await ruleBreaks(tx)));
     if (problems.length > 0) throw refused(problems, received);
 
