@@ -1,6 +1,6 @@
 import type pg from 'pg';
 
-import { loadConfig, type AssetConfig, type SoftstakeConfig } from '../config/index.js';
+import { configuredAsset, loadConfig, type AssetConfig, type SoftstakeConfig } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { createPool } from '../ledger/db.js';
 import { ensureDatabase } from '../ledger/ensureDatabase.js';
@@ -47,7 +47,7 @@ export async function withLedger<T>(
 
 /** The configured asset named by `--asset`, or a ConfigError listing the known ones. */
 export function assetOf(config: SoftstakeConfig, symbol: string): AssetConfig {
-  const asset = config.assets[symbol] ?? config.assets[symbol.toUpperCase()];
+  const asset = configuredAsset(config, symbol);
   if (!asset) {
     throw new ConfigError(config.file, [
       { path: `assets.${symbol}`, message: `no such asset; the config lists ${Object.keys(config.assets).join(', ')}` },

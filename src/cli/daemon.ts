@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
 import type { ChainAdapter } from '../../adapters/types.js';
-import { buildServer } from '../api/server.js';
+import { buildMetricsServer, buildServer } from '../api/server.js';
 import { redactConfig, type SoftstakeConfig } from '../config/index.js';
 import { createPool } from '../ledger/db.js';
 import { ensureDatabase } from '../ledger/ensureDatabase.js';
@@ -52,7 +52,8 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
     await migrate(pool);
     await syncAssets(pool, config.assets);
 
-    const adapters: Map<string, ChainAdapter> = roles.has('worker') || roles.has('api') ? await createAdapters(config) : new Map();
+    // Only the worker talks to the chains: `/ready` reads the poll job's snapshots.
+    const adapters: Map<string, ChainAdapter> = roles.has('worker') ? await createAdapters(config) : new Map();
     closers.push(async () => {
       await Promise.all([...adapters.values()].map((a) => a.close()));
     });
@@ -70,15 +71,22 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
 
     let server: FastifyInstance | undefined;
     let address: string | null = null;
+    let metricsAddress: string | null = null;
     if (roles.has('api')) {
-      server = await buildServer({ config, pool, queues, adapters, logger });
+      server = await buildServer({ config, pool, queues, logger });
       address = await server.listen({ host: config.api.host, port: config.api.port });
       const s = server;
       closers.push(() => s.close());
+      const metricsAccess = config.api.metrics;
+      if (metricsAccess.mode === 'listen') {
+        const metricsServer = await buildMetricsServer({ config, pool, queues, logger });
+        metricsAddress = await metricsServer.listen({ host: metricsAccess.host, port: metricsAccess.port });
+        closers.push(() => metricsServer.close());
+      }
     }
 
     logger.info(
-      { roles: [...roles], address, chains: Object.keys(config.chains), startupMs: Math.round(performance.now() - started), rssBytes: process.memoryUsage.rss() },
+      { roles: [...roles], address, ...(metricsAddress !== null ? { metricsAddress } : {}), chains: Object.keys(config.chains), startupMs: Math.round(performance.now() - started), rssBytes: process.memoryUsage.rss() },
       'softstake ready',
     );
 

@@ -102,6 +102,7 @@ export function parseConfig(
     redis: { url: redis.url, prefix: parsed.data.redis?.prefix ?? DEFAULT_REDIS_PREFIX },
     assets: parsed.data.assets,
     chains: daemon.chains,
+    ledger: { clockSkewMs: parsed.data.ledger.clockSkew },
     api: daemon.api,
     worker: daemon.worker,
   };

@@ -5,8 +5,9 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
+import { parseInstant } from '../ledger/time.js';
 import { amount, checkAmount, orRequired, percentage } from './fields.js';
-import { apiSchema, chainsSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
+import { apiSchema, chainsSchema, ledgerSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
 
 // ---------------------------------------------------------------------------
 // Normalized types: what the daemon uses after loading.
@@ -39,6 +40,25 @@ export interface AssetConfig {
   commissionBps: number;
   /** When the distribute job closes a period for this asset. */
   distribution: DistributionConfig;
+  /**
+   * The start of the asset's first period, milliseconds: balance changes and
+   * reward events stamped earlier are refused (a change stamped 1970 would
+   * stretch the first period over decades).
+   * @defaultValue undefined (the Unix epoch)
+   */
+  since?: number;
+}
+
+/** Rules for what enters the ledger, whatever the input path. */
+export interface LedgerConfig {
+  /**
+   * How far into the future a balance change or reward event may be
+   * stamped (the clocks of the exchange and of this machine disagree a
+   * little); later ones are refused: a change stamped 9999-12-31 would
+   * refuse every later change of its user.
+   * @defaultValue 300 000 (5 minutes)
+   */
+  clockSkewMs: number;
 }
 
 /** The cron schedule of an asset's distributions. */
@@ -93,6 +113,7 @@ export interface SoftstakeConfig {
   assets: Record<string, AssetConfig>;
   /** Chains by name; empty: the daemon runs the ledger and API only. */
   chains: Record<string, ChainConfig>;
+  ledger: LedgerConfig;
   api: ApiConfig;
   worker: WorkerConfig;
 }
@@ -175,6 +196,18 @@ const assetSchema = z.strictObject({
   minHolding: amount.default('0'),
   cap: amount.optional(),
   commission: percentage(),
+  /** An ISO-8601 instant with its zone. */
+  since: z
+    .string({ error: 'expected an ISO-8601 instant with its zone like "2026-01-01T00:00:00Z"' })
+    .transform((text, ctx) => {
+      const at = parseInstant(text);
+      if (at === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected an ISO-8601 instant with its zone like "2026-01-01T00:00:00Z"' });
+        return z.NEVER;
+      }
+      return at;
+    })
+    .optional(),
   distribution: z
     .strictObject({
       schedule: cronSchedule.default(DEFAULT_SCHEDULE),
@@ -222,6 +255,7 @@ const assetsSchema = z
         cap: asset.cap === undefined ? null : toBaseUnits(asset.cap, symbol, asset.decimals),
         commissionBps: asset.commission,
         distribution: { schedule: asset.distribution.schedule, timezone: asset.distribution.timezone },
+        ...(asset.since !== undefined ? { since: asset.since } : {}),
       };
     }
     return out;
@@ -271,10 +305,11 @@ export const configFileSchema = z.strictObject(
     assets: assetsSchema,
     /** What to stake where; see `daemon.ts`. */
     chains: chainsSchema,
+    ledger: ledgerSchema,
     api: apiSchema.optional(),
     worker: workerSchema,
   },
-  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a YAML mapping with assets (and database, redis, chains, api, worker)' : undefined) },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a YAML mapping with assets (and database, redis, chains, ledger, api, worker)' : undefined) },
 );
 
 /** The file as an operator may write it. */

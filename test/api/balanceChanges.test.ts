@@ -168,10 +168,13 @@ describe('applying batches', () => {
     expect(problem.errors).toEqual([expect.objectContaining({ index: 1, id: 'over', path: 'changes.1', message: expect.stringMatching(/below 0/) })]);
   });
 
-  it('400, not 500, when amounts would overflow the ledger\'s 78 digits', async () => {
+  it('400 naming each record, not 500, when its amount could overflow the ledger\'s 78-digit sums', async () => {
     const max = '9'.repeat(78);
     const problem = await expectProblem({ changes: [change('big-1', 'whale', max), change('big-2', 'whale', max)] }, 400);
-    expect(problem.detail).toMatch(/more than 78 digits/);
+    expect(problem.errors).toEqual([
+      expect.objectContaining({ index: 0, path: 'changes.0.delta', message: expect.stringMatching(/at most 60 digits/) }),
+      expect.objectContaining({ index: 1, path: 'changes.1.delta', message: expect.stringMatching(/at most 60 digits/) }),
+    ]);
   });
 });
 

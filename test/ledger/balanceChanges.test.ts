@@ -77,17 +77,20 @@ describe('applyBalanceChanges', () => {
     ]);
   });
 
-  it('refuses a batch whose amounts add up past 78 digits, naming why, and writes nothing', async () => {
-    const before = await counts();
+  it('refuses each amount that could make a sum overflow 78 digits, naming its line, and writes nothing', async () => {
+    // Two of these would overflow a NUMERIC(78,0) sum (the custody posting,
+    // then every distribution of the asset): refused at the record instead.
     const max = (10n ** 78n - 1n).toString();
-    const error = await applyBalanceChanges(
-      db.pool,
+    await expectRefused(
       lines({ id: 'big-1', user: 'whale-1', delta: max, at: '2025-02-01T00:00:00Z' }, { id: 'big-2', user: 'whale-2', delta: max, at: '2025-02-01T00:00:00Z' }),
-      { assets: ASSETS },
-    ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LedgerInputError);
-    expect((error as Error).message).toMatch(/more than 78 digits/);
-    expect(await counts()).toEqual(before);
+      [
+        [1, /delta: at most 60 digits/],
+        [2, /delta: at most 60 digits/],
+      ],
+    );
+    // 60 digits pass.
+    const largest = (10n ** 60n - 1n).toString();
+    expect(await applyBalanceChanges(db.pool, lines({ id: 'big-3', user: 'whale-3', delta: largest, at: '2025-02-01T00:00:00Z' }), { assets: ASSETS })).toMatchObject({ inserted: 1 });
   });
 
   it('refuses malformed records with their line numbers', async () => {
