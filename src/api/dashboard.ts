@@ -15,7 +15,7 @@ import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Job, Queue } from 'bullmq';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 
-import { REALM, sameSecret } from './auth.js';
+import { REALM, refusalHeaders, sameSecret } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { sendProblem } from './problems.js';
 
@@ -121,7 +121,7 @@ export async function registerDashboard(app: FastifyInstance, deps: ApiDeps, cre
       basicAuth.call(scope, request, reply, (error?: Error) => {
         // Answered here, not thrown: bull-board's routes have their own error handler.
         if (error) {
-          sendProblem(reply, { status: 401, title: 'Unauthorized', detail: 'the queue dashboard needs the operator\'s user and password' });
+          sendProblem(reply, { status: 401, title: 'Unauthorized', detail: 'the queue dashboard needs the operator\'s user and password' }, refusalHeaders(request));
           return;
         }
         done();

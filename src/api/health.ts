@@ -17,7 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { toMillis } from '../ledger/db.js';
 import type { ApiDeps } from './deps.js';
 import { sendProblem } from './problems.js';
-import { redactUrls } from './redact.js';
+import { redactUrls } from '../redactUrls.js';
 import { TimeoutError, withTimeout } from './timeout.js';
 
 /** Deadline of the Redis and PostgreSQL checks: a local store slower than this is not serving. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { originOf } from '../redactUrls.js';
 import { resolveDaemonSections } from './daemon.js';
 import {
   DATABASE_SCHEMES,
@@ -197,7 +198,7 @@ const SECRET_QUERY = /password|secret|token|key|auth|signature/i;
 /**
  * A JSON-safe view of the config for logs and `softstake config check`:
  * bigints as decimal strings, secret-named fields as "[redacted]", URL
- * passwords as "***".
+ * passwords as "***", chain endpoints as scheme, host and port only.
  */
 export function redactConfig(config: SoftstakeConfig): unknown {
   return redactValue(config, '');
@@ -206,6 +207,8 @@ export function redactConfig(config: SoftstakeConfig): unknown {
 function redactValue(value: unknown, key: string): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'string') return SECRET_KEY.test(key) ? '[redacted]' : redactUrl(value);
+  // A chain endpoint's path or query may hold an API key: scheme, host and port are enough to tell them apart.
+  if (key === 'endpoints' && Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? originOf(item) : redactValue(item, '')));
   if (Array.isArray(value)) return value.map((item) => redactValue(item, ''));
   if (isMapping(value)) {
     return Object.fromEntries(
@@ -296,7 +299,7 @@ function joinPath(segments: readonly PropertyKey[]): string {
   return segments.map(String).join('.');
 }
 
-const SECTION_ORDER = ['', 'database', 'redis', 'assets', 'chains', 'api', 'worker'];
+const SECTION_ORDER = ['', 'database', 'redis', 'assets', 'chains', 'ledger', 'api', 'worker'];
 
 /**
  * Issues grouped by section, then by entry (one asset's problems together),
