@@ -12,13 +12,11 @@ import type { Logger } from 'pino';
 import type { ChainAdapter } from '../../adapters/types.js';
 import { buildMetricsServer, buildServer } from '../api/server.js';
 import { redactConfig, type SoftstakeConfig } from '../config/index.js';
-import { createPool } from '../ledger/db.js';
-import { ensureDatabase } from '../ledger/ensureDatabase.js';
-import { migrate, syncAssets } from '../ledger/migrate.js';
 import { createAdapters } from '../pipeline/adapters.js';
 import { openQueues } from '../pipeline/queues.js';
 import { upsertSchedulers } from '../pipeline/schedulers.js';
 import { startWorkers, type Workers } from '../pipeline/worker.js';
+import { openLedger, waitForRedis } from './startup.js';
 
 export const ROLES = ['api', 'worker', 'scheduler'] as const;
 export type Role = (typeof ROLES)[number];
@@ -34,8 +32,7 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
   const started = performance.now();
   logger.info({ roles: [...roles], config: redactConfig(config) }, 'starting');
 
-  await ensureDatabase(config.database.url);
-  const pool = createPool({ url: config.database.url, applicationName: `softstake-${[...roles].join('+')}`, max: 10 });
+  const pool = await openLedger(config, { applicationName: `softstake-${[...roles].join('+')}`, max: 10 });
   pool.on('error', (error) => logger.error({ err: error.message }, 'idle PostgreSQL connection failed'));
   const closers: (() => Promise<void>)[] = [() => pool.end()];
   const closeAll = async () => {
@@ -49,8 +46,7 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
   };
 
   try {
-    await migrate(pool);
-    await syncAssets(pool, config.assets);
+    await waitForRedis(config, logger);
 
     // Only the worker talks to the chains: `/ready` reads the poll job's snapshots.
     const adapters: Map<string, ChainAdapter> = roles.has('worker') ? await createAdapters(config) : new Map();

@@ -14,6 +14,7 @@ import { resolveDaemonSections } from './daemon.js';
 import {
   DATABASE_SCHEMES,
   DEFAULT_REDIS_PREFIX,
+  DEFAULT_REDIS_STARTUP_WAIT_MS,
   DEFAULT_REDIS_URL,
   REDIS_SCHEMES,
   configFileSchema,
@@ -100,7 +101,7 @@ export function parseConfig(
   return {
     file,
     database: { url: database.url },
-    redis: { url: redis.url, prefix: parsed.data.redis?.prefix ?? DEFAULT_REDIS_PREFIX },
+    redis: { url: redis.url, prefix: parsed.data.redis?.prefix ?? DEFAULT_REDIS_PREFIX, startupWaitMs: parsed.data.redis?.startupWait ?? DEFAULT_REDIS_STARTUP_WAIT_MS },
     assets: parsed.data.assets,
     chains: daemon.chains,
     ledger: { clockSkewMs: parsed.data.ledger.clockSkew },

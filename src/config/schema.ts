@@ -7,7 +7,7 @@ import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
 import { parseInstant } from '../ledger/time.js';
 import { amount, checkAmount, orRequired, percentage } from './fields.js';
-import { apiSchema, chainsSchema, ledgerSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
+import { apiSchema, chainsSchema, duration, ledgerSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
 
 // ---------------------------------------------------------------------------
 // Normalized types: what the daemon uses after loading.
@@ -101,6 +101,13 @@ export interface RedisConfig {
    * @defaultValue "softstake"
    */
   prefix: string;
+  /**
+   * How long `softstake start` waits for Redis to answer, trying every
+   * second and logging each failed try, before it exits with 75 (try again
+   * later), milliseconds.
+   * @defaultValue 30 000
+   */
+  startupWaitMs: number;
 }
 
 /** The whole loaded config. */
@@ -124,6 +131,7 @@ export interface SoftstakeConfig {
 /** Where a fresh machine's Redis listens (docker-compose.yml). */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_REDIS_PREFIX = 'softstake';
+export const DEFAULT_REDIS_STARTUP_WAIT_MS = 30_000;
 export const DEFAULT_SCHEDULE = '0 0 * * *';
 export const DEFAULT_TIMEZONE = 'UTC';
 /** Past 30 decimals no PoS chain exists, and 10^30 × supply still fits NUMERIC(78,0). */
@@ -300,6 +308,8 @@ export const configFileSchema = z.strictObject(
         passwordFile: passwordFile.optional(),
         /** Key prefix of every queue; lets several daemons share one Redis. @defaultValue "softstake" */
         prefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'letters, digits, "_" and "-" only' }).optional(),
+        /** @defaultValue "30s" */
+        startupWait: duration(0, 3_600_000).optional(),
       })
       .optional(),
     assets: assetsSchema,

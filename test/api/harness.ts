@@ -48,7 +48,7 @@ export function testConfig(db: TestDatabase, o: ConfigOptions = {}): SoftstakeCo
     file: 'api-test.yaml',
     database: { url: db.url },
     // A key prefix of the test's own: parallel test files never share a queue.
-    redis: { url: o.redisUrl ?? REDIS_URL, prefix: `softstake-api-test-${randomBytes(4).toString('hex')}` },
+    redis: { url: o.redisUrl ?? REDIS_URL, prefix: `softstake-api-test-${randomBytes(4).toString('hex')}`, startupWaitMs: 30_000 },
     assets: o.assets ?? { ATOM: atom({ commissionBps: 1_000 }) },
     chains: o.chains ?? {},
     ledger: { clockSkewMs: 300_000 },

@@ -66,7 +66,7 @@ describe('parseConfig: the example file', () => {
     expect(config).toEqual<SoftstakeConfig>({
       file: FILE,
       database: { url: 'postgres://postgres@127.0.0.1:5432/softstake' },
-      redis: { url: 'redis://127.0.0.1:6379', prefix: 'softstake' },
+      redis: { url: 'redis://127.0.0.1:6379', prefix: 'softstake', startupWaitMs: 30_000 },
       assets: {
         ATOM: {
           symbol: 'ATOM',
@@ -435,7 +435,7 @@ ${assetsBlock()}`,
     expect(redactConfig(config)).toEqual({
       file,
       database: { url: 'postgres://app:***@127.0.0.1:5432/softstake' },
-      redis: { url: 'redis://:***@127.0.0.1:6379', prefix: 'softstake' },
+      redis: { url: 'redis://:***@127.0.0.1:6379', prefix: 'softstake', startupWaitMs: 30_000 },
       assets: {
         ATOM: {
           symbol: 'ATOM',
