@@ -7,6 +7,7 @@ import { registerDaemonCommands } from './commands/daemon.js';
 import { registerDevnetCommand } from './commands/devnet.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { configPath, type GlobalOptions } from './context.js';
+import { redactUrls } from '../redactUrls.js';
 import { printJson } from './output.js';
 import { openLedger } from './startup.js';
 
@@ -69,7 +70,8 @@ try {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {
-    const message = error instanceof Error ? error.message : String(error);
+    // An endpoint's path or query may hold an API key: URLs are printed as scheme, host and port.
+    const message = redactUrls(error instanceof Error ? error.message : String(error));
     process.stderr.write(`softstake: ${message}\n`);
     if (!(error instanceof SoftstakeError) && process.env.SOFTSTAKE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     process.exitCode = exitCodeOf(error);

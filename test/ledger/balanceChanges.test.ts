@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { LedgerInputError } from '../../src/errors.js';
-import { applyBalanceChanges, type NumberedRecord } from '../../src/ledger/balanceChanges.js';
+import { ANALYZE_AFTER_ROWS, applyBalanceChanges, type NumberedRecord } from '../../src/ledger/balanceChanges.js';
 import { distribute } from '../../src/ledger/distribute.js';
 import { userBalances } from '../../src/ledger/history.js';
 import { atom, freshDatabase, ms, type TestDatabase } from '../helpers/db.js';
@@ -170,5 +170,35 @@ describe('applyBalanceChanges', () => {
   it('accepts a batch of withdrawals only', async () => {
     await applyBalanceChanges(db.pool, lines({ id: 'b4', user: 'bob', delta: '-100', at: '2025-01-04T00:00:00Z' }), { assets: ASSETS });
     expect(await userBalances(db.pool, 'bob')).toEqual({ ATOM: 200n });
+  });
+});
+
+describe('planner statistics after a large import', () => {
+  it('an import of at least ANALYZE_AFTER_ROWS changes leaves balance_changes and balances analyzed', async () => {
+    const big = await freshDatabase();
+    try {
+      // Autovacuum off: only the import itself may analyze.
+      await big.pool.query('ALTER TABLE balance_changes SET (autovacuum_enabled = false); ALTER TABLE balances SET (autovacuum_enabled = false)');
+      const small = Array.from({ length: 10 }, (_, i) => ({ line: i + 1, record: { id: `s-${i}`, user: `u-${i}`, asset: 'ATOM', delta: '5', at: '2025-01-01T00:00:00Z' } }));
+      await applyBalanceChanges(big.pool, small, { assets: ASSETS });
+      const analyzed = async () =>
+        (await big.pool.query<{ relname: string; analyzed: boolean }>(
+          "SELECT relname, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname IN ('balance_changes', 'balances') ORDER BY relname",
+        )).rows;
+      expect(await analyzed()).toEqual([
+        { relname: 'balance_changes', analyzed: false },
+        { relname: 'balances', analyzed: false },
+      ]);
+      const records = Array.from({ length: ANALYZE_AFTER_ROWS }, (_, i) => ({ line: i + 1, record: { id: `b-${i}`, user: `u-${i % 2000}`, asset: 'ATOM', delta: '7', at: '2025-01-02T00:00:00Z' } }));
+      await applyBalanceChanges(big.pool, records, { assets: ASSETS });
+      expect(await analyzed()).toEqual([
+        { relname: 'balance_changes', analyzed: true },
+        { relname: 'balances', analyzed: true },
+      ]);
+      const { rows } = await big.pool.query<{ reltuples: number }>("SELECT reltuples FROM pg_class WHERE relname = 'balance_changes'");
+      expect(rows[0]!.reltuples).toBeGreaterThanOrEqual(ANALYZE_AFTER_ROWS);
+    } finally {
+      await big.drop();
+    }
   });
 });
