@@ -149,39 +149,30 @@ export async function applyBalanceChanges(
     await tx.query(`SET LOCAL work_mem = '${LEDGER_WORK_MEM}'`);
     problems.push(...(await conflictingIds(tx)));
 
-    // Serialize with distributions and other imports of the same assets,
-    // before anything is compared with the stored state: which ids are
-    // already stored, and the users' last changes, are read under the lock
-    // that applying them takes. A client retrying a batch that a concurrent
-    // request is applying then waits and hears "duplicates", not a rule
-    // break computed from the state before that request committed.
-    await tx.query(
-      `SELECT symbol FROM ledger_assets WHERE symbol IN (SELECT DISTINCT asset FROM staged) ORDER BY symbol FOR UPDATE`,
-    );
-
-    // The first line of each id, and whether it is stored already.
-    await tx.query(
-      `CREATE TEMP TABLE fresh ON COMMIT DROP AS
-       SELECT s.*, c.id IS NOT NULL AS stored,
-              (c.asset, c.user_id, c.delta, c.at) IS NOT DISTINCT FROM (s.asset, s.user_id, s.delta, s.at) AS same
-         FROM (SELECT DISTINCT ON (id) * FROM staged ORDER BY id, line) s
-         LEFT JOIN balance_changes c ON c.id = s.id`,
-    );
-    const changed = await tx.query<{ line: number; id: string; asset: string; user_id: string; delta: string; at: string }>(
-      `SELECT f.line, f.id, c.asset, c.user_id, c.delta, c.at
-         FROM fresh f JOIN balance_changes c ON c.id = f.id
-        WHERE f.stored AND NOT f.same ORDER BY f.line LIMIT $1`,
-      [MAX_PROBLEMS],
-    );
-    for (const c of changed.rows) {
-      problems.push({
-        line: c.line,
-        id: c.id,
-        kind: 'conflict',
-        reason: `id already recorded with other content (${c.user_id} ${c.asset} ${c.delta} at ${formatInstant(toMillis(c.at))})`,
-      });
-    }
+    // Which ids are stored already, and whether with the same content. Read
+    // first without the lock, so concurrent requests overlap this work; a
+    // stored row never changes, so a conflict found here is final.
+    await tx.query(FRESH);
+    problems.push(...(await storedConflicts(tx)));
     if (problems.length > 0) throw refused(problems, received);
+
+    // Serialize with distributions and other imports of the same assets
+    // (a batch stored whole already has nothing to wait for).
+    await tx.query(
+      `SELECT symbol FROM ledger_assets WHERE symbol IN (SELECT DISTINCT asset FROM fresh WHERE NOT stored) ORDER BY symbol FOR UPDATE`,
+    );
+    // What is stored is decided under the lock that applying takes: ids a
+    // concurrent import stored while this one waited are read again. A client
+    // retrying a batch that another request was applying then hears
+    // "duplicates" (or a 409 for other content), not a rule break computed
+    // from the state before that request committed.
+    const raced = await tx.query('SELECT 1 FROM fresh f JOIN balance_changes c ON c.id = f.id WHERE NOT f.stored LIMIT 1');
+    if ((raced.rowCount ?? 0) > 0) {
+      await tx.query('DROP TABLE fresh');
+      await tx.query(FRESH);
+      problems.push(...(await storedConflicts(tx)));
+      if (problems.length > 0) throw refused(problems, received);
+    }
     await tx.query('DELETE FROM fresh WHERE stored');
 
     problems.push(...(await ruleBreaks(tx)));
@@ -217,6 +208,29 @@ export async function applyBalanceChanges(
   });
   if (result.inserted >= ANALYZE_AFTER_ROWS) await pool.query('ANALYZE balance_changes, balances');
   return result;
+}
+
+/** The first line of each staged id, and whether it is stored already (`stored`) with the same content (`same`). */
+const FRESH = `CREATE TEMP TABLE fresh ON COMMIT DROP AS
+  SELECT s.*, c.id IS NOT NULL AS stored,
+         (c.asset, c.user_id, c.delta, c.at) IS NOT DISTINCT FROM (s.asset, s.user_id, s.delta, s.at) AS same
+    FROM (SELECT DISTINCT ON (id) * FROM staged ORDER BY id, line) s
+    LEFT JOIN balance_changes c ON c.id = s.id`;
+
+/** Ids stored before with other content. */
+async function storedConflicts(tx: Tx): Promise<InputProblem[]> {
+  const changed = await tx.query<{ line: number; id: string; asset: string; user_id: string; delta: string; at: string }>(
+    `SELECT f.line, f.id, c.asset, c.user_id, c.delta, c.at
+       FROM fresh f JOIN balance_changes c ON c.id = f.id
+      WHERE f.stored AND NOT f.same ORDER BY f.line LIMIT $1`,
+    [MAX_PROBLEMS],
+  );
+  return changed.rows.map((c) => ({
+    line: c.line,
+    id: c.id,
+    kind: 'conflict' as const,
+    reason: `id already recorded with other content (${c.user_id} ${c.asset} ${c.delta} at ${formatInstant(toMillis(c.at))})`,
+  }));
 }
 
 function idOf(record: unknown): { id?: string } {
