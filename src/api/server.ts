@@ -2,7 +2,7 @@
  * The api role's HTTP server:
  *
  *   GET  /health                      the process answers
- *   GET  /ready                       Redis, PostgreSQL and every chain answer (503 naming what does not)
+ *   GET  /ready                       Redis and PostgreSQL answer, each chain was read recently (503 naming what is not)
  *   GET  /metrics                     Prometheus text, read from Redis and PostgreSQL at scrape time
  *                                     (public, behind the token, or on its own address: `api.metrics`)
  *   /v1/…                             REST API behind a bearer token (only with `api.tokenFile`)
