@@ -388,6 +388,10 @@ export function resolveDaemonSections(
     api.requestTimeoutMs = file.api.requestTimeout ?? DEFAULT_API.requestTimeoutMs;
     api.keepAliveTimeoutMs = file.api.keepAliveTimeout ?? DEFAULT_API.keepAliveTimeoutMs;
     api.readyMaxAgeMs = file.api.readyMaxAge ?? null;
+    if (api.headersTimeoutMs > api.requestTimeoutMs) {
+      // Node refuses to start a server so configured: the headers are part of the request.
+      issues.push({ path: 'api.headersTimeout', message: 'must not be longer than api.requestTimeout' });
+    }
     const metrics = file.api.metrics ?? 'public';
     api.metrics = metrics === 'public' || metrics === 'token' ? { mode: metrics } : { mode: 'listen', ...splitListen(metrics) };
     if (api.metrics.mode === 'token' && file.api.tokenFile === undefined) {

@@ -602,6 +602,7 @@ describe('parseConfig: the api and ledger sections', () => {
     expect(parseConfig(withApi('  metrics: "127.0.0.1:9100"\n'), FILE, NO_ENV, readSecret).api.metrics).toEqual({ mode: 'listen', host: '127.0.0.1', port: 9100 });
     expect(() => parseConfig(withApi('  metrics: token\n'), FILE, NO_ENV, readSecret)).toThrow(/api\.metrics: "token" needs api\.tokenFile/);
     expect(() => parseConfig(withApi('  requestTimeout: 30\n'), FILE, NO_ENV, readSecret)).toThrow(/api\.requestTimeout: /);
+    expect(() => parseConfig(withApi('  requestTimeout: 5s\n'), FILE, NO_ENV, readSecret)).toThrow(/api\.headersTimeout: must not be longer than api\.requestTimeout/);
   });
 
   it("an asset's first period and the ledger's clock skew", () => {
