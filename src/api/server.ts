@@ -14,13 +14,13 @@ import { createServer } from 'node:http';
 
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
-import { bearerAuth } from './auth.js';
-import { registerDashboard } from './dashboard.js';
+import { bearerAuth, refusalHeaders } from './auth.js';
+import { DASHBOARD_PATH, registerDashboard } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
 import { registerHealthRoutes } from './health.js';
 import { registerMetricsRoute } from './metrics.js';
-import { installProblemHandlers, sendProblem, writeClientErrorProblem } from './problems.js';
-import { requestForLog } from './requestLog.js';
+import { installProblemHandlers, notFound, sendProblem, writeClientErrorProblem } from './problems.js';
+import { pathOf, requestForLog } from './requestLog.js';
 import { installStrictJson } from './strictJsonBody.js';
 import { registerV1 } from './v1/index.js';
 
@@ -70,6 +70,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
   installProblemHandlers(app, api.bodyLimitBytes);
   installStrictJson(app);
+  refuseUnroutedBodies(app);
   watchQueueErrors(deps);
 
   registerHealthRoutes(app, deps);
@@ -78,6 +79,23 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   if (api.token !== null) await registerV1(app, deps, api.token);
   if (api.dashboard !== null) await registerDashboard(app, deps, api.dashboard);
   return app;
+}
+
+/**
+ * A request for no route is answered before its body is read, and its
+ * connection closed: no one may make the server read a body for nothing.
+ * `/v1` and the dashboard answer their own (after authentication, so that
+ * a client without credentials cannot tell which of their routes exist).
+ */
+function refuseUnroutedBodies(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return;
+    const path = pathOf(request.url);
+    if (path === '/v1' || path.startsWith('/v1/') || path.startsWith(DASHBOARD_PATH)) return;
+    const headers = refusalHeaders(request);
+    if (headers.connection === undefined) return;
+    return notFound(request, reply.headers(headers));
+  });
 }
 
 /**
