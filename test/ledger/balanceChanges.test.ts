@@ -1,9 +1,14 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { LedgerInputError } from '../../src/errors.js';
 import { ANALYZE_AFTER_ROWS, applyBalanceChanges, type NumberedRecord } from '../../src/ledger/balanceChanges.js';
 import { distribute } from '../../src/ledger/distribute.js';
 import { userBalances } from '../../src/ledger/history.js';
+import { openChangeFile } from '../../src/ledger/readChanges.js';
 import { atom, freshDatabase, ms, type TestDatabase } from '../helpers/db.js';
 
 const ASSETS = new Set(['ATOM']);
@@ -199,6 +204,22 @@ describe('planner statistics after a large import', () => {
       expect(rows[0]!.reltuples).toBeGreaterThanOrEqual(ANALYZE_AFTER_ROWS);
     } finally {
       await big.drop();
+    }
+  });
+});
+
+describe('JSONL files', () => {
+  it('refuses a line that repeats a key, naming the line and the key', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'softstake-dup-'));
+    const file = path.join(dir, 'dup.jsonl');
+    await writeFile(file, '{"id":"dup-1","user":"zed","asset":"ATOM","delta":"1","delta":"100","at":"2025-02-01T00:00:00Z"}\n');
+    try {
+      const source = await openChangeFile(file);
+      const error = await applyBalanceChanges(db.pool, source.records, { assets: ASSETS }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LedgerInputError);
+      expect((error as LedgerInputError).problems).toEqual([{ line: 1, reason: 'duplicate key "delta" in one object' }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
