@@ -6,6 +6,8 @@ import type { StatementCost } from './statementTrace.js';
 export interface PlanBreakdown {
   /** Exclusive time per kind of plan node, most expensive first (`statement` names the node). */
   nodes: StatementCost[];
+  /** Time not in `nodes`: CTE scans, scalar subqueries, plain aggregates. */
+  other: number;
   /** Seconds of the statements explained. */
   seconds: number;
   /** Memory the plan's sorts, hashes and aggregates report, summed, in KiB; and the largest one. */
@@ -101,16 +103,27 @@ export async function capturePlans(pool: pg.Pool, minDurationMs = 200): Promise<
       let sortHashKiB = 0;
       let largestKiB = 0;
       let diskKiB = 0;
+      // A CTE runs when something first pulls from it, and a scalar subquery
+      // when an expression first needs it, often below the node it hangs off:
+      // their time shows up in whichever node pulled first. Those wrappers
+      // (CTE Scan, Result, and the plain Aggregates of InitPlans) are left out
+      // of the list and their time falls into "other"; the nodes that do the
+      // work (scans, hash aggregates, sorts, joins, inserts, updates) keep
+      // their own time: their total minus their children's.
       const visit = (node: PlanNode, cte: string | undefined): void => {
-        const context = node['Subplan Name']?.replace(/^CTE /, '') ?? cte;
+        const name = node['Subplan Name'];
+        const context = name?.startsWith('CTE ') ? name.slice(4) : cte;
         const children = node.Plans ?? [];
-        // A CTE Scan's time is mostly the CTE's own plan, which is counted there.
-        const own = node['Node Type'] === 'CTE Scan' ? 0 : Math.max(0, totalMs(node) - children.reduce((s, c) => s + totalMs(c), 0));
-        const label = labelOf(node, context);
-        const cost = costs.get(label) ?? { statement: label, calls: 0, seconds: 0 };
-        cost.calls += 1;
-        cost.seconds += own / 1000;
-        costs.set(label, cost);
+        const wrapper =
+          node['Node Type'] === 'CTE Scan' || node['Node Type'] === 'Result' || (node['Node Type'] === 'Aggregate' && !node['Group Key']);
+        if (!wrapper) {
+          const own = totalMs(node) - children.filter((c) => !c['Subplan Name']).reduce((sum, c) => sum + totalMs(c), 0);
+          const label = labelOf(node, context);
+          const cost = costs.get(label) ?? { statement: label, calls: 0, seconds: 0 };
+          cost.calls += 1;
+          cost.seconds += Math.max(0, own) / 1000;
+          costs.set(label, cost);
+        }
         const memory = node['Sort Space Type'] === 'Disk' ? 0 : (node['Sort Space Used'] ?? node['Peak Memory Usage'] ?? 0);
         sortHashKiB += memory;
         largestKiB = Math.max(largestKiB, memory);
@@ -118,9 +131,13 @@ export async function capturePlans(pool: pg.Pool, minDurationMs = 200): Promise<
         for (const child of children) visit(child, context);
       };
       for (const { plan } of plans) visit(plan, undefined);
+      const total = plans.reduce((sum, p) => sum + p.ms / 1000, 0);
+      const nodes = [...costs.values()].filter((c) => c.seconds >= 0.0005).sort((a, b) => b.seconds - a.seconds);
+      const shown = nodes.reduce((sum, c) => sum + c.seconds, 0);
       return {
-        nodes: [...costs.values()].filter((c) => c.seconds >= 0.0005).sort((a, b) => b.seconds - a.seconds),
-        seconds: plans.reduce((s, p) => s + p.ms / 1000, 0),
+        nodes,
+        other: Math.max(0, total - shown),
+        seconds: total,
         sortHashKiB,
         largestKiB,
         diskKiB,
