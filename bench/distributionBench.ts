@@ -135,8 +135,8 @@ async function timedCase(
   // The dry run left dead rows behind; the timed run must not pay for them.
   await settle(db.pool);
 
-  const floor = await floorInsert(db.pool, rows, `${asset.symbol}:floor`);
-  say(`  floor: INSERT ... SELECT of ${count(rows)} allocation-shaped rows in ${seconds(floor)} (load ${load()})`);
+  const floorBefore = await floorInsert(db.pool, rows, `${asset.symbol}:floor`);
+  say(`  floor: INSERT ... SELECT of ${count(rows)} allocation-shaped rows in ${seconds(floorBefore)} (load ${load()})`);
 
   const before = await sumBalances(db.pool, asset.symbol);
   const memory = await sampleServerMemory(db.url);
@@ -146,7 +146,14 @@ async function timedCase(
   const costs = trace.stop();
   const peak = await memory.stop();
   const d = run.value;
-  say(`  distribute: ${seconds(run.seconds)} = ${ratio(run.seconds / floor)} the floor (load ${load()}); ${describe(d)}`);
+  // The machine's load drifts during a run: the floor is taken on both sides
+  // of the timed distribution, and the distribution compared with their mean.
+  const floorAfter = await floorInsert(db.pool, rows, `${asset.symbol}:floor`);
+  const floor = (floorBefore + floorAfter) / 2;
+  say(
+    `  distribute: ${seconds(run.seconds)} = ${ratio(run.seconds / floor)} the floor (load ${load()}; floor after it ${seconds(floorAfter)}, ` +
+      `mean ${seconds(floor)}); ${describe(d)}`,
+  );
   say(`  check sums: ${await verify(db.pool, d, before)}`);
   say(
     `  server memory: backend peak ${peak.backendKiB === undefined ? 'n/a (server not on this machine)' : mib(peak.backendKiB)} private ` +
