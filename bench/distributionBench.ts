@@ -157,7 +157,7 @@ async function timedCase(
   say(`  check sums: ${await verify(db.pool, d, before)}`);
   say(
     `  server memory: backend peak ${peak.backendKiB === undefined ? 'n/a (server not on this machine)' : mib(peak.backendKiB)} private ` +
-      `(sampled ${peak.samples} times), temp files peak ${mib(peak.tempBytes / 1024)}; work_mem ${LEDGER_WORK_MEM}` +
+      `(sampled ${peak.samples} times), temp files of the whole server peak ${mib(peak.tempBytes / 1024)}; work_mem ${LEDGER_WORK_MEM}` +
       (breakdown
         ? `; the plan's sorts and hashes ${mib(breakdown.sortHashKiB)} in all, the largest ${mib(breakdown.largestKiB)}, ${mib(breakdown.diskKiB)} spilled`
         : ''),
