@@ -21,7 +21,7 @@ import type { BeforeHook, ControllerHandlerReturnType, QueueAdapterOptions } fro
 import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Job, Queue } from 'bullmq';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
 
 import type { DashboardAction } from '../config/index.js';
 import { redactUrls } from '../redactUrls.js';
@@ -117,7 +117,7 @@ function retriesOn(actions: readonly DashboardAction[], queue: Queue): boolean {
  * read) letting through reads and, when `actions` allow it, a retry of one
  * failed job; every other method and route is a 403 problem.
  */
-function refuseChanges(deps: ApiDeps, actions: readonly DashboardAction[]): onRequestHookHandler {
+function refuseChanges(deps: ApiDeps, actions: readonly DashboardAction[]): onRequestAsyncHookHandler {
   const queues = new Map(deps.queues.all().map((q) => [q.name, q]));
   return async (request, reply) => {
     if (request.method === 'GET' || request.method === 'HEAD') return;

@@ -8,7 +8,7 @@
  * other number type): approximate beyond 15–16 significant digits, fine for
  * graphs and alerts, never used for money. The exact figures are in `/v1`.
  */
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { toBigInt, toMillis } from '../ledger/db.js';
@@ -164,7 +164,7 @@ export function createMetrics(deps: ApiDeps): ApiMetrics {
 }
 
 /** Registers `GET /metrics` with a registry of its own. */
-export function registerMetricsRoute(app: FastifyInstance, deps: ApiDeps, options: { onRequest?: onRequestHookHandler } = {}): void {
+export function registerMetricsRoute(app: FastifyInstance, deps: ApiDeps, options: { onRequest?: onRequestAsyncHookHandler } = {}): void {
   const metrics = createMetrics(deps);
   app.get('/metrics', { logLevel: PROBE_LOG_LEVEL, ...(options.onRequest ? { onRequest: options.onRequest } : {}) }, async (_request, reply) => {
     const text = await metrics.scrape();
