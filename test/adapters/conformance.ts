@@ -140,7 +140,7 @@ function expectWellFormedEvents(result: HarvestResult): void {
 
 /**
  * Registers the conformance tests for one adapter and its devnet.
- * @param name shown in the test names, e.g. `testchain`.
+ * @param name shown in the test names, e.g. `cosmos`.
  * @param setup starts a fresh devnet with a funded custody account; called before every test.
  */
 export function describeAdapterConformance(name: string, setup: () => Promise<ConformanceHarness>): void {
