@@ -32,6 +32,12 @@ export interface DaemonChain {
   daemonConfig(weights?: readonly number[]): Pick<DaemonConfigOptions, 'endpoints' | 'keyHex' | 'chain' | 'asset' | 'validators'>;
   /** The custody's stake per validator, on chain now. */
   staked(): Map<string, bigint>;
+  /**
+   * Makes the chain pay the next rewards without moving chain time off the
+   * wall clock (the daemon stamps reward events with block time): nothing on
+   * Cosmos, where rewards accrue with every block; a new epoch on NEAR.
+   */
+  nextRewards(): void;
   /** Slashes `bps` basis points of the validator's (pool's) stake, in a new block. */
   slash(validator: string, bps: number): void;
   close(): Promise<void>;
@@ -90,6 +96,7 @@ async function startCosmos(options: DaemonChainOptions): Promise<DaemonChain> {
       validators: devnet.validators.map((address, i) => ({ address, weight: weights[i] ?? 1 })),
     }),
     staked: () => new Map(devnet.account(account.address).delegations.map((d) => [d.validator, d.amount])),
+    nextRewards: () => undefined,
     slash: (validator, bps) => devnet.slash(validator, bps),
     close: () => devnet.close(),
   };
@@ -117,6 +124,7 @@ async function startNear(options: DaemonChainOptions): Promise<DaemonChain> {
       validators: devnet.pools.map((address, i) => ({ address, weight: weights[i] ?? 1 })),
     }),
     staked: () => new Map(devnet.account(NEAR_CUSTODY).pools.filter((p) => p.staked > 0n).map((p) => [p.pool, p.staked])),
+    nextRewards: () => devnet.nextEpoch(),
     slash: (pool, bps) => devnet.slash(pool, bps),
     close: () => devnet.close(),
   };
