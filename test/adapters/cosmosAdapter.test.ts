@@ -180,6 +180,8 @@ describe('cosmos options', () => {
 const FUNDS = 100_000_000_000n; // 100 000 ATOM
 const AMOUNT = 1_000_000_000n; // 1 000 ATOM
 const HOUR = 3_600_000;
+/** The conformance devnet's unbonding time: 10 minutes (120 blocks) rather than 21 days. */
+const UNBONDING_MS = 600_000;
 
 /** A devnet, a funded custody mnemonic in a signer file, and adapters built for it; all closed by `dispose`. */
 interface Fixture {
@@ -235,18 +237,14 @@ async function fixture(options: CosmosDevnetOptions = {}): Promise<Fixture> {
 }
 
 describeAdapterConformance('cosmos', async () => {
-  const f = await fixture();
+  const f = await fixture({ unbondingMs: UNBONDING_MS });
   const harness: ConformanceHarness = {
-    devnet: {
-      endpoints: f.devnet.urls,
-      advance: (ms) => f.devnet.advance(ms),
-      setFault: (index, fault) => f.devnet.setFault(index, fault),
-      failNextTx: () => f.devnet.failNextTx(),
-      dropNextTx: () => f.devnet.dropNextTx(),
-      rewardsPaid: () => f.devnet.rewardsPaid(f.address) - f.devnet.slashed(f.address),
-      slash: (validator, bps) => f.devnet.slash(validator, bps),
-      close: () => f.dispose(),
-    },
+    devnet: f.devnet,
+    custody: f.address,
+    slash: (validator, bps) => f.devnet.slash(validator, bps),
+    sendMethod: 'broadcast_tx_sync',
+    unlockMs: UNBONDING_MS,
+    close: () => f.dispose(),
     createAdapter: (endpoints) => f.adapter(endpoints),
     createReadOnlyAdapter: () => f.readOnlyAdapter(),
     validators: [f.devnet.validators[0]!, ...f.devnet.validators.slice(1)],
