@@ -23,6 +23,7 @@ import { adapter as cosmos, type CosmosChainAdapter, type CosmosOptions } from '
 import { createFundedAccount, startCosmosDevnet, type CosmosDevnet, type CosmosDevnetOptions } from '../../adapters/cosmos/devnet.js';
 import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import type { AdapterConfig } from '../../adapters/types.js';
+import { until } from '../helpers/wait.js';
 import { claimAndHarvest, describeAdapterConformance, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
 import { AmountFormatError, coinAmount, decAtomics, decToBps, timestampMs, truncateDec } from '../../adapters/cosmos/amounts.js';
 import { formatCheckpoint, parseCheckpoint } from '../../adapters/cosmos/checkpoint.js';
@@ -433,9 +434,9 @@ describe('cosmos adapter against the devnet', () => {
     const signed = await impatient.sign(due!.action);
     const error = await rejection(impatient.broadcast(signed));
     expect(error).toMatchObject({ name: 'TxNotIncludedError', retryable: true });
-    await new Promise((resolve) => setTimeout(resolve, 400)); // the claim lands meanwhile
-    const paid = f.devnet.rewardsPaid(f.address);
-    expect(paid).toBeGreaterThan(0n);
+    // The claim lands meanwhile: the devnet's ground truth books its payouts.
+    const paid = await until(() => f!.devnet.truth.of(f!.address).paid, 'the claim was included', 5_000, 20);
+    expect(await impatient.status(signed)).toMatchObject({ state: 'included' });
 
     const adapter = f.adapter(undefined, { inclusionTimeoutMs: 5_000 });
     const claim = await adapter.broadcast(signed); // the pipeline's retry: the same bytes, already included
