@@ -1,6 +1,6 @@
 /**
  * The queue dashboard as an operator sees it: the real daemon (every role,
- * on a testchain devnet, so `distribute` and `chain-testnet` hold real jobs)
+ * on the Cosmos devnet, so `distribute` and the chain's queue hold real jobs)
  * opened in headless Chromium. Without the operator's password the page is
  * a 401 that names no queue; with it, the React app (under the dashboard's
  * Content-Security-Policy) lists every queue, the board is read-only (no
@@ -16,9 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 import { chainQueueName, DISTRIBUTE_QUEUE, redisConnection } from '../../src/pipeline/queues.js';
-import { startTestDevnet, type TestDevnet } from '../chain/devnet.js';
-import { generateTestKey } from '../chain/keys.js';
 import { launchChromium, loopbackContext, pageWithoutPassword } from '../helpers/browser.js';
+import { startDaemonChain, type DaemonChain } from '../helpers/chains.js';
 import { api, DaemonProcess, DASHBOARD_PASSWORD, freePort, writeDaemonConfig } from '../helpers/daemon.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { until } from '../helpers/wait.js';
@@ -27,11 +26,12 @@ const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
 const SCREENSHOT = `${ARTIFACTS}dashboard.png`;
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const OPERATOR = { username: 'operator', password: DASHBOARD_PASSWORD };
-const QUEUES = [DISTRIBUTE_QUEUE, chainQueueName('testnet')];
+const CHAIN = 'cosmoshub-devnet';
+const QUEUES = [DISTRIBUTE_QUEUE, chainQueueName(CHAIN)];
 
 let browser: Browser | undefined;
 let db: TestDatabase | undefined;
-let devnet: TestDevnet | undefined;
+let chain: DaemonChain | undefined;
 let daemon: DaemonProcess | undefined;
 let configFile: string | undefined;
 let base: string;
@@ -50,18 +50,15 @@ beforeAll(async () => {
   // First, so a missing browser fails the file at once with its install hint.
   browser = await launchChromium();
   db = await freshDatabase();
-  devnet = await startTestDevnet({ validators: [{ address: 'val-a', rewardBpsPerDay: 200 }], clock: 'wall', blockMs: 200 });
-  const key = generateTestKey();
-  devnet.fund(key.address, 1_000_000_000n);
+  chain = await startDaemonChain('cosmos');
+  expect(chain.name).toBe(CHAIN);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   let prefix: string;
   ({ file: configFile, prefix } = await writeDaemonConfig({
     databaseUrl: db.url,
     redisUrl: REDIS_URL,
-    endpoints: devnet.urls,
-    keyHex: key.secretHex,
-    validators: [{ address: 'val-a' }],
+    ...chain.daemonConfig(),
     port,
   }));
   daemon = DaemonProcess.start(configFile);
@@ -91,7 +88,7 @@ afterAll(async () => {
       await queue.close();
     }
   }
-  await devnet?.close();
+  await chain?.close();
   await db?.drop();
 });
 

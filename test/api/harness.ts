@@ -23,7 +23,7 @@ export const DASHBOARD = { user: 'operator', password: 'correct horse battery st
 export function chainConfig(name: string, asset: string): ChainConfig {
   return {
     name,
-    kind: 'testchain',
+    kind: 'cosmos',
     module: null,
     asset,
     endpoints: ['http://127.0.0.1:1'],
