@@ -13,6 +13,8 @@
  */
 import * as z from 'zod';
 
+import { intString, uintString } from '../integers.js';
+
 /** A parsed checkpoint. */
 export interface CosmosCheckpoint {
   height: bigint;
@@ -20,10 +22,9 @@ export interface CosmosCheckpoint {
   principal: Map<string, bigint> | undefined;
 }
 
-const decimal = z.string().regex(/^(0|[1-9][0-9]{0,77})$/);
 const schema = z.strictObject({
-  height: decimal,
-  principal: z.record(z.string().min(1).max(128), z.string().regex(/^-?(0|[1-9][0-9]{0,77})$/)).optional(),
+  height: uintString,
+  principal: z.record(z.string().min(1).max(128), intString).optional(),
 });
 
 /** The checkpoint of a first harvest: from the account's first transaction, nothing staked before it. */
@@ -40,8 +41,8 @@ export function parseCheckpoint(text: string | null): CosmosCheckpoint {
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new Error(`harvest checkpoint is not {"height": "<decimal>", "principal"?: {…}}: ${JSON.stringify(text.slice(0, 100))}`);
-  const principal = parsed.data.principal === undefined ? undefined : new Map(Object.entries(parsed.data.principal).map(([v, a]) => [v, BigInt(a)] as const));
-  return { height: BigInt(parsed.data.height), principal };
+  const principal = parsed.data.principal === undefined ? undefined : new Map(Object.entries(parsed.data.principal));
+  return { height: parsed.data.height, principal };
 }
 
 /** Formats a checkpoint deterministically (validators sorted, zero entries dropped). */

@@ -12,6 +12,8 @@
  */
 import * as z from 'zod';
 
+import { intString, uintString } from '../integers.js';
+
 /** One pool's last measurement. */
 export interface PoolMark {
   /** The epoch (`epoch_id`) it was measured in; one reward event per pool and epoch. */
@@ -30,13 +32,10 @@ export interface NearCheckpoint {
   pools: Record<string, PoolMark>;
 }
 
-const uint = z.string().regex(/^(0|[1-9][0-9]{0,77})$/).transform(BigInt);
-const int = z.string().regex(/^-?(0|[1-9][0-9]{0,77})$/).transform(BigInt);
-
 const schema = z.strictObject({
   v: z.literal(1),
   height: z.number().int().nonnegative(),
-  pools: z.record(z.string(), z.strictObject({ epochId: z.string().min(1), total: uint, flows: int })),
+  pools: z.record(z.string(), z.strictObject({ epochId: z.string().min(1), total: uintString, flows: intString })),
 });
 
 /** Parses a checkpoint; `undefined` when it is not one of ours. */
@@ -57,12 +56,12 @@ export function serializeCheckpoint(checkpoint: NearCheckpoint): string {
 export const outcomeSchema = z.object({
   status: z.union([z.object({ SuccessValue: z.string() }), z.object({ SuccessReceiptId: z.string() }), z.object({ Failure: z.unknown() }), z.string()]),
   transaction: z.object({ signer_id: z.string(), receiver_id: z.string(), nonce: z.number() }).loose(),
-  transaction_outcome: z.object({ id: z.string(), block_hash: z.string(), outcome: z.object({ tokens_burnt: uint }).loose() }),
+  transaction_outcome: z.object({ id: z.string(), block_hash: z.string(), outcome: z.object({ tokens_burnt: uintString }).loose() }),
   receipts_outcome: z.array(
     z.object({
       id: z.string(),
       block_hash: z.string(),
-      outcome: z.object({ logs: z.array(z.string()), tokens_burnt: uint, executor_id: z.string(), status: z.unknown() }).loose(),
+      outcome: z.object({ logs: z.array(z.string()), tokens_burnt: uintString, executor_id: z.string(), status: z.unknown() }).loose(),
     }),
   ),
 });

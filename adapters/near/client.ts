@@ -6,23 +6,24 @@
  * function of this client.
  */
 import * as z from 'zod';
+
 import { ChainProtocolError } from '../errors.js';
+import { uintString } from '../integers.js';
 import { readSigningSecret } from '../signer.js';
 import type { AdapterConfig } from '../types.js';
 import { parseCustodyKey, type CustodyKey } from './key.js';
 import type { NearOptions, ResolvedNearOptions } from './options.js';
 import { NearRpc, type RpcCounter } from './rpc.js';
 
-const uint = z.string().regex(/^(0|[1-9][0-9]{0,77})$/).transform(BigInt);
 
 export const blockSchema = z.object({
-  header: z.object({ height: z.number().int(), hash: z.string(), epoch_id: z.string(), timestamp_nanosec: uint }).loose(),
+  header: z.object({ height: z.number().int(), hash: z.string(), epoch_id: z.string(), timestamp_nanosec: uintString }).loose(),
 });
-export const accountSchema = z.object({ amount: uint, block_height: z.number().int(), storage_usage: z.number().int().nonnegative() }).loose();
+export const accountSchema = z.object({ amount: uintString, block_height: z.number().int(), storage_usage: z.number().int().nonnegative() }).loose();
 export const protocolConfigSchema = z.object({ transaction_validity_period: z.number().int().positive() }).loose();
 export const accessKeyListSchema = z.object({ keys: z.array(z.object({ public_key: z.string(), access_key: z.object({ nonce: z.number().int().nonnegative() }).loose() })) }).loose();
 export const accessKeySchema = z.object({ nonce: z.number().int().nonnegative(), block_hash: z.string(), block_height: z.number().int() }).loose();
-export const poolAccountSchema = z.object({ unstaked_balance: uint, staked_balance: uint, can_withdraw: z.boolean() }).loose();
+export const poolAccountSchema = z.object({ unstaked_balance: uintString, staked_balance: uintString, can_withdraw: z.boolean() }).loose();
 export const validatorsSchema = z.object({
   current_validators: z.array(z.object({ account_id: z.string(), is_slashed: z.boolean().optional() }).loose()),
   epoch_start_height: z.number().int(),

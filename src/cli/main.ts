@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig, redactConfig } from '../config/index.js';
 import { ConfigError, LedgerInputError, SoftstakeError } from '../errors.js';
 import { migrate, syncAssets } from '../ledger/migrate.js';
-import { registerDaemonCommands } from './commands/daemon.js';
+import { registerDaemonCommands } from './commands/start.js';
 import { registerDevnetCommand } from './commands/devnet.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { configPath, type GlobalOptions } from './context.js';

@@ -1,7 +1,8 @@
 /**
- * Field parsers shared by every section of the config file: percentages and
- * amounts of whole tokens. One place, so `commission` and `targetRatio`, or
- * `minHolding` and `minBuffer`, accept and refuse the same things.
+ * Field parsers shared by every section of the config file and the command
+ * line: durations, percentages and amounts of whole tokens. One place, so
+ * `commission` and `targetRatio`, `minHolding` and `minBuffer`, or
+ * `intervals.poll` and `--duration`, accept and refuse the same things.
  */
 import * as z from 'zod';
 import { parseTokenAmount } from '../ledger/amount.js';
@@ -73,4 +74,44 @@ export function checkAmount(value: unknown, symbol: string, decimals: number | u
   }
   const parsed = parseTokenAmount(text, symbol, decimals);
   return parsed === undefined ? { problem: 'is too large' } : { value: parsed };
+}
+
+const DURATION = /^([0-9]+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * `"30s"`, `"5m"`, `"1h"`, `"250ms"`, `"1d"` → milliseconds; `undefined` for
+ * anything else. A bare number is refused: seconds or milliseconds?
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/** A config field holding a duration (see {@link parseDuration}), between `min` and `max` milliseconds. */
+export function duration(min: number, max: number) {
+  return z
+    .string({ error: 'expected a duration like "30s", "5m" or "1h"' })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration like "30s", "5m" or "1h" (units ms, s, m, h, d)' });
+        return z.NEVER;
+      }
+      if (ms < min || ms > max) {
+        ctx.addIssue({ code: 'custom', message: `must be between ${formatDuration(min)} and ${formatDuration(max)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+/** Milliseconds in the largest unit that divides them: 90000 → "90s", 3600000 → "1h". */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
 }

@@ -17,18 +17,6 @@ export {
   type RedisConfig,
   type SoftstakeConfig,
 } from './schema.js';
-export {
-  DASHBOARD_ACTIONS,
-  DEFAULT_API,
-  DEFAULT_API_HOST,
-  DEFAULT_API_PORT,
-  DEFAULT_WORKER,
-  type ApiConfig,
-  type DashboardAction,
-  type MetricsAccess,
-  type ChainConfig,
-  type ChainIntervals,
-  type StakePolicy,
-  type ValidatorConfig,
-  type WorkerConfig,
-} from './daemon.js';
+export { DASHBOARD_ACTIONS, DEFAULT_API, DEFAULT_API_HOST, DEFAULT_API_PORT, type ApiConfig, type DashboardAction, type MetricsAccess } from './api.js';
+export { type ChainConfig, type ChainIntervals, type StakePolicy, type ValidatorConfig } from './chains.js';
+export { DEFAULT_WORKER, type WorkerConfig } from './worker.js';

@@ -10,7 +10,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { originOf } from '../redactUrls.js';
-import { resolveDaemonSections } from './daemon.js';
+import { resolveDaemonSections } from './sections.js';
 import {
   DATABASE_SCHEMES,
   DEFAULT_REDIS_PREFIX,

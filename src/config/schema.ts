@@ -6,8 +6,10 @@
 import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
 import { parseInstant } from '../ledger/time.js';
-import { amount, checkAmount, orRequired, percentage } from './fields.js';
-import { apiSchema, chainsSchema, duration, ledgerSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
+import { amount, checkAmount, duration, orRequired, percentage } from './fields.js';
+import { apiSchema, type ApiConfig } from './api.js';
+import { chainsSchema, type ChainConfig } from './chains.js';
+import { workerSchema, type WorkerConfig } from './worker.js';
 
 // ---------------------------------------------------------------------------
 // Normalized types: what the daemon uses after loading.
@@ -290,6 +292,14 @@ function toBaseUnits(value: string | number, symbol: string, decimals: number): 
  * Output: assets normalized; connection sections as written, to be completed
  * with the environment and secret files by `parseConfig`.
  */
+/** `ledger:` rules for every input path. */
+export const ledgerSchema = z
+  .strictObject({
+    /** @defaultValue "5m" */
+    clockSkew: duration(0, 86_400_000).prefault('5m'),
+  })
+  .prefault({ clockSkew: '5m' });
+
 export const configFileSchema = z.strictObject(
   {
     /** Required unless `SOFTSTAKE_DATABASE_URL` is set. */

@@ -21,6 +21,7 @@ import pg from 'pg';
 
 import type { DevnetModule, LocalDevnet } from '../../../adapters/devnet.js';
 import { loadConfig, type SoftstakeConfig } from '../../config/index.js';
+import { parseDuration } from '../../config/fields.js';
 import { ConfigError } from '../../errors.js';
 import { formatTokenAmount } from '../../ledger/amount.js';
 import { applyBalanceChanges } from '../../ledger/balanceChanges.js';
@@ -28,7 +29,7 @@ import { createPool, toBigInt } from '../../ledger/db.js';
 import { migrate, syncAssets } from '../../ledger/migrate.js';
 import { createLogger } from '../../logger.js';
 import { configPath, type GlobalOptions } from '../context.js';
-import { startDaemon } from '../daemon.js';
+import { startDaemon } from '../startDaemon.js';
 import { printJson, printTable } from '../output.js';
 
 /** Demo users and their share of each asset's deposit: 1,000 whole tokens in all. */
@@ -75,9 +76,9 @@ function devnetDatabaseName(configuredUrl: string): string {
 }
 
 function durationOption(text: string): number {
-  const match = /^([0-9]+)(s|m|h)$/.exec(text);
-  if (!match) throw new InvalidArgumentError('expected a duration like "60s", "5m" or "1h"');
-  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1_000) throw new InvalidArgumentError('expected a duration of at least a second, like "60s", "5m" or "1h"');
+  return ms;
 }
 
 function speedupOption(text: string): number {

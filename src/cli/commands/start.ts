@@ -6,7 +6,7 @@ import { createLogger } from '../../logger.js';
 import { createAdapters } from '../../pipeline/adapters.js';
 import { reconcile } from '../../pipeline/reconcile.js';
 import { configPath, withLedger, type GlobalOptions } from '../context.js';
-import { ROLES, startDaemon, type Role } from '../daemon.js';
+import { ROLES, startDaemon, type Role } from '../startDaemon.js';
 import { printJson, printTable } from '../output.js';
 
 /** `reconcile` exits with this when a chain holds less than the ledger owes. */
