@@ -8,8 +8,11 @@ import {
   Aptos,
   AptosApiError,
   AptosConfig,
+  Account,
+  Ed25519PrivateKey,
   Ed25519Signature,
   generateSignedTransaction,
+  generateUserTransactionHash,
   Network,
   type Ed25519Account,
   type InputEntryFunctionData,
@@ -17,7 +20,7 @@ import {
   type UserTransactionResponse,
 } from '@aptos-labs/ts-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GAS_USED, MIN_COINS_ON_SHARES_POOL, ONE_APT, startAptosDevnet, type AptosDevnet } from '../../adapters/aptos/devnet.js';
+import { devnet as aptosDevnetModule, GAS_USED, MIN_COINS_ON_SHARES_POOL, ONE_APT, startAptosDevnet, type AptosDevnet } from '../../adapters/aptos/devnet.js';
 
 const HOUR_MS = 3_600_000;
 const MAX_GAS = 10_000;
@@ -210,6 +213,71 @@ describe('aptos devnet: delegation_pool over the SDK', () => {
     expect(back.success).toBe(true);
     expect((await stake(pool, alice)).pendingInactive).toBe(0n);
   });
+
+  it('simulates without a public key (NoAccountAuthenticator), reads views as JSON too, and keeps a future sequence number until the gap fills', async () => {
+    const alice = devnet.createAccount(500n * ONE_APT);
+    const pool = devnet.pools[0]!;
+    const first = await build(alice, call('add_stake', pool, 20n * ONE_APT));
+    const [simulated] = await aptos.transaction.simulate.simple({ transaction: first });
+    expect(simulated!.success).toBe(true);
+    expect(await aptos.viewJson({ payload: { function: '0x1::delegation_pool::operator_commission_percentage', functionArguments: [pool] } })).toEqual(['1000']);
+
+    const second = await aptos.transaction.build.simple({
+      sender: alice.accountAddress,
+      data: call('add_stake', pool, 30n * ONE_APT),
+      options: { expireTimestamp: (await chainSecs()) + 120, maxGasAmount: MAX_GAS, accountSequenceNumber: 1 },
+    });
+    const parked = await aptos.signAndSubmitTransaction({ signer: alice, transaction: second });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await aptos.getTransactionByHash({ transactionHash: parked.hash })).type).toBe('pending_transaction');
+    const now = await aptos.signAndSubmitTransaction({ signer: alice, transaction: first });
+    await aptos.waitForTransaction({ transactionHash: now.hash });
+    expect((await aptos.waitForTransaction({ transactionHash: parked.hash })).success).toBe(true);
+    expect((await aptos.getAccountInfo({ accountAddress: alice.accountAddress })).sequence_number).toBe('2');
+  });
+
+  it('keeps the books: ground truth equals the stake growth net of add_stake and withdrawals, through unlock and withdraw', async () => {
+    const alice = devnet.createAccount(5_000n * ONE_APT);
+    const pool = devnet.pools[0]!;
+    const key = alice.accountAddress.toStringLong();
+    await send(alice, call('add_stake', pool, 300n * ONE_APT));
+    devnet.nextEpoch();
+    await send(alice, call('add_stake', pool, 200n * ONE_APT));
+    await send(alice, call('unlock', pool, 100n * ONE_APT));
+    devnet.nextEpoch();
+    const [lockupEnd] = await aptos.view<[string]>({ payload: { function: '0x1::stake::get_lockup_secs', functionArguments: [pool] } });
+    while ((await chainSecs()) < Number(lockupEnd)) devnet.nextEpoch();
+    const withdraw = await send(alice, call('withdraw', pool, 1_000n * ONE_APT)); // more than there is: capped
+    const withdrawn = BigInt(event(withdraw, '0x1::delegation_pool::WithdrawStake')!.amount_withdrawn as string);
+    expect(withdrawn).toBeGreaterThan(100n * ONE_APT - 2n);
+    devnet.nextEpoch();
+    const now = await stake(pool, alice);
+    expect(devnet.truth.of(key).net).toBe(now.total - 500n * ONE_APT + withdrawn);
+    expect(devnet.truth.of(key).net).toBeGreaterThan(0n);
+  });
+
+  it('charges no fee and pays no reward once the validator has left the set; its pending_inactive is withdrawable after its last lockup', async () => {
+    const alice = devnet.createAccount(5_000n * ONE_APT);
+    const pool = devnet.pools[1]!;
+    await send(alice, call('add_stake', pool, 200n * ONE_APT));
+    devnet.nextEpoch();
+    await send(alice, call('unlock', pool, 50n * ONE_APT));
+    devnet.leaveValidatorSet(pool);
+    devnet.nextEpoch(); // its last epoch's rewards
+    expect(await aptos.view({ payload: { function: '0x1::stake::get_validator_state', functionArguments: [pool] } })).toEqual(['4']);
+    expect(await aptos.view({ payload: { function: '0x1::delegation_pool::get_add_stake_fee', functionArguments: [pool, 100n * ONE_APT] } })).toEqual(['0']);
+    const left = await stake(pool, alice);
+    devnet.nextEpoch();
+    expect(await stake(pool, alice)).toEqual(left);
+
+    const [lockupEnd] = await aptos.view<[string]>({ payload: { function: '0x1::stake::get_lockup_secs', functionArguments: [pool] } });
+    expect(await aptos.view({ payload: { function: '0x1::delegation_pool::can_withdraw_pending_inactive', functionArguments: [pool] } })).toEqual([false]);
+    while ((await chainSecs()) < Number(lockupEnd)) devnet.nextEpoch();
+    expect((await aptos.view({ payload: { function: '0x1::stake::get_lockup_secs', functionArguments: [pool] } }))[0]).toBe(lockupEnd); // never renewed
+    expect(await aptos.view({ payload: { function: '0x1::delegation_pool::can_withdraw_pending_inactive', functionArguments: [pool] } })).toEqual([true]);
+    const withdraw = await send(alice, call('withdraw', pool, left.pendingInactive));
+    expect(BigInt(event(withdraw, '0x1::delegation_pool::WithdrawStake')!.amount_withdrawn as string)).toBe(left.pendingInactive);
+  });
 });
 
 describe('aptos devnet: refusals in the node’s words', () => {
@@ -229,6 +297,10 @@ describe('aptos devnet: refusals in the node’s words', () => {
     expect(devnet.balance(alice.accountAddress.toString())).toBe(50n * ONE_APT - BigInt(tx.gas_used) * BigInt(tx.gas_unit_price));
     expect((await aptos.getAccountInfo({ accountAddress: alice.accountAddress })).sequence_number).toBe('1');
     await expect(aptos.waitForTransaction({ transactionHash: pending.hash })).rejects.toThrow(/EDELEGATOR_ACTIVE_BALANCE_TOO_LOW/);
+
+    // Exactly 10 APT is under the minimum once the add-stake fee is taken.
+    const ten = await send(alice, call('add_stake', pool, MIN_COINS_ON_SHARES_POOL));
+    expect(ten.vm_status).toBe(status);
   });
 
   it('refuses a used sequence number: 400 vm_error SEQUENCE_NUMBER_TOO_OLD', async () => {
@@ -311,6 +383,47 @@ describe('aptos devnet: faults through the kit', () => {
     expect(lost.data).toEqual({ message: `Transaction not found by Transaction hash(${pending.hash})`, error_code: 'transaction_not_found', vm_error_code: null });
     await aptos.transaction.submit.simple({ transaction, senderAuthenticator: auth });
     expect((await aptos.waitForTransaction({ transactionHash: pending.hash })).success).toBe(true);
+  });
+});
+
+describe('aptos devnet: slow and lost answers', () => {
+  it('holds a delayed transaction pending: wait_by_hash answers the pending transaction after its 1 s long poll', async () => {
+    const alice = devnet.createAccount(50n * ONE_APT);
+    devnet.delayNextTx(1_500);
+    const pending = await aptos.signAndSubmitTransaction({ signer: alice, transaction: await build(alice, call('add_stake', devnet.pools[0]!, 20n * ONE_APT)) });
+    const started = Date.now();
+    const res = await fetch(`${devnet.endpoints[0]}/v1/transactions/wait_by_hash/${pending.hash}`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(((await res.json()) as { type: string }).type).toBe('pending_transaction');
+    expect((await aptos.waitForTransaction({ transactionHash: pending.hash })).success).toBe(true);
+  });
+
+  it('carries out a submit whose answer is lost: the hash the client computes finds it committed', async () => {
+    const alice = devnet.createAccount(50n * ONE_APT);
+    const transaction = await build(alice, call('add_stake', devnet.pools[0]!, 20n * ONE_APT));
+    const senderAuthenticator = aptos.transaction.sign({ signer: alice, transaction });
+    devnet.loseNextResponse();
+    await expect(aptos.transaction.submit.simple({ transaction, senderAuthenticator })).rejects.toThrow();
+    const hash = generateUserTransactionHash({ transaction, senderAuthenticator });
+    expect((await aptos.waitForTransaction({ transactionHash: hash })).success).toBe(true);
+  });
+});
+
+describe('aptos devnet: softstake devnet', () => {
+  it('starts on the wall clock and funds an account whose AIP-80 key the SDK imports', async () => {
+    const local = await aptosDevnetModule.start({ speedup: 720 });
+    try {
+      const funded = await local.createFundedAccount(100n * ONE_APT, 'custody');
+      expect(funded.secret).toMatch(/^ed25519-priv-0x[0-9a-f]{64}$/);
+      const account = Account.fromPrivateKey({ privateKey: new Ed25519PrivateKey(funded.secret) });
+      expect(account.accountAddress.toStringLong()).toBe(funded.address);
+      const client = new Aptos(new AptosConfig({ network: Network.CUSTOM, fullnode: `${local.endpoints[0]}/v1` }));
+      expect(await client.getBalance({ accountAddress: account.accountAddress, asset: '0x1::aptos_coin::AptosCoin' })).toBe(100 * 1e8);
+      expect(local.validators).toHaveLength(2);
+      expect(local.chainId).toBe('4');
+    } finally {
+      await local.close();
+    }
   });
 });
 
