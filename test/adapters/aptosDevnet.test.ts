@@ -303,6 +303,25 @@ describe('aptos devnet: refusals in the node’s words', () => {
     expect(ten.vm_status).toBe(status);
   });
 
+  it('aborts stake operations while the epoch change runs (DKG): ERECONFIGURATION_IN_PROGRESS in 0x1::stake, gas paid; a no-op withdraw succeeds', async () => {
+    const alice = devnet.createAccount(500n * ONE_APT);
+    const pool = devnet.pools[0]!;
+    const res = await fetch(`${devnet.endpoints[0]}/v1/accounts/0x1/resource/0x1::reconfiguration::Configuration`);
+    const { data } = (await res.json()) as { data: { epoch: string; last_reconfiguration_time: string } };
+    const dueMs = Number(BigInt(data.last_reconfiguration_time) / 1000n) + HOUR_MS;
+    devnet.advance(dueMs - devnet.clock.now()); // the block at the epoch's end starts the reconfiguration
+    const aborted = await send(alice, call('add_stake', pool, 20n * ONE_APT));
+    expect(aborted.success).toBe(false);
+    expect(aborted.vm_status).toBe('Move abort in 0x1::stake: ERECONFIGURATION_IN_PROGRESS(0x30014): Validator set change temporarily disabled because of in-progress reconfiguration.');
+    expect(BigInt(aborted.gas_used)).toBeGreaterThan(0n);
+    expect((await send(alice, call('withdraw', pool, ONE_APT))).success).toBe(true);
+    expect(devnet.epoch()).toBe(BigInt(data.epoch));
+
+    devnet.nextEpoch(); // DKG done: the next block finishes it
+    expect(devnet.epoch()).toBe(BigInt(data.epoch) + 1n);
+    expect((await send(alice, call('add_stake', pool, 20n * ONE_APT))).success).toBe(true);
+  });
+
   it('refuses a used sequence number: 400 vm_error SEQUENCE_NUMBER_TOO_OLD', async () => {
     const alice = devnet.createAccount(50n * ONE_APT);
     const transaction = await build(alice, call('add_stake', devnet.pools[0]!, 20n * ONE_APT));
@@ -432,7 +451,7 @@ describe('aptos devnet: responses field for field (api/doc/spec.yaml)', () => {
   const U64 = /^\d+$/;
 
   it('GET /v1: IndexResponse with the ledger headers', async () => {
-    devnet.advance(HOUR_MS);
+    devnet.nextEpoch();
     for (const path of ['/v1', '/v1/']) {
       const res = await fetch(`${devnet.endpoints[1]}${path}`);
       expect(res.status).toBe(200);

@@ -76,6 +76,8 @@ export interface ChainState {
   validatorSet: ValidatorSetTotals;
   epoch: bigint;
   lastReconfigurationUs: bigint;
+  /** When the running (DKG) reconfiguration started, µs; null when none runs. */
+  reconfigurationStartUs: bigint | null;
 }
 
 /** A committed user transaction. */
@@ -114,6 +116,15 @@ export interface AptosChainOptions {
   staking?: Partial<StakingConfig>;
   /** Real ms between a transaction's acceptance and its block. @defaultValue 20 */
   inclusionDelayMs?: number;
+  /**
+   * Chain ms an epoch change takes with randomness on: block.move starts it
+   * (`reconfiguration_with_dkg::try_start`), DKG runs, and the first block
+   * after that finishes it; meanwhile every stake operation aborts
+   * ERECONFIGURATION_IN_PROGRESS (stake.move). 0: synchronous, as with
+   * randomness off. How long DKG takes on mainnet is unconfirmed (seconds).
+   * @defaultValue 2000
+   */
+  reconfigurationMs?: number;
 }
 
 /**
@@ -171,6 +182,7 @@ export class AptosChain {
   readonly clock: DevnetClock;
   readonly config: StakingConfig;
   readonly epochIntervalUs: bigint;
+  readonly reconfigurationUs: bigint;
   /** Accepted transactions not yet in a block, with the kit's transaction faults. */
   readonly mempool: Mempool<DecodedTransaction, IncludedTx>;
   /** Ground truth of what the pools paid each delegator (kit convention). */
@@ -197,9 +209,15 @@ export class AptosChain {
     this.clock = new DevnetClock({ name: 'aptos devnet', mode: options.clock ?? 'frozen', speedup: options.speedup ?? 1, ...(options.start === undefined ? {} : { start: options.start }) });
     this.config = { ...DEFAULT_STAKING_CONFIG, ...options.staking };
     this.epochIntervalUs = (options.epochIntervalSecs ?? 7_200n) * 1_000_000n;
+    const reconfigurationMs = options.reconfigurationMs ?? 2_000;
+    if (!Number.isSafeInteger(reconfigurationMs) || reconfigurationMs < 0) throw new RangeError(`aptos devnet: reconfigurationMs must be an integer ≥ 0, got ${reconfigurationMs}`);
+    this.reconfigurationUs = BigInt(reconfigurationMs) * 1000n;
     this.headTimeMs = this.clock.start;
     const genesisUs = BigInt(this.headTimeMs) * 1000n;
-    this.state = { accounts: new Map(), pools: new Map(), validatorSet: { totalVotingPower: 0n, totalJoiningPower: 0n }, epoch: 1n, lastReconfigurationUs: genesisUs };
+    this.state = { accounts: new Map(), pools: new Map(), validatorSet: { totalVotingPower: 0n, totalJoiningPower: 0n }, epoch: 1n, lastReconfigurationUs: genesisUs, reconfigurationStartUs: null };
+    // The framework's account, holder of the 0x1 resources (StakingConfig, BlockResource, Configuration).
+    const framework = longAddress('0x1');
+    this.state.accounts.set(framework, { address: framework, sequenceNumber: 0n, authKey: `0x${'0'.repeat(64)}`, balance: 0n });
     this.mempool = new Mempool({ inclusionDelayMs: options.inclusionDelayMs ?? 20, include: () => this.includeReady() });
     this.snapshot();
     this.producer = new BlockProducer({ clock: this.clock, blockMs: options.blockMs ?? 1000, headTime: () => this.headTimeMs, produce: (time) => this.produce(time) });
@@ -224,13 +242,18 @@ export class AptosChain {
     this.clock.advance(ms);
   }
 
-  /** Makes blocks until the next epoch has begun. */
+  /** Makes blocks until the next epoch has begun (its reconfiguration finished). */
   nextEpoch(): void {
     const epoch = this.state.epoch;
-    const dueMs = Number((this.state.lastReconfigurationUs + this.epochIntervalUs) / 1000n);
-    if (dueMs > this.clock.now()) this.clock.advance(dueMs - this.clock.now());
-    this.catchUp();
-    if (this.state.epoch === epoch) this.produce(Math.max(dueMs, this.headTimeMs + 1));
+    for (let guard = 0; this.state.epoch === epoch; guard += 1) {
+      if (guard > 4) throw new Error('aptos devnet: nextEpoch did not reach the next epoch (devnet bug)');
+      const start = this.state.reconfigurationStartUs;
+      const dueUs = start === null ? this.state.lastReconfigurationUs + this.epochIntervalUs : start + this.reconfigurationUs;
+      const dueMs = Number((dueUs + 999n) / 1000n);
+      if (dueMs > this.clock.now()) this.clock.advance(dueMs - this.clock.now());
+      this.catchUp();
+      if (this.state.epoch === epoch && this.state.reconfigurationStartUs === start) this.produce(Math.max(dueMs, this.headTimeMs + 1));
+    }
   }
 
   close(): void {
@@ -315,27 +338,54 @@ export class AptosChain {
     return version === this.version ? { state: this.state, timestampUs: this.timestampUs, epoch: this.state.epoch } : snap;
   }
 
-  /** One block at `timeMs` (block metadata transaction); reconfigures when the epoch interval has passed. */
+  /**
+   * One block at `timeMs` (its block metadata transaction). block.move
+   * `block_prologue`: once `epoch_interval` has passed since the last
+   * reconfiguration it starts one; with DKG (`reconfigurationMs` > 0) the
+   * first block at or after its end finishes it. Returns whether the epoch
+   * changed in this block.
+   */
   private produce(timeMs: number): boolean {
     this.headTimeMs = timeMs;
     this.height += 1n;
     this.version += 1n;
     const nowUs = this.timestampUs;
-    if (nowUs - this.state.lastReconfigurationUs < this.epochIntervalUs) return false;
-    // reconfiguration.move `reconfigure` → stake::on_new_epoch, in this block's prologue.
+    const start = this.state.reconfigurationStartUs;
+    if (start === null) {
+      if (nowUs - this.state.lastReconfigurationUs < this.epochIntervalUs) return false;
+      if (this.reconfigurationUs > 0n) {
+        this.state.reconfigurationStartUs = nowUs;
+        this.snapshot();
+        return false;
+      }
+      this.reconfigure(nowUs, nowUs);
+      return true;
+    }
+    if (nowUs < start + this.reconfigurationUs) return false;
+    this.reconfigure(start, nowUs);
+    return true;
+  }
+
+  /**
+   * reconfiguration.move `reconfigure` → stake.move `on_new_epoch`: lockups
+   * are compared with the reconfiguration's start
+   * (`get_reconfig_start_time_secs`), renewed from now.
+   */
+  private reconfigure(startUs: bigint, nowUs: bigint): void {
     const events: ChainEvent[] = [];
     onNewEpoch(
       [...this.state.pools.values()].map((p) => p.stake),
       this.config,
       this.state.validatorSet,
+      startUs / 1_000_000n,
       nowUs / 1_000_000n,
       (type, data) => events.push({ type, data }),
     );
     this.state.epoch += 1n;
     this.state.lastReconfigurationUs = nowUs;
+    this.state.reconfigurationStartUs = null;
     this.bookTruth();
     this.snapshot();
-    return true;
   }
 
   /** A block for transactions: now (frozen clock: 1 ms after the head), never one that changed the epoch. */
@@ -516,7 +566,7 @@ export class AptosChain {
       config: this.config,
       validatorSet: this.state.validatorSet,
       nowSecs: this.nowSecs,
-      reconfigurationInProgress: false,
+      reconfigurationInProgress: this.state.reconfigurationStartUs !== null,
       emit: (type, data) => events.push({ type, data }),
       debit: (account, amount) => {
         const a = accounts.get(account);

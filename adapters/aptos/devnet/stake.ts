@@ -176,12 +176,12 @@ export function updateStakePool(pool: StakePool, config: StakingConfig, reconfig
  * makes no per-validator blocks, so each pool's proposals per epoch are a
  * setting (`successfulProposals` / `failedProposals`) that stays.
  */
-export function onNewEpoch(pools: Iterable<StakePool>, config: StakingConfig, set: ValidatorSetTotals, nowSecs: bigint, emit: StakeContext['emit']): Map<string, bigint> {
+export function onNewEpoch(pools: Iterable<StakePool>, config: StakingConfig, set: ValidatorSetTotals, reconfigStartSecs: bigint, nowSecs: bigint, emit: StakeContext['emit']): Map<string, bigint> {
   const rewards = new Map<string, bigint>();
   const all = [...pools];
   for (const pool of all) {
     if (!isCurrentEpochValidator(pool)) continue;
-    rewards.set(pool.address, updateStakePool(pool, config, nowSecs, emit));
+    rewards.set(pool.address, updateStakePool(pool, config, reconfigStartSecs, emit));
   }
   let totalVotingPower = 0n;
   for (const pool of all) {
@@ -193,7 +193,7 @@ export function onNewEpoch(pools: Iterable<StakePool>, config: StakingConfig, se
       continue;
     }
     totalVotingPower += power;
-    if (pool.lockedUntilSecs <= nowSecs) pool.lockedUntilSecs = nowSecs + config.recurringLockupDurationSecs;
+    if (pool.lockedUntilSecs <= reconfigStartSecs) pool.lockedUntilSecs = nowSecs + config.recurringLockupDurationSecs;
   }
   set.totalVotingPower = totalVotingPower;
   set.totalJoiningPower = 0n;
