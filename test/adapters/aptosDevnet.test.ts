@@ -428,6 +428,31 @@ describe('aptos devnet: slow and lost answers', () => {
   });
 });
 
+describe('aptos devnet: history', () => {
+  it('reads views at a past version, and answers 410 version_pruned below the prune window', async () => {
+    await devnet.close();
+    devnet = await startAptosDevnet({ epochIntervalSecs: 3_600n, blockMs: 10_000, pruneWindow: 500n });
+    aptos = new Aptos(new AptosConfig({ network: Network.CUSTOM, fullnode: `${devnet.endpoints[0]}/v1` }));
+    const alice = devnet.createAccount(5_000n * ONE_APT);
+    const pool = devnet.pools[0]!;
+    const added = await send(alice, call('add_stake', pool, 100n * ONE_APT));
+    const getStake = { function: '0x1::delegation_pool::get_stake' as const, functionArguments: [pool, alice.accountAddress] };
+    devnet.nextEpoch();
+    const then = await aptos.view({ payload: getStake, options: { ledgerVersion: BigInt(added.version) } });
+    expect(then[0]).not.toBe((await aptos.view({ payload: getStake }))[0]);
+
+    devnet.nextEpoch(); // 360 blocks an epoch: the add_stake's version falls out of the window
+    const res = await fetch(`${devnet.endpoints[0]}/v1`);
+    const oldest = BigInt(res.headers.get('x-aptos-ledger-oldest-version')!);
+    expect(oldest).toBeGreaterThan(BigInt(added.version));
+    expect(((await res.json()) as { oldest_ledger_version: string }).oldest_ledger_version).toBe(oldest.toString());
+    const pruned = await refusal(aptos.view({ payload: getStake, options: { ledgerVersion: BigInt(added.version) } }));
+    expect(pruned.status).toBe(410);
+    expect(pruned.data).toEqual({ message: `Ledger version(${added.version}) has been pruned`, error_code: 'version_pruned', vm_error_code: null });
+    expect(await aptos.view({ payload: getStake, options: { ledgerVersion: oldest } })).toHaveLength(3);
+  });
+});
+
 describe('aptos devnet: softstake devnet', () => {
   it('starts on the wall clock and funds an account whose AIP-80 key the SDK imports', async () => {
     const local = await aptosDevnetModule.start({ speedup: 720 });

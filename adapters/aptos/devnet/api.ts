@@ -27,11 +27,11 @@ function ledgerHeaders(chain: AptosChain): Record<string, string> {
   return {
     'X-Aptos-Chain-Id': String(chain.chainId),
     'X-Aptos-Ledger-Version': chain.version.toString(),
-    'X-Aptos-Ledger-Oldest-Version': '0',
+    'X-Aptos-Ledger-Oldest-Version': chain.oldestVersion.toString(),
     'X-Aptos-Ledger-TimestampUsec': chain.timestampUs.toString(),
     'X-Aptos-Epoch': chain.state.epoch.toString(),
     'X-Aptos-Block-Height': chain.height.toString(),
-    'X-Aptos-Oldest-Block-Height': '0',
+    'X-Aptos-Oldest-Block-Height': chain.oldestBlockHeight.toString(),
   };
 }
 
@@ -149,10 +149,10 @@ export function aptosRouter(chain: AptosChain): RestRouter {
       chain_id: chain.chainId,
       epoch: chain.state.epoch.toString(),
       ledger_version: chain.version.toString(),
-      oldest_ledger_version: '0',
+      oldest_ledger_version: chain.oldestVersion.toString(),
       ledger_timestamp: chain.timestampUs.toString(),
       node_role: 'full_node',
-      oldest_block_height: '0',
+      oldest_block_height: chain.oldestBlockHeight.toString(),
       block_height: chain.height.toString(),
       git_hash: 'softstake-devnet',
     }),
@@ -196,7 +196,9 @@ export function aptosRouter(chain: AptosChain): RestRouter {
     '/v1/accounts/:address/balance/:asset',
     handle((request) => {
       const asset = request.params.asset!;
-      if (asset !== APT_COIN && apiAddress(asset.startsWith('0x') && !asset.includes('::') ? asset : '0x0') !== '0xa') {
+      // APT by its coin type or its fungible-asset metadata address 0xa.
+      const isApt = asset === APT_COIN || (!asset.includes('::') && /^0x0*a$/i.test(asset));
+      if (!isApt) {
         throw new AptosApiError(400, 'invalid_input', `devnet: only APT (${APT_COIN} or 0xa) has balances`);
       }
       const { account } = accountOr404(request);

@@ -125,6 +125,13 @@ export interface AptosChainOptions {
    * @defaultValue 2000
    */
   reconfigurationMs?: number;
+  /**
+   * Versions of history a read may ask for (the ledger pruner's
+   * `prune_window`, config/src/config/storage_config.rs); older reads answer
+   * 410 version_pruned. Fullnodes keep tens of millions of versions by
+   * default (exact figure unconfirmed). @defaultValue 50 000 000
+   */
+  pruneWindow?: bigint;
 }
 
 /**
@@ -183,6 +190,7 @@ export class AptosChain {
   readonly config: StakingConfig;
   readonly epochIntervalUs: bigint;
   readonly reconfigurationUs: bigint;
+  readonly pruneWindow: bigint;
   /** Accepted transactions not yet in a block, with the kit's transaction faults. */
   readonly mempool: Mempool<DecodedTransaction, IncludedTx>;
   /** Ground truth of what the pools paid each delegator (kit convention). */
@@ -202,6 +210,8 @@ export class AptosChain {
   /** Committed, but not shown until the `onIncluded` hook has run. */
   private readonly hidden = new Set<string>();
   private readonly snapshots: Snapshot[] = [];
+  /** First version of each block still (partly) kept. */
+  private readonly blockStarts: { height: bigint; firstVersion: bigint }[] = [];
   private readonly marks = new Map<string, Mark>();
 
   constructor(options: AptosChainOptions = {}) {
@@ -212,6 +222,8 @@ export class AptosChain {
     const reconfigurationMs = options.reconfigurationMs ?? 2_000;
     if (!Number.isSafeInteger(reconfigurationMs) || reconfigurationMs < 0) throw new RangeError(`aptos devnet: reconfigurationMs must be an integer ≥ 0, got ${reconfigurationMs}`);
     this.reconfigurationUs = BigInt(reconfigurationMs) * 1000n;
+    this.pruneWindow = options.pruneWindow ?? 50_000_000n;
+    if (this.pruneWindow < 1n) throw new RangeError(`aptos devnet: pruneWindow must be ≥ 1, got ${this.pruneWindow}`);
     this.headTimeMs = this.clock.start;
     const genesisUs = BigInt(this.headTimeMs) * 1000n;
     this.state = { accounts: new Map(), pools: new Map(), validatorSet: { totalVotingPower: 0n, totalJoiningPower: 0n }, epoch: 1n, lastReconfigurationUs: genesisUs, reconfigurationStartUs: null };
@@ -317,16 +329,36 @@ export class AptosChain {
 
   // ---- ledger
 
+  /** The oldest version a read may ask for. */
+  get oldestVersion(): bigint {
+    return this.version >= this.pruneWindow ? this.version - this.pruneWindow + 1n : 0n;
+  }
+
+  /** The oldest block whose versions are all still kept. */
+  get oldestBlockHeight(): bigint {
+    const oldest = this.oldestVersion;
+    if (oldest === 0n) return 0n;
+    const kept = this.blockStarts.find((b) => b.firstVersion >= oldest);
+    return kept?.height ?? this.height;
+  }
+
   private snapshot(): void {
     const last = this.snapshots[this.snapshots.length - 1];
     const snap: Snapshot = { version: this.version, timestampUs: this.timestampUs, epoch: this.state.epoch, state: structuredClone(this.state) };
     if (last?.version === this.version) this.snapshots[this.snapshots.length - 1] = snap;
     else this.snapshots.push(snap);
+    // The pruner: keep the last state at or before the oldest version, drop what is older.
+    const oldest = this.oldestVersion;
+    let drop = 0;
+    while (drop + 1 < this.snapshots.length && this.snapshots[drop + 1]!.version <= oldest) drop += 1;
+    if (drop > 0) this.snapshots.splice(0, drop);
   }
 
-  /** The state after `version` (an archival node: nothing is pruned). */
+  /** The state after `version`: 410 below the prune window, 404 above the ledger. */
   stateAt(version: bigint): { state: ChainState; timestampUs: bigint; epoch: bigint } {
     if (version > this.version) throw new AptosApiError(404, 'version_not_found', `Ledger version(${version}) not found`);
+    // api/src/response.rs `version_pruned`.
+    if (version < this.oldestVersion) throw new AptosApiError(410, 'version_pruned', `Ledger version(${version}) has been pruned`);
     let lo = 0;
     let hi = this.snapshots.length - 1;
     while (lo < hi) {
@@ -349,6 +381,11 @@ export class AptosChain {
     this.headTimeMs = timeMs;
     this.height += 1n;
     this.version += 1n;
+    this.blockStarts.push({ height: this.height, firstVersion: this.version });
+    const oldest = this.oldestVersion;
+    let drop = 0;
+    while (drop + 1 < this.blockStarts.length && this.blockStarts[drop + 1]!.firstVersion <= oldest) drop += 1;
+    if (drop > 0) this.blockStarts.splice(0, drop);
     const nowUs = this.timestampUs;
     const start = this.state.reconfigurationStartUs;
     if (start === null) {
