@@ -450,6 +450,19 @@ describe('aptos devnet: history', () => {
     expect(pruned.status).toBe(410);
     expect(pruned.data).toEqual({ message: `Ledger version(${added.version}) has been pruned`, error_code: 'version_pruned', vm_error_code: null });
     expect(await aptos.view({ payload: getStake, options: { ledgerVersion: oldest } })).toHaveLength(3);
+
+    // Blocks: the one holding the oldest kept version, the head, one beyond, one pruned.
+    const block = await aptos.getBlockByVersion({ ledgerVersion: oldest });
+    expect(BigInt(block.first_version)).toBeLessThanOrEqual(oldest);
+    expect(BigInt(block.last_version)).toBeGreaterThanOrEqual(oldest);
+    const head = await aptos.getBlockByHeight({ blockHeight: BigInt(res.headers.get('x-aptos-block-height')!) });
+    expect(BigInt(head.first_version)).toBeGreaterThan(oldest);
+    const beyond = await refusal(aptos.getBlockByHeight({ blockHeight: BigInt(head.block_height) + 1_000n }));
+    expect(beyond.status).toBe(404);
+    expect(beyond.data.error_code).toBe('block_not_found');
+    const gone = await refusal(aptos.getBlockByHeight({ blockHeight: 1 }));
+    expect(gone.status).toBe(410);
+    expect(gone.data.error_code).toBe('block_pruned');
   });
 });
 

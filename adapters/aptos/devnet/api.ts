@@ -12,7 +12,7 @@ import { moduleJson } from './abi.js';
 import { type AptosChain, MIN_GAS_UNIT_PRICE } from './chain.js';
 import { AptosApiError } from './errors.js';
 import { pendingJson } from './json.js';
-import { apiAddress, longAddress } from './transactions.js';
+import { apiAddress, hex, longAddress, sha3 } from './transactions.js';
 import { runView } from './views.js';
 
 /** config/src/config/api_config.rs `wait_by_hash_timeout_ms` and its poll interval. */
@@ -272,6 +272,41 @@ export function aptosRouter(chain: AptosChain): RestRouter {
       }
       // Still pending at the timeout: the pending transaction, not an error.
       return ok('committed' in found ? found.committed.json : { ...pendingJson(found.pending), type: 'pending_transaction' });
+    }),
+  );
+  const blockJson = (by: { height: bigint } | { version: bigint }, label: string): RestResponse => {
+    const block = chain.block(by);
+    if (block === undefined) throw new AptosApiError(404, 'block_not_found', `Block not found by ${label} and Ledger version(${chain.version})`);
+    if (block === 'pruned') throw new AptosApiError(410, 'block_pruned', `${label} has been pruned`);
+    // with_transactions=true is not served by the devnet (the block's transactions are not kept as such).
+    return ok({
+      block_height: block.height.toString(),
+      block_hash: hex(sha3('softstake-devnet:block:', block.height.toString())),
+      block_timestamp: block.timeUs.toString(),
+      first_version: block.firstVersion.toString(),
+      last_version: block.lastVersion.toString(),
+      transactions: null,
+    });
+  };
+  const u64Param = (request: RestRequest, name: string): bigint => {
+    const text = request.params[name]!;
+    if (!/^\d+$/.test(text)) throw new AptosApiError(400, 'invalid_input', `failed to parse path \`${name}\`: ${text}`);
+    return BigInt(text);
+  };
+  router.route(
+    'GET',
+    '/v1/blocks/by_height/:height',
+    handle((request) => {
+      const height = u64Param(request, 'height');
+      return blockJson({ height }, `Height(${height})`);
+    }),
+  );
+  router.route(
+    'GET',
+    '/v1/blocks/by_version/:version',
+    handle((request) => {
+      const version = u64Param(request, 'version');
+      return blockJson({ version }, `Version(${version})`);
     }),
   );
   router.route(

@@ -210,8 +210,8 @@ export class AptosChain {
   /** Committed, but not shown until the `onIncluded` hook has run. */
   private readonly hidden = new Set<string>();
   private readonly snapshots: Snapshot[] = [];
-  /** First version of each block still (partly) kept. */
-  private readonly blockStarts: { height: bigint; firstVersion: bigint }[] = [];
+  /** Each block still (partly) kept: its height, first version and time. */
+  private readonly blockStarts: { height: bigint; firstVersion: bigint; timeUs: bigint }[] = [];
   private readonly marks = new Map<string, Mark>();
 
   constructor(options: AptosChainOptions = {}) {
@@ -354,6 +354,25 @@ export class AptosChain {
     if (drop > 0) this.snapshots.splice(0, drop);
   }
 
+  /**
+   * A block by height or by a version in it: `{height, firstVersion,
+   * lastVersion, timeUs}`; `undefined` beyond the head, `'pruned'` below the
+   * window (api/src/blocks.rs answers 404 block_not_found / 410 block_pruned).
+   */
+  block(by: { height: bigint } | { version: bigint }): { height: bigint; firstVersion: bigint; lastVersion: bigint; timeUs: bigint } | 'pruned' | undefined {
+    const list = this.blockStarts;
+    const index =
+      'height' in by
+        ? list.findIndex((b) => b.height === by.height)
+        : list.findLastIndex((b) => b.firstVersion <= by.version);
+    const beyond = 'height' in by ? by.height > this.height : by.version > this.version;
+    if (beyond) return undefined;
+    const found = list[index];
+    if (found === undefined || found.firstVersion < this.oldestVersion) return 'pruned';
+    const next = list[index + 1];
+    return { ...found, lastVersion: next === undefined ? this.version : next.firstVersion - 1n };
+  }
+
   /** The state after `version`: 410 below the prune window, 404 above the ledger. */
   stateAt(version: bigint): { state: ChainState; timestampUs: bigint; epoch: bigint } {
     if (version > this.version) throw new AptosApiError(404, 'version_not_found', `Ledger version(${version}) not found`);
@@ -381,7 +400,7 @@ export class AptosChain {
     this.headTimeMs = timeMs;
     this.height += 1n;
     this.version += 1n;
-    this.blockStarts.push({ height: this.height, firstVersion: this.version });
+    this.blockStarts.push({ height: this.height, firstVersion: this.version, timeUs: BigInt(timeMs) * 1000n });
     const oldest = this.oldestVersion;
     let drop = 0;
     while (drop + 1 < this.blockStarts.length && this.blockStarts[drop + 1]!.firstVersion <= oldest) drop += 1;

@@ -14,6 +14,8 @@ export type AptosErrorCode =
   | 'version_not_found'
   | 'transaction_not_found'
   | 'version_pruned'
+  | 'block_not_found'
+  | 'block_pruned'
   | 'invalid_input'
   | 'invalid_transaction_update'
   | 'sequence_number_too_old'
