@@ -15,6 +15,10 @@ export interface RestRequest {
   query: URLSearchParams;
   /** The body as text ('' for none). */
   body: string;
+  /** The body as sent (a binary body: BCS, protobuf). */
+  bytes: Uint8Array;
+  /** The request's headers, names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
   /** The listener's index. */
   listener: number;
 }

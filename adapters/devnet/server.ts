@@ -58,7 +58,7 @@ export interface DevnetServer {
 /** jsonrpsee's answer when it sheds load (`SERVER_IS_BUSY_CODE`, jsonrpsee `types/src/error.rs`). */
 const SERVER_IS_BUSY = { code: -32009, message: 'Server is busy, try again later' };
 
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -68,7 +68,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
       if (size > limit) over = true;
       else chunks.push(chunk);
     });
-    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -105,8 +105,9 @@ export async function startDevnetServer(options: DevnetServerOptions): Promise<D
     let lose = listenerFault === 'lostResponse';
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://devnet');
-    const text = await readBody(req, maxBody);
-    if (text === undefined) return sendJson(res, 413, { error: `request larger than ${maxBody} bytes` });
+    const bytes = await readBody(req, maxBody);
+    if (bytes === undefined) return sendJson(res, 413, { error: `request larger than ${maxBody} bytes` });
+    const text = bytes.toString('utf8');
     const answer = (send: () => void): void => {
       if (lose) req.socket.destroy();
       else send();
@@ -124,7 +125,7 @@ export async function startDevnetServer(options: DevnetServerOptions): Promise<D
       const match = options.rest?.match(method, url.pathname);
       if (match !== undefined && match !== 'methodNotAllowed') {
         if (faulted(faultsNow().take(listener, match.key))) return;
-        const response = await match.handler({ method, path: url.pathname, params: match.params, query: url.searchParams, body: text, listener });
+        const response = await match.handler({ method, path: url.pathname, params: match.params, query: url.searchParams, body: text, bytes: new Uint8Array(bytes), headers: req.headers, listener });
         return answer(() => sendRest(res, response));
       }
       if (options.jsonRpc !== undefined && url.pathname === jsonRpcPath && method === 'POST') {
