@@ -8,7 +8,7 @@
  */
 import { addressValid, RESOURCES, type Contract, type Resource, type Vote } from './codec.js';
 import { queryReward, withdrawReward } from './rewards.js';
-import { type Account, type ChainParams, type ChainState, DAY_MS, sumVotes, tronPower, TRX, updateAccount, type UnfrozenV2 } from './state.js';
+import { type Account, allowanceOf, type ChainParams, type ChainState, DAY_MS, sumVotes, tronPower, TRX, updateAccount, type UnfrozenV2 } from './state.js';
 
 /** `ContractValidateException`: the broadcast answers CONTRACT_VALIDATE_ERROR. */
 export class ContractValidateError extends Error {}
@@ -125,7 +125,7 @@ function validate(ctx: ActuatorContext, contract: Contract): void {
       if (ctx.genesisWitnesses.has(contract.owner)) throw new ContractValidateError(`Account[${contract.owner}] is a guard representative and is not allowed to withdraw Balance`);
       const frozenTime = ctx.params.witnessAllowanceFrozenTime * DAY_MS;
       if (now - account.latestWithdrawTime < frozenTime) throw new ContractValidateError(`The last withdraw time is ${account.latestWithdrawTime}, less than 24 hours`);
-      if (account.allowance <= 0n && queryReward(state, account) <= 0n) throw new ContractValidateError('witnessAccount does not have any reward');
+      if (allowanceOf(state, account) <= 0n && queryReward(state, account) <= 0n) throw new ContractValidateError('witnessAccount does not have any reward');
       return;
     }
   }
@@ -209,7 +209,8 @@ function execute(ctx: ActuatorContext, contract: Contract): ActuatorResult {
     }
     case 'WithdrawBalanceContract': {
       withdrawReward(state, contract.owner);
-      const allowance = state.accounts.get(contract.owner)!.allowance;
+      const allowance = allowanceOf(state, state.accounts.get(contract.owner)!);
+      state.srAllowance.delete(contract.owner);
       updateAccount(state, contract.owner, (a) => ({ balance: a.balance + allowance, allowance: 0n, latestWithdrawTime: now }));
       return { withdrawAmount: allowance };
     }

@@ -20,8 +20,8 @@ import { AccountResourceInsufficient, BandwidthAccountMissing, consumeBandwidth,
 import { type ActuatorResult, ContractExeError, ContractValidateError, runActuator } from './actuators.js';
 import { addressOfKey, blockId, decodeBroadcast, type DecodedTx, hex, recoverSigner, sha256, signHash as signHashHex, toBase58, txTrieRoot } from './codec.js';
 import { activeWitnesses, doMaintenance } from './maintenance.js';
-import { payBlockRewards, witnessStandby } from './rewards.js';
-import { type Account, type ChainParams, type ChainState, cloneState, newAccount, TRX, type Witness } from './state.js';
+import { type CyclePay, cyclePay, payBlockRewards } from './rewards.js';
+import { type Account, type ChainParams, type ChainState, cloneState, newAccount, TRX } from './state.js';
 
 /** `Protocol.Transaction.Result.code` values the broadcast answers with (`BANDWITH_ERROR` is the protocol's spelling). */
 export type BroadcastCode =
@@ -64,6 +64,7 @@ export interface IncludedTx {
 /** A state as of one block, for `walletsolidity/*`: accounts and dynamic properties (the delegation maps are shared with the head: past cycles never change). */
 export interface Snapshot {
   accounts: Map<string, Account>;
+  srAllowance: Map<string, bigint>;
   dyn: ChainState['dyn'];
 }
 
@@ -126,7 +127,7 @@ export class TronChain {
   private readonly snapshots = new Map<number, Snapshot>();
   private readonly snapshotDepth: number;
   private active: string[] = [];
-  private standby: Witness[] = [];
+  private pay!: CyclePay;
 
   constructor(options: TronChainOptions) {
     this.blockMs = options.blockMs ?? 3000;
@@ -142,6 +143,7 @@ export class TronChain {
       witnesses: new Map(),
       votesStore: new Map(),
       delegation: { reward: new Map(), witnessVote: new Map(), brokerage: new Map(), vi: new Map() },
+      srAllowance: new Map(),
       dyn: {
         cycle: 0,
         nextMaintenanceTime: start + options.params.maintenanceTimeInterval,
@@ -200,7 +202,7 @@ export class TronChain {
     const existing = this.state.accounts.get(address);
     this.state.accounts.set(address, existing === undefined ? newAccount(address, balance, this.head.timestamp) : { ...existing, balance: existing.balance + balance });
     this.pending = undefined;
-    this.snapshots.set(this.head.number, { accounts: new Map(this.state.accounts), dyn: { ...this.state.dyn } });
+    this.snapshots.set(this.head.number, { accounts: new Map(this.state.accounts), srAllowance: new Map(this.state.srAllowance), dyn: { ...this.state.dyn } });
   }
 
   /** Sets an SR's votes from outside any account (genesis votes), counted at the next maintenance, as a vote change is. */
@@ -243,7 +245,7 @@ export class TronChain {
   /** The state as of the solidified block. */
   solidState(): ChainState {
     const snap = this.snapshots.get(this.solidNumber()) ?? this.snapshots.get(Math.min(...this.snapshots.keys()))!;
-    return { ...this.state, accounts: snap.accounts, dyn: snap.dyn };
+    return { ...this.state, accounts: snap.accounts, srAllowance: snap.srAllowance, dyn: snap.dyn };
   }
 
   /** Sends a block-producer's signature over a header on demand (blocks are many, reads are few). */
@@ -311,7 +313,7 @@ export class TronChain {
 
   private refreshRanks(): void {
     this.active = activeWitnesses(this.state).map((w) => w.address);
-    this.standby = witnessStandby(this.state);
+    this.pay = cyclePay(this.state, this.params.witnessPayPerBlock, this.params.witness127PayPerBlock);
   }
 
   private pushBlock(b: Omit<Block, 'id' | 'txTrieRoot'>): Block {
@@ -325,7 +327,7 @@ export class TronChain {
 
   private snapshot(): void {
     const number = this.head.number;
-    this.snapshots.set(number, { accounts: new Map(this.state.accounts), dyn: { ...this.state.dyn } });
+    this.snapshots.set(number, { accounts: new Map(this.state.accounts), srAllowance: new Map(this.state.srAllowance), dyn: { ...this.state.dyn } });
     this.snapshots.delete(number - this.snapshotDepth);
   }
 
@@ -344,7 +346,7 @@ export class TronChain {
       if (applied instanceof Error) continue;
       included.push({ txid: entry.hash, tx: entry.tx, blockNumber: number, blockTime: time, owner: toBase58(entry.tx.contract.owner), bill: applied.bill, result: applied.result });
     }
-    payBlockRewards(state, producer, this.standby, this.params.witnessPayPerBlock, this.params.witness127PayPerBlock);
+    payBlockRewards(state, producer, this.pay);
     if (state.dyn.nextMaintenanceTime <= time) {
       doMaintenance(state, this.params, time);
       this.refreshRanks();
@@ -374,8 +376,12 @@ export class TronChain {
 }
 
 function signHeader(id: string, key: string): string {
-  // The SR signs sha256 of the raw header; the id carries bytes 8..32 of that hash only, so the devnet signs the id's hash (stated difference: nobody verifies it off-chain).
-  return signHashHex(hex(sha256(Buffer.from(id, 'hex'))), key);
+  // The SR signs sha256 of the raw header, and java-tron prints r ‖ s ‖ v with v the recovery id, 0 or 1
+  // (documentation-en getblock example). The id keeps only bytes 8..32 of that hash, so the devnet signs the
+  // id's hash instead (stated difference: clients do not verify block signatures).
+  const signature = signHashHex(hex(sha256(Buffer.from(id, 'hex'))), key).toLowerCase();
+  const v = parseInt(signature.slice(128), 16) - 27;
+  return signature.slice(0, 128) + v.toString(16).padStart(2, '0');
 }
 
 export { TRX };

@@ -209,23 +209,26 @@ export function signHash(hashHex: string, privateKey: string): string {
   return utils.crypto.ECKeySign(Buffer.from(hashHex, 'hex'), Buffer.from(privateKey, 'hex'));
 }
 
-function varint(value: number | bigint): number[] {
-  let v = BigInt(value);
-  const out: number[] = [];
-  while (v >= 0x80n) {
-    out.push(Number((v & 0x7fn) | 0x80n));
-    v >>= 7n;
+/** Appends a protobuf varint (non-negative, < 2^53). */
+function varint(out: number[], value: number): void {
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
   }
-  out.push(Number(v));
-  return out;
+  out.push(v);
 }
 
-function lengthDelimited(field: number, bytes: Uint8Array): number[] {
-  return [...varint((field << 3) | 2), ...varint(bytes.length), ...bytes];
+function lengthDelimited(out: number[], field: number, bytes: Buffer): void {
+  varint(out, (field << 3) | 2);
+  varint(out, bytes.length);
+  for (const b of bytes) out.push(b);
 }
 
-function int(field: number, value: number): number[] {
-  return value === 0 ? [] : [...varint(field << 3), ...varint(value)];
+function int(out: number[], field: number, value: number): void {
+  if (value === 0) return;
+  varint(out, field << 3);
+  varint(out, value);
 }
 
 /** The fields of `BlockHeader.raw` (Tron.proto) the devnet sets. */
@@ -245,14 +248,14 @@ export interface HeaderRaw {
  * sha256 of those bytes.
  */
 export function blockId(header: HeaderRaw): string {
-  const bytes = new Uint8Array([
-    ...int(1, header.timestamp),
-    ...lengthDelimited(2, Buffer.from(header.txTrieRoot, 'hex')),
-    ...lengthDelimited(3, Buffer.from(header.parentHash, 'hex')),
-    ...int(7, header.number),
-    ...lengthDelimited(9, Buffer.from(header.witnessAddress, 'hex')),
-    ...int(10, header.version),
-  ]);
+  const out: number[] = [];
+  int(out, 1, header.timestamp);
+  lengthDelimited(out, 2, Buffer.from(header.txTrieRoot, 'hex'));
+  lengthDelimited(out, 3, Buffer.from(header.parentHash, 'hex'));
+  int(out, 7, header.number);
+  lengthDelimited(out, 9, Buffer.from(header.witnessAddress, 'hex'));
+  int(out, 10, header.version);
+  const bytes = new Uint8Array(out);
   return header.number.toString(16).padStart(16, '0') + hex(sha256(bytes)).slice(16);
 }
 

@@ -10,7 +10,7 @@ import { hex, toBase58, type Contract } from './codec.js';
 import { type ActuatorResult } from './actuators.js';
 import { type Block, type IncludedTx } from './chain.js';
 import { increase, netLimit, SLOT_MS } from './bandwidth.js';
-import { type Account, type ChainParams, type ChainState, sumVotes, tronPower, TRX, type Witness } from './state.js';
+import { type Account, allowanceOf, type ChainParams, type ChainState, sumVotes, tronPower, TRX, type Witness } from './state.js';
 
 type Json = Record<string, unknown>;
 
@@ -48,7 +48,7 @@ export function accountJson(state: ChainState, params: ChainParams, genesisTime:
     net_usage: increase(account.netUsage, 0, account.latestConsumeTime, now),
     create_time: account.createTime,
     latest_opration_time: account.latestOperationTime,
-    allowance: account.allowance,
+    allowance: allowanceOf(state, account),
     latest_withdraw_time: account.latestWithdrawTime,
     free_net_usage: increase(account.freeNetUsage, 0, account.latestConsumeFreeTime, now),
     latest_consume_time: slotMs(account.latestConsumeTime),
@@ -101,7 +101,8 @@ export function transactionJson(t: IncludedTx, visible: boolean): Json {
   const { tx } = t;
   return {
     ret: [{ contractRet: 'SUCCESS' }],
-    signature: tx.signatures,
+    // Reprinted from the bytes: lowercase hex, whatever case the client sent.
+    signature: tx.signatures.map((sig) => sig.replace(/^0x/, '').toLowerCase()),
     txID: tx.txid,
     raw_data: omitDefaults({
       contract: [{ parameter: { value: contractValue(tx.contract, visible), type_url: `type.googleapis.com/protocol.${tx.contract.kind}` }, type: tx.contract.kind }],

@@ -16,7 +16,7 @@
  * brokerage cut, the standby pay), so amounts match to the sun.
  */
 import type { Vote } from './codec.js';
-import { type Account, type ChainState, cycleKey, updateAccount, type Witness } from './state.js';
+import { type Account, allowanceOf, type ChainState, cycleKey, updateAccount, type Witness } from './state.js';
 
 /** DelegationStore.DEFAULT_BROKERAGE, percent. */
 export const DEFAULT_BROKERAGE = 20;
@@ -48,24 +48,58 @@ function adjustAllowance(state: ChainState, address: string, amount: bigint): vo
   updateAccount(state, address, (a) => ({ allowance: a.allowance + amount }));
 }
 
-/** MortgageService.payReward: the brokerage cut in Java double arithmetic, the rest to the voters' pool of this cycle. */
-function payReward(state: ChainState, witness: string, value: bigint): void {
+/** One `payReward(witness, value)` split: what joins the voters' pool and what the SR keeps. */
+export interface RewardSplit {
+  witness: string;
+  /** `${cycle}:${witness}`, the DelegationStore reward key. */
+  key: string;
+  voters: bigint;
+  brokerage: bigint;
+}
+
+/**
+ * Within one cycle every block pays the same: the standby list, its vote
+ * sum and each SR's brokerage change only at maintenance. So the splits
+ * are computed once per cycle and each block adds them up; the sums are the
+ * same integers java-tron's per-block `payReward` calls make.
+ */
+export interface CyclePay {
+  /** The producer's `payBlockReward(witness, getWitnessPayPerBlock)`, by producer. */
+  producer: Map<string, RewardSplit>;
+  /** `payStandbyWitness`. */
+  standby: RewardSplit[];
+}
+
+/** MortgageService.payReward's split: the brokerage cut in Java double arithmetic, `(long) (brokerage / 100.0 × value)`. */
+function split(state: ChainState, witness: string, value: bigint): RewardSplit {
   const cycle = state.dyn.cycle;
   const rate = brokerageOf(state, cycle, witness) / 100;
-  const brokerageAmount = BigInt(Math.trunc(rate * Number(value)));
-  const key = cycleKey(cycle, witness);
-  state.delegation.reward.set(key, (state.delegation.reward.get(key) ?? 0n) + value - brokerageAmount);
-  adjustAllowance(state, witness, brokerageAmount);
+  const brokerage = BigInt(Math.trunc(rate * Number(value)));
+  return { witness, key: cycleKey(cycle, witness), voters: value - brokerage, brokerage };
+}
+
+/** The splits of the current cycle (call after genesis and after each maintenance). */
+export function cyclePay(state: ChainState, witnessPayPerBlock: bigint, witness127PayPerBlock: bigint): CyclePay {
+  const producer = new Map<string, RewardSplit>();
+  for (const w of state.witnesses.values()) producer.set(w.address, split(state, w.address, witnessPayPerBlock));
+  // MortgageService.payStandbyWitness: `(long) (voteCount × ((double) totalPay / voteSum))`; nothing when voteSum < 1.
+  const list = witnessStandby(state);
+  const voteSum = list.reduce((sum, w) => sum + w.voteCount, 0n);
+  const eachVotePay = Number(witness127PayPerBlock) / Number(voteSum);
+  const standby = voteSum < 1n ? [] : list.map((w) => split(state, w.address, BigInt(Math.trunc(Number(w.voteCount) * eachVotePay))));
+  return { producer, standby };
+}
+
+function credit(state: ChainState, s: RewardSplit): void {
+  state.delegation.reward.set(s.key, (state.delegation.reward.get(s.key) ?? 0n) + s.voters);
+  if (s.brokerage > 0n) state.srAllowance.set(s.witness, (state.srAllowance.get(s.witness) ?? 0n) + s.brokerage);
 }
 
 /** Manager.payReward with allowChangeDelegation on: the producer's block pay, then the standby pay shared by votes. */
-export function payBlockRewards(state: ChainState, producer: string, standby: readonly Witness[], witnessPayPerBlock: bigint, witness127PayPerBlock: bigint): void {
-  payReward(state, producer, witnessPayPerBlock);
-  // MortgageService.payStandbyWitness, over `standby` = witnessStandby(state), which changes only at maintenance
-  const voteSum = standby.reduce((sum, w) => sum + w.voteCount, 0n);
-  if (voteSum < 1n) return;
-  const eachVotePay = Number(witness127PayPerBlock) / Number(voteSum);
-  for (const w of standby) payReward(state, w.address, BigInt(Math.trunc(Number(w.voteCount) * eachVotePay)));
+export function payBlockRewards(state: ChainState, producer: string, pay: CyclePay): void {
+  const own = pay.producer.get(producer);
+  if (own !== undefined) credit(state, own);
+  for (const s of pay.standby) credit(state, s);
 }
 
 /** DelegationStore.accumulateWitnessVi, at the maintenance that ends `cycle`. */
@@ -122,15 +156,16 @@ export function withdrawReward(state: ChainState, address: string): void {
 /** MortgageService.queryReward: what getReward answers, settled or not, plus the allowance. */
 export function queryReward(state: ChainState, account: Account | undefined): bigint {
   if (account === undefined) return 0n;
+  const allowance = allowanceOf(state, account);
   const current = state.dyn.cycle;
   let { beginCycle } = account;
-  if (beginCycle > current) return account.allowance;
+  if (beginCycle > current) return allowance;
   let reward = 0n;
   if (beginCycle + 1 === account.endCycle && beginCycle < current) {
     if (account.accountVote?.cycle === beginCycle) reward = computeReward(state, beginCycle, account.endCycle, account.accountVote.votes);
     beginCycle += 1;
   }
-  if (account.votes.length === 0) return reward + account.allowance;
+  if (account.votes.length === 0) return reward + allowance;
   if (beginCycle < current) reward += computeReward(state, beginCycle, current, account.votes);
-  return reward + account.allowance;
+  return reward + allowance;
 }

@@ -113,6 +113,8 @@ export interface ChainState {
   /** VotesStore: votes as of the last maintenance and the new ones, per voter. */
   votesStore: Map<string, { oldVotes: readonly Vote[]; newVotes: readonly Vote[] }>;
   delegation: Delegation;
+  /** SRs' brokerage shares not yet written into their accounts' `allowance` (kept apart so a block does not copy 27 accounts). */
+  srAllowance: Map<string, bigint>;
   dyn: Dynamic;
 }
 
@@ -128,8 +130,14 @@ export function cloneState(state: ChainState): ChainState {
       brokerage: new Map(state.delegation.brokerage),
       vi: new Map(state.delegation.vi),
     },
+    srAllowance: new Map(state.srAllowance),
     dyn: { ...state.dyn },
   };
+}
+
+/** An account's `allowance`, its SR brokerage share included. */
+export function allowanceOf(state: ChainState, account: Account): bigint {
+  return account.allowance + (state.srAllowance.get(account.address) ?? 0n);
 }
 
 export function newAccount(address: string, balance: bigint, time: number): Account {
