@@ -8,7 +8,8 @@
 import { TronWeb, type Types, utils } from 'tronweb';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { startTronDevnet, type TronDevnet, type TronDevnetOptions } from '../../adapters/tron/devnet.js';
+import { devnet as tronModule, startTronDevnet, type TronDevnet, type TronDevnetOptions } from '../../adapters/tron/devnet.js';
+import { until } from '../helpers/wait.js';
 
 const DAY = 86_400_000;
 const TRX = 1_000_000;
@@ -472,5 +473,25 @@ describe('TRON devnet answers, field for field against the java-tron docs (docum
       shape({ address: '41b2f713d57dbcec679d93a8849fa0cd0e4db594ba', voteCount: 1, url: 'https://x', totalProduced: 1, latestBlockNum: 1, latestSlotNum: 1, isJobs: true }),
     );
     expect(await (await fetch(`${d.urls[0]}/wallet/getnextmaintenancetime`)).json()).toEqual({ num: d.clock.start + 21_600_000 });
+  });
+});
+
+describe('softstake devnet: the TRON module', () => {
+  it('starts on the wall clock, funds an account whose hex key tronweb signs with, and makes blocks as time passes', async () => {
+    const local = await tronModule.start({ speedup: 3600 });
+    try {
+      expect(local.validators).toHaveLength(27);
+      const funded = await local.createFundedAccount(50n * BigInt(TRX), 'custody');
+      expect(funded.secret).toMatch(/^[0-9a-f]{64}$/);
+      const tw = new TronWeb({ fullHost: local.endpoints[0]!, privateKey: funded.secret });
+      expect(tw.defaultAddress.base58).toBe(funded.address);
+      const first = (await tw.trx.getCurrentBlock()).block_header.raw_data.number;
+      await until(async () => (await tw.trx.getCurrentBlock()).block_header.raw_data.number > first, 'a new block');
+      const signed = await tw.trx.sign(await tw.transactionBuilder.freezeBalanceV2(10 * TRX, 'BANDWIDTH', funded.address));
+      expect(await tw.trx.sendRawTransaction(signed)).toMatchObject({ result: true });
+      await until(async () => Object.keys(await tw.trx.getUnconfirmedTransactionInfo(signed.txID)).length > 0, 'the freeze in a block', 10_000, 100);
+    } finally {
+      await local.close();
+    }
   });
 });
