@@ -5,11 +5,18 @@
  * held to java-tron's codes and words (docs/chains/tron.md §1.4, §3), and a
  * few answers, field for field, to the java-tron documentation's examples.
  */
+import http from 'node:http';
+
 import { TronWeb, type Types, utils } from 'tronweb';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { devnet as tronModule, startTronDevnet, type TronDevnet, type TronDevnetOptions } from '../../adapters/tron/devnet.js';
 import { until } from '../helpers/wait.js';
+
+// A day of blocks holds the event loop for seconds; when it lets go, the listener's 5 s keep-alive timer
+// closes the idle socket just as axios reuses it (ECONNRESET). A node never stalls like that: the tests open
+// a connection per request instead. (The kit could raise its listeners' keepAliveTimeout.)
+http.globalAgent = new http.Agent({ keepAlive: false });
 
 const DAY = 86_400_000;
 const TRX = 1_000_000;
@@ -222,6 +229,18 @@ describe('TRON devnet through tronweb 6', () => {
     expect(refusal(over.reply)).toEqual({ code: 'CONTRACT_VALIDATE_ERROR', message: 'Contract validate error : Invalid unfreeze operation, unfreezing times is over limit' });
     const tooMuch = await send(bob, bob.tw.transactionBuilder.unfreezeBalanceV2(100 * TRX, 'BANDWIDTH', bob.address));
     expect(refusal(tooMuch.reply).message).toMatch(/^Contract validate error : Invalid unfreeze_balance, \[100000000\] is error$/);
+
+    // CancelAllUnfreezeV2: the 32 go back to frozen, reported per resource; the votes stay as they were.
+    d.produceBlocks(1);
+    const votesBefore = ((await bob.tw.trx.getUnconfirmedAccount(bob.address)) as unknown as { votes: unknown[] }).votes;
+    const cancel = await accepted(bob, bob.tw.transactionBuilder.cancelUnfreezeBalanceV2(bob.address));
+    d.produceBlocks(1);
+    const pendingSum = Array.from({ length: 32 }, (_, i) => TRX + i).reduce((a, b) => a + b, 0);
+    expect((await info(bob, cancel)).cancel_unfreezeV2_amount).toEqual([{ key: 'BANDWIDTH', value: pendingSum }, { key: 'ENERGY' }, { key: 'TRON_POWER' }]);
+    const after = (await bob.tw.trx.getUnconfirmedAccount(bob.address)) as unknown as { votes: unknown[]; frozenV2: unknown[]; unfrozenV2?: unknown[] };
+    expect(after.frozenV2[0]).toEqual({ amount: 40 * TRX });
+    expect(after.unfrozenV2).toBeUndefined();
+    expect(after.votes).toEqual(votesBefore);
   });
 
   it("refuses in java-tron's codes and words", async () => {
