@@ -329,6 +329,35 @@ describe('TRON devnet through tronweb 6', () => {
     });
   });
 
+  it('pays nothing to the voters of an SR while it is below the top 127 (standby) SRs', async () => {
+    const d = await start({ witnesses: 130, witnessVotes: (i) => 1_000_000_000n - BigInt(i) * 1_000_000n, params: { maintenanceTimeInterval: 600_000 } });
+    const sr = d.witnesses[100]!;
+    const grace = funded(d, 1000n * BigInt(TRX));
+    await accepted(grace, grace.tw.transactionBuilder.freezeBalanceV2(100 * TRX, 'BANDWIDTH', grace.address));
+    await accepted(grace, grace.tw.transactionBuilder.vote({ [sr]: 100 }, grace.address));
+    d.produceBlocks(1);
+    d.nextMaintenance();
+    d.nextMaintenance();
+    const reward = async (): Promise<number> => grace.tw.trx.getUnconfirmedReward(grace.address);
+    const inCycle1 = await reward();
+    expect(inCycle1).toBeGreaterThan(0);
+    // Its other votes go at the next maintenance: cycle 2 still pays, cycle 3 (100 votes, rank 130) does not.
+    d.setWitnessVotes(sr, 0n);
+    d.nextMaintenance();
+    const throughCycle2 = await reward();
+    expect(throughCycle2).toBeGreaterThan(inCycle1);
+    d.nextMaintenance();
+    expect(await reward()).toBe(throughCycle2);
+    const listed = (await grace.tw.trx.listSuperRepresentatives()).find((w) => w.address === TronWeb.address.toHex(sr).toLowerCase());
+    expect(listed).toMatchObject({ voteCount: 100 });
+    // Back in the top 127 from the next cycle: cycle 4 pays nothing yet, cycle 5 does.
+    d.setWitnessVotes(sr, 900_000_000n);
+    d.nextMaintenance();
+    expect(await reward()).toBe(throughCycle2);
+    d.nextMaintenance();
+    expect(await reward()).toBeGreaterThan(throughCycle2);
+  });
+
   it('answers walletsolidity/* from the block 70% of the SRs have built on, 18 behind the head with 27 SRs', async () => {
     const d = await start();
     d.produceBlocks(40);
@@ -435,7 +464,8 @@ describe('TRON devnet answers, field for field against the java-tron docs (docum
     expect(shape(txInfo)).toEqual(shape({ id: freeze.txID, blockNumber: 66985120, blockTimeStamp: 1777437762000, contractResult: [''], receipt: { net_usage: 268 } }));
     expect(txInfo.contractResult).toEqual(['']);
 
-    // account/getaccount.md: every key the devnet prints is one the example has (plus votes/allowance the example account lacks), with its type.
+    // account/getaccount.md: the example's fields and types, less those of TRC-10 assets and energy (`assetV2`,
+    // `free_asset_net_usageV2`, `asset_optimized`, `account_resource`), which this account has none of.
     const docAccount = {
       address: '41dd791d6b49e190062d650e6a23c575510d35f2f9',
       balance: 1793227200,

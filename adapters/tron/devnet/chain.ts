@@ -127,6 +127,8 @@ export class TronChain {
   private readonly snapshots = new Map<number, Snapshot>();
   private readonly snapshotDepth: number;
   private active: string[] = [];
+  /** The SRs' votes from genesis (or `setWitnessVotes`), apart from any account's. */
+  private readonly genesisVotes = new Map<string, bigint>();
   private pay!: CyclePay;
 
   constructor(options: TronChainOptions) {
@@ -163,6 +165,7 @@ export class TronChain {
       genesis.add(address);
       this.witnessKeys.set(address, w.privateKey);
       this.state.accounts.set(address, newAccount(address, 0n, start));
+      this.genesisVotes.set(address, w.votes);
       this.state.witnesses.set(address, { address, url: w.url, voteCount: w.votes, totalProduced: 0, totalMissed: 0, latestBlockNum: 0, latestSlotNum: 0, isJobs: false });
     }
     this.genesisWitnesses = genesis;
@@ -207,12 +210,13 @@ export class TronChain {
 
   /** Sets an SR's votes from outside any account (genesis votes), counted at the next maintenance, as a vote change is. */
   setWitnessVotes(address: string, votes: bigint): void {
-    const w = this.state.witnesses.get(address);
-    if (w === undefined) throw new RangeError(`tron devnet: no SR ${address}`);
+    if (!this.state.witnesses.has(address)) throw new RangeError(`tron devnet: no SR ${address}`);
+    if (votes < 0n) throw new RangeError(`tron devnet: votes must be ≥ 0, got ${votes}`);
+    // A VotesStore entry of its own: −old +new at the next maintenance, the accounts' votes untouched.
     const key = `genesis:${address}`;
-    const entry = this.state.votesStore.get(key);
-    const old = entry?.oldVotes ?? [{ address, count: w.voteCount }];
+    const old = this.state.votesStore.get(key)?.oldVotes ?? [{ address, count: this.genesisVotes.get(address) ?? 0n }];
     this.state.votesStore.set(key, { oldVotes: old, newVotes: [{ address, count: votes }] });
+    this.genesisVotes.set(address, votes);
     this.pending = undefined;
   }
 
@@ -224,7 +228,12 @@ export class TronChain {
     this.pending = undefined;
   }
 
-  /** The state a full node's `wallet/*` reads: the head plus the pending transactions. */
+  /**
+   * The state a full node's `wallet/*` reads: the head plus the pending
+   * transactions (java-tron applies each accepted transaction to a pending
+   * session of the revoking store every read goes through; believed from
+   * Manager.pushTransaction, not confirmed against a live node).
+   */
   pendingState(): ChainState {
     if (this.pending === undefined) {
       const state = cloneState(this.state);
