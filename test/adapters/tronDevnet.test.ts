@@ -181,7 +181,8 @@ describe('TRON devnet through tronweb 6', () => {
   });
 
   it('unfreezes with the delay from getUnfreezeDelayDays, scales votes down, pays expired unfreezes, and holds 32 pending at most', async () => {
-    const d = await start({ params: { unfreezeDelayDays: 1 } });
+    // Days of chain time: a block every 30 s keeps them quick (nothing here depends on the block interval).
+    const d = await start({ blockMs: 30_000, params: { unfreezeDelayDays: 1 } });
     const bob = funded(d, 1000n * BigInt(TRX));
     const [sr0, sr1] = d.witnesses as [string, string];
     const parameters = await bob.tw.trx.getChainParameters();

@@ -21,7 +21,7 @@ import { type ActuatorResult, ContractExeError, ContractValidateError, runActuat
 import { addressOfKey, blockId, decodeBroadcast, type DecodedTx, hex, recoverSigner, sha256, signHash as signHashHex, toBase58, txTrieRoot } from './codec.js';
 import { activeWitnesses, doMaintenance } from './maintenance.js';
 import { type CyclePay, cyclePay, payBlockRewards } from './rewards.js';
-import { type Account, type ChainParams, type ChainState, cloneState, newAccount, TRX } from './state.js';
+import { type Account, type ChainParams, type ChainState, cloneState, newAccount } from './state.js';
 
 /** `Protocol.Transaction.Result.code` values the broadcast answers with (`BANDWITH_ERROR` is the protocol's spelling). */
 export type BroadcastCode =
@@ -257,7 +257,7 @@ export class TronChain {
     return { ...this.state, accounts: snap.accounts, srAllowance: snap.srAllowance, dyn: snap.dyn };
   }
 
-  /** Sends a block-producer's signature over a header on demand (blocks are many, reads are few). */
+  /** The producer's signature over a block, made when the block is served (blocks are many, reads are few). */
   witnessSignature(block: Block): string {
     const key = this.witnessKeys.get(block.witness);
     return key === undefined ? '' : signHeader(block.id, key);
@@ -281,7 +281,13 @@ export class TronChain {
     }
   }
 
-  /** `wallet/broadcasttransaction`. Throws TxParseError for a body that is no transaction. */
+  /**
+   * `wallet/broadcasttransaction`. Throws TxParseError for a body that is no transaction.
+   *
+   * Not modelled: SERVER_BUSY (a full pending pool), BLOCK_UNSOLIDIFIED and the connection checks, the
+   * txid cache (`trxCacheEnable`, off by default), permissions other than the owner's default (one key,
+   * weight 1, threshold 1), and contracts other than Stake 2.0's.
+   */
   broadcast(body: unknown): BroadcastResult {
     this.catchUp();
     const tx = decodeBroadcast(body);
@@ -393,4 +399,3 @@ function signHeader(id: string, key: string): string {
   return signature.slice(0, 128) + v.toString(16).padStart(2, '0');
 }
 
-export { TRX };
