@@ -2,6 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { propertyRuns } from '../helpers/runs.js';
 import { auth, changeCount, startApi, type Api } from './harness.js';
 
 // Whatever a client sends to POST /v1/balance-changes, the server answers
@@ -84,12 +85,13 @@ async function send(payload: string) {
 
 describe('POST /v1/balance-changes under fuzzing', () => {
   const seen = new Set<number>();
+  const runs = propertyRuns();
 
-  test.prop([body], { numRuns: 1000 })('answers every JSON body with a 2xx or a 4xx problem, and a refusal writes nothing', async (value) => {
+  test.prop([body], { numRuns: 1000 })('answers every JSON body with a 2xx or a 4xx problem, and a refusal writes nothing', runs.count(1000, async (value) => {
     seen.add(await send(JSON.stringify(value)));
-  });
+  }));
 
-  test.prop([fc.string({ unit: 'binary', maxLength: 200 })], { numRuns: 50 })('refuses text that is not JSON with a 400', async (text) => {
+  test.prop([fc.string({ unit: 'binary', maxLength: 200 })], { numRuns: 50 })('refuses text that is not JSON with a 400', runs.count(50, async (text) => {
     let json = true;
     try {
       JSON.parse(text);
@@ -98,7 +100,7 @@ describe('POST /v1/balance-changes under fuzzing', () => {
     }
     const status = await send(text);
     if (!json) expect(status).toBe(400);
-  });
+  }));
 
   test('the fuzzer reached both outcomes', () => {
     // A generator that only ever produced refusals would prove little.
