@@ -7,8 +7,8 @@
  * and submits extrinsics the devnet decodes and verifies as the node's
  * transaction pool does (devnet/extrinsic.ts), then includes, finalizes
  * and reports with real events (devnet/chain.ts). Staking follows
- * `pallet-staking-async` (devnet/staking.ts); nomination pools are not
- * implemented yet (their runtime API answers "not found").
+ * `pallet-staking-async` (devnet/staking.ts); pool 1 follows
+ * `pallet-nomination-pools` with delegated stake (devnet/pools.ts).
  *
  * The clock, block production, mempool faults, listeners and the ground
  * truth come from the devnet kit (adapters/devnet/); this file and devnet/
@@ -94,7 +94,12 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
     bond: 10_000n * DOT,
     commission: commissions[i % commissions.length]!,
   }));
-  const chain = new PolkadotChain({ ...options, validators });
+  const chain = new PolkadotChain({
+    ...options,
+    validators,
+    // Pool 1: a key-less depositor's 100 DOT, nominating the first two validators.
+    pool: { depositor: u8aToHex(blake2AsU8a('polkadot devnet pool depositor', 256)), bond: 100n * DOT, targets: validators.slice(0, 2).map((v) => v.stash) },
+  });
   let server: Awaited<ReturnType<typeof startDevnetServer>>;
   try {
     server = await startDevnetServer({

@@ -165,7 +165,8 @@ describe('Polkadot devnet with @polkadot/api', () => {
     expect((await api.query.staking.erasValidatorReward(era)).isSome).toBe(true);
     const validator = devnet.validators[0]!;
     const exposure = await api.query.staking.erasStakersOverview(era, validator);
-    expect(exposure.unwrap().nominatorCount.toNumber()).toBe(1);
+    // Alice and nomination pool 1's bonded account.
+    expect(exposure.unwrap().nominatorCount.toNumber()).toBe(2);
     const ledgerBefore = (await api.query.staking.ledger(alice.address)).unwrap().active.toBigInt();
     const paid = await send(api.tx.staking.payoutStakersByPage(validator, era, 0), bob);
     expect(paid.dispatchError).toBeUndefined();
@@ -183,9 +184,10 @@ describe('Polkadot devnet with @polkadot/api', () => {
   });
 
   it('unbonds into a chunk BondingDuration eras ahead and withdraws it once CurrentEra reaches it', async () => {
-    const active = (await api.query.staking.activeEra()).unwrap().index.toNumber();
     const unbonded = await send(api.tx.staking.unbond(100n * DOT), alice);
     expect(names(unbonded.events)).toContain('staking.Unbonded');
+    // The era of the block that carried the unbond (each block may move eras on this fast devnet).
+    const active = (await api.query.staking.activeEra.at(unbonded.blockHash)).unwrap().index.toNumber();
     const chunk = (await api.query.staking.ledger(alice.address)).unwrap().unlocking[0]!;
     expect(chunk.era.toNumber()).toBe(active + 28);
     const early = await send(api.tx.staking.withdrawUnbonded(0), alice);
@@ -200,6 +202,64 @@ describe('Polkadot devnet with @polkadot/api', () => {
     expect(event.amount.toBigInt()).toBe(100n * DOT);
     const reservedAfter = (await api.query.system.account(alice.address)).data.reserved.toBigInt();
     expect(reservedBefore - reservedAfter).toBe(100n * DOT);
+  });
+
+  it('a pool member: join, rewards from a payout, claim_payout (PaidOut once), unbond by points, withdraw', async () => {
+    const member = keyring.addFromMnemonic(devnet.createAccount(100n * DOT).mnemonic);
+    const joined = await send(api.tx.nominationPools.join(50n * DOT, 1), member);
+    expect(names(joined.events)).toEqual([
+      'balances.Withdraw',
+      'delegatedStaking.Delegated',
+      'staking.Bonded',
+      'nominationPools.Bonded',
+      'transactionPayment.TransactionFeePaid',
+      'system.ExtrinsicSuccess',
+    ]);
+    // Delegated stake: the funds stay in the member's account, held.
+    const held = await api.query.system.account(member.address);
+    expect(held.data.reserved.toBigInt()).toBe(50n * DOT);
+    const below = await send(api.tx.nominationPools.bondExtra({ FreeBalance: 1000n * DOT }), member);
+    // More than the member holds: the delegation's hold fails (TokenError), the whole call rolled back.
+    expect(below.dispatchError!.asToken.type).toBe('FundsUnavailable');
+    expect((await api.query.system.account(member.address)).data.reserved.toBigInt()).toBe(50n * DOT);
+    expect((await api.call.nominationPoolsApi.pendingRewards(member.address)).toBigInt()).toBe(0n);
+
+    devnet.nextEra();
+    devnet.nextEra();
+    devnet.nextEra();
+    const era = (await api.query.staking.activeEra()).unwrap().index.toNumber() - 1;
+    const [bonded, reward] = (await api.call.nominationPoolsApi.poolAccounts(1)).map((a) => a.toString());
+    const paid = await send(api.tx.staking.payoutStakersByPage(devnet.validators[0]!, era, 0), bob);
+    const toPool = paid.events
+      .filter((e) => e.event.method === 'Rewarded')
+      .map((e) => e.event.data as unknown as { stash: { toString(): string }; dest: { toString(): string } })
+      .find((r) => r.stash.toString() === bonded);
+    expect(toPool?.dest.toString()).toContain(reward);
+
+    const pending = (await api.call.nominationPoolsApi.pendingRewards(member.address)).toBigInt();
+    expect(pending).toBeGreaterThan(0n);
+    const claimed = await send(api.tx.nominationPools.claimPayout(), member);
+    const paidOut = claimed.events.find((e) => e.event.method === 'PaidOut')!.event.data as unknown as { member: { toString(): string }; payout: { toBigInt(): bigint } };
+    expect(paidOut.member.toString()).toBe(member.address);
+    expect(paidOut.payout.toBigInt()).toBe(pending);
+    expect(devnet.truth.of(member.address).paid).toBe(pending);
+    const nothing = await send(api.tx.nominationPools.claimPayout(), member);
+    expect(names(nothing.events)).not.toContain('nominationPools.PaidOut');
+
+    const points = (await api.query.nominationPools.poolMembers(member.address)).unwrap().points.toBigInt();
+    const unbonded = await send(api.tx.nominationPools.unbond(member.address, points), member);
+    const current = (await api.query.staking.currentEra.at(unbonded.blockHash)).unwrap().toNumber();
+    const event = unbonded.events.find((e) => e.event.section === 'nominationPools' && e.event.method === 'Unbonded')!.event.data as unknown as { era: { toNumber(): number }; balance: { toBigInt(): bigint } };
+    expect(event.era.toNumber()).toBe(current + 28);
+    expect(event.balance.toBigInt()).toBe(50n * DOT);
+    const early = await send(api.tx.nominationPools.withdrawUnbonded(member.address, 0), member);
+    expect(api.registry.findMetaError(early.dispatchError!.asModule).name).toBe('CannotWithdrawAny');
+    while ((await api.query.staking.currentEra()).unwrap().toNumber() < current + 28) devnet.nextEra();
+    const withdrawn = await send(api.tx.nominationPools.withdrawUnbonded(member.address, 0), member);
+    expect(names(withdrawn.events)).toContain('nominationPools.Withdrawn');
+    expect(names(withdrawn.events)).toContain('nominationPools.MemberRemoved');
+    expect((await api.query.system.account(member.address)).data.reserved.toBigInt()).toBe(0n);
+    expect((await api.query.nominationPools.poolMembers(member.address)).isNone).toBe(true);
   });
 
   it('refuses in the node words: bad signature, stale nonce, expired mortal era, unpayable fee', async () => {

@@ -32,6 +32,7 @@ import { Mempool } from '../../devnet/mempool.js';
 import { balancesCalls, type CallSpec, type DispatchContext, DispatchFailure, eventCollector, existentialDeposit, reducible } from './dispatch.js';
 import { type CheckedExtrinsic, checkExtrinsic, computeFee, type FeeSchedule, PoolRefusal, type Weight } from './extrinsic.js';
 import { Runtime } from './runtime.js';
+import { genesisPool, poolCalls } from './pools.js';
 import { type EraConfig, plan, stakingCalls, stakingOnInitialize } from './staking.js';
 import { encodeEvents, type EventEntry, Storage } from './state.js';
 
@@ -94,6 +95,10 @@ export interface PolkadotChainOptions {
   /** `Staking.MinNominatorBond` (governance sets it on the real chain; this is an example). @defaultValue 250 DOT */
   minNominatorBond?: bigint;
   validators?: GenesisValidator[];
+  /** Nomination pool 1 at genesis: its depositor (AccountId32 hex), bond and the validators it nominates; absent: no pool. */
+  pool?: { depositor: string; bond: bigint; targets: string[] };
+  /** `NominationPools.MinJoinBond` (governance sets it on the real chain; this is an example). @defaultValue 1 DOT */
+  minJoinBond?: bigint;
   /** Accounts funded at genesis (AccountId32 hex → planck). */
   endowed?: Record<string, bigint>;
   /** @defaultValue { base: 1 000 000, perByte: 1 000, perMegaRefTime: 100 } */
@@ -206,6 +211,8 @@ export class PolkadotChain {
       storage.write('Staking', 'Payee', [v.stash], 'Stash');
       storage.write('Staking', 'Validators', [v.stash], { commission: v.commission, blocked: false });
     }
+    storage.write('NominationPools', 'MinJoinBond', [], options.minJoinBond ?? DOT);
+    if (options.pool !== undefined) genesisPool(this.runtime, storage, 1, options.pool.depositor, options.pool.bond, options.pool.targets);
     plan(this.runtime, storage, 0, this.eras);
     storage.write('Timestamp', 'Now', [], time);
     this.seal({ number: 0, parentHash: u8aToHex(new Uint8Array(32)), storage, time, extrinsics: [], events: [] });
@@ -253,7 +260,8 @@ export class PolkadotChain {
 
   /** The calls the devnet carries out. */
   callSpec(section: string, method: string): CallSpec | undefined {
-    return balancesCalls[`${section}.${method}`] ?? stakingCalls[`${section}.${method}`];
+    const name = `${section}.${method}`;
+    return balancesCalls[name] ?? stakingCalls[name] ?? poolCalls[name];
   }
 
   /** The fee the devnet charges an extrinsic of `length` bytes carrying this call (without tip). */

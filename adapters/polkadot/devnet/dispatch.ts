@@ -126,6 +126,32 @@ export const balancesCalls: Record<string, CallSpec> = {
   'balances.transferKeepAlive': { weight: { refTime: 47_000_000n, proofSize: 3_593n }, run: transfer(true) },
 };
 
+/**
+ * Sets `who`'s hold for `reason` (`{pallet: variant}` of `RuntimeHoldReason`)
+ * to `amount`: pallet-balances holds move funds from `free` to `reserved`,
+ * list them in `Balances.Holds`, and the first hold adds a consumer
+ * (`frame/balances/src/impl_fungible.rs` `set_balance_on_hold`).
+ */
+export function setHold(ctx: DispatchContext, who: string, pallet: 'Staking' | 'DelegatedStaking', variant: string, amount: bigint): void {
+  const holds = ((ctx.storage.read('Balances', 'Holds', who) as { id: Record<string, unknown>; amount: unknown }[] | undefined) ?? []).map((h) => ({ id: h.id, amount: BigInt(h.amount as string) }));
+  const key = pallet.charAt(0).toLowerCase() + pallet.slice(1);
+  const index = holds.findIndex((h) => key in h.id || pallet in h.id);
+  const before = index < 0 ? 0n : holds[index]!.amount;
+  const a = ctx.storage.account(who);
+  if (amount - before > reducible(ctx.runtime, a, true)) throw tokenError('FundsUnavailable');
+  a.free -= amount - before;
+  a.reserved += amount - before;
+  const wasEmpty = holds.length === 0;
+  if (index < 0 && amount > 0n) holds.push({ id: { [pallet]: variant }, amount });
+  else if (index >= 0 && amount === 0n) holds.splice(index, 1);
+  else if (index >= 0) holds[index]!.amount = amount;
+  if (wasEmpty && holds.length > 0) a.consumers += 1;
+  if (!wasEmpty && holds.length === 0) a.consumers -= 1;
+  ctx.storage.setAccount(who, a);
+  if (holds.length === 0) ctx.storage.remove('Balances', 'Holds', who);
+  else ctx.storage.write('Balances', 'Holds', [who], holds);
+}
+
 /** Emits into a list, in the extrinsic's phase. */
 export function eventCollector(runtime: Runtime, phase: EventEntry['phase'], into: EventEntry[]): DispatchContext['emit'] {
   return (pallet, name, args) => into.push({ phase, bytes: runtime.event(pallet, name, args), name: `${pallet}.${name}` });

@@ -17,6 +17,7 @@ import { JsonRpcError, JsonRpcRouter, type JsonRpcSubscription } from '../../dev
 import type { Block, PolkadotChain, TxStatus } from './chain.js';
 import { decodeExtrinsic, ExtrinsicDecodeError, PoolRefusal } from './extrinsic.js';
 import { METADATA_AT_VERSION_15, OPAQUE_METADATA, REAL_RPC_METHODS, RUNTIME_VERSION } from './runtime.js';
+import { balanceToPoints, pendingRewards, poolAccount, pointsToBalance } from './pools.js';
 import { NOMINATIONS_QUOTA } from './staking.js';
 import type { Storage } from './state.js';
 
@@ -291,6 +292,18 @@ function runtimeApi(chain: PolkadotChain, storage: Storage, name: string, data: 
       if (method === 'query_info') return out({ weight, class: 'Normal', partialFee: fee });
       const base = chain.fees.base;
       return out({ inclusionFee: { baseFee: base, lenFee: chain.fees.perByte * BigInt(len), adjustedWeightFee: fee - base - chain.fees.perByte * BigInt(len) }, tip: 0 });
+    }
+    case 'NominationPoolsApi_pending_rewards':
+      return out(pendingRewards(runtime, storage, u8aToHex(data.subarray(0, 32))));
+    case 'NominationPoolsApi_points_to_balance':
+    case 'NominationPoolsApi_balance_to_points': {
+      const poolId = registry.createType('u32', data.subarray(0, 4)).toNumber();
+      const value = registry.createType('u128', data.subarray(4, 20)).toBigInt();
+      return out(method === 'points_to_balance' ? pointsToBalance(storage, poolId, value) : balanceToPoints(storage, poolId, value));
+    }
+    case 'NominationPoolsApi_pool_accounts': {
+      const poolId = registry.createType('u32', data.subarray(0, 4)).toNumber();
+      return out([poolAccount(poolId, 'bonded'), poolAccount(poolId, 'reward')]);
     }
     case 'StakingApi_nominations_quota':
       return out(NOMINATIONS_QUOTA);

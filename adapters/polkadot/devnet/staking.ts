@@ -19,7 +19,7 @@ import { decodeAddress } from '@polkadot/keyring';
 import type { Codec } from '@polkadot/types/types';
 import { u8aToHex } from '@polkadot/util';
 
-import { type CallSpec, type DispatchContext, DispatchFailure, existentialDeposit, lookup, moduleError, reducible } from './dispatch.js';
+import { type CallSpec, type DispatchContext, DispatchFailure, existentialDeposit, lookup, moduleError, reducible, setHold } from './dispatch.js';
 import { big, type Runtime } from './runtime.js';
 import type { Storage } from './state.js';
 
@@ -38,7 +38,7 @@ export const NOMINATIONS_QUOTA = 16;
 const POINTS_PER_BLOCK = 20;
 
 /** An AccountId32 as `toJSON()` gives it (SS58) → hex, the form the rules compare. */
-function hex(id: string): string {
+export function hex(id: string): string {
   return id.startsWith('0x') ? id.toLowerCase() : u8aToHex(decodeAddress(id));
 }
 
@@ -62,7 +62,7 @@ export function readLedger(storage: Storage, stash: string): Ledger | undefined 
   return { stash: hex(raw.stash), total: big(raw.total), active: big(raw.active), unlocking: raw.unlocking.map((c) => ({ value: big(c.value), era: c.era })) };
 }
 
-function writeLedger(storage: Storage, ledger: Ledger): void {
+export function writeLedger(storage: Storage, ledger: Ledger): void {
   storage.write('Staking', 'Ledger', [ledger.stash], ledger);
 }
 
@@ -79,24 +79,9 @@ export function currentEra(storage: Storage): number | undefined {
   return storage.read('Staking', 'CurrentEra') as number | undefined;
 }
 
-/** Sets the staking hold of `who` to `amount` (pallet-balances holds: `reserved` and `Balances.Holds`; a held account has a consumer). */
+/** Sets the staking hold of `who` to `amount` (`RuntimeHoldReason::Staking`). */
 function setStakingHold(ctx: DispatchContext, who: string, amount: bigint): void {
-  const holds = ((ctx.storage.read('Balances', 'Holds', who) as { id: Record<string, unknown>; amount: unknown }[] | undefined) ?? []).map((h) => ({ id: h.id, amount: big(h.amount) }));
-  const index = holds.findIndex((h) => 'staking' in h.id || 'Staking' in h.id);
-  const before = index < 0 ? 0n : holds[index]!.amount;
-  const a = ctx.storage.account(who);
-  a.free -= amount - before;
-  a.reserved += amount - before;
-  if (index < 0 && amount > 0n) {
-    holds.push({ id: { Staking: 'Staking' }, amount });
-    a.consumers += 1;
-  } else if (index >= 0 && amount === 0n) {
-    holds.splice(index, 1);
-    a.consumers -= 1;
-  } else if (index >= 0) holds[index]!.amount = amount;
-  ctx.storage.setAccount(who, a);
-  if (holds.length === 0) ctx.storage.remove('Balances', 'Holds', who);
-  else ctx.storage.write('Balances', 'Holds', [who], holds);
+  setHold(ctx, who, 'Staking', 'Staking', amount);
 }
 
 /** `asset::free_to_stake`: what the stash can still put at stake, keeping the existential deposit [recalled, staking-async `asset.rs`]. */
@@ -332,7 +317,8 @@ function payTo(ctx: DispatchContext, stash: string, amount: bigint): void {
     mint(stash);
     ctx.emit('Staking', 'Rewarded', [stash, 'Stash', amount]);
   }
-  ctx.onReward?.(stash, amount);
+  // A pool's rewards are booked when members are paid (NominationPools.PaidOut), not here.
+  if (ctx.storage.read('Staking', 'VirtualStakers', stash) === undefined) ctx.onReward?.(stash, amount);
 }
 
 /** The staking calls with the devnet's weights. */
