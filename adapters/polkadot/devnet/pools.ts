@@ -15,7 +15,6 @@
  * `noEra` (members withdraw from their era's sub-pool), and `unbond` /
  * `withdraw_unbonded` only for the caller's own membership.
  */
-import type { Codec } from '@polkadot/types/types';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 
 import { type CallSpec, type DispatchContext, existentialDeposit, lookup, moduleError, setHold } from './dispatch.js';
