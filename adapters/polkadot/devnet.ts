@@ -1,0 +1,182 @@
+/**
+ * A local Asset Hub for the Polkadot adapter: Substrate JSON-RPC over
+ * WebSocket on 127.0.0.1, several listeners sharing one chain (for
+ * failover tests), serving the real Asset Hub Polkadot metadata (v15,
+ * spec 2000000) from `@polkadot/types-support`. Unmodified `@polkadot/api`
+ * connects to it, reads storage the metadata's types encode, and signs
+ * and submits extrinsics the devnet decodes and verifies as the node's
+ * transaction pool does (devnet/extrinsic.ts), then includes, finalizes
+ * and reports with real events (devnet/chain.ts). Staking follows
+ * `pallet-staking-async` (devnet/staking.ts); pool 1 follows
+ * `pallet-nomination-pools` with delegated stake (devnet/pools.ts).
+ *
+ * The clock, block production, mempool faults, listeners and the ground
+ * truth come from the devnet kit (adapters/devnet/); this file and devnet/
+ * hold Substrate's rules and codecs. The rules, their sources and what
+ * could not be confirmed: docs/chains/polkadot.md.
+ *
+ * Also `softstake devnet`'s Polkadot chain: {@link devnet}.
+ */
+import { Keyring } from '@polkadot/keyring';
+import { u8aToHex } from '@polkadot/util';
+import { blake2AsU8a, cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
+
+import type { DevnetModule } from '../devnet.js';
+import type { DevnetClock } from '../devnet/clock.js';
+import type { DevnetControls } from '../devnet/controls.js';
+import type { Faults } from '../devnet/faults.js';
+import type { GroundTruth } from '../devnet/groundTruth.js';
+import type { ListenerFault } from '../devnet/listeners.js';
+import { startDevnetServer } from '../devnet/server.js';
+import { DOT, type GenesisValidator, type IncludedExtrinsic, PolkadotChain, type PolkadotChainOptions } from './devnet/chain.js';
+import { polkadotRouter } from './devnet/rpc.js';
+
+export { DOT, PolkadotChain } from './devnet/chain.js';
+export type { Block, IncludedExtrinsic, TxStatus } from './devnet/chain.js';
+export { CHAIN_NAME, PROPERTIES } from './devnet/rpc.js';
+
+/** Options of {@link startPolkadotDevnet}. */
+export interface PolkadotDevnetOptions extends Omit<PolkadotChainOptions, 'validators'> {
+  /** Validators at genesis, each bonded with 10 000 DOT. @defaultValue 3, commissions 5%, 10%, 100% */
+  validators?: number;
+  /** WebSocket listeners sharing the chain. @defaultValue 2 */
+  listeners?: number;
+  /** Ports to listen on; 0 or absent: any free port. */
+  ports?: number[];
+}
+
+/** An account the devnet made, with its key. */
+export interface PolkadotDevAccount {
+  /** SS58, prefix 0. */
+  address: string;
+  /** AccountId32 hex. */
+  accountId: string;
+  /** The BIP39 mnemonic (sr25519, as polkadot-js and wallets import it). */
+  mnemonic: string;
+}
+
+/** A running Polkadot devnet and its test controls (the kit's, and Polkadot's own). */
+export interface PolkadotDevnet extends DevnetControls<IncludedExtrinsic> {
+  /** `ws://127.0.0.1:<port>`, one per listener. */
+  readonly wsUrls: string[];
+  readonly endpoints: readonly string[];
+  readonly chain: PolkadotChain;
+  readonly clock: DevnetClock;
+  /** Validator stashes as SS58 (prefix 0), in genesis order. */
+  readonly validators: string[];
+  /** Moves chain time forward by `ms`: a block every 12 s, an era every `eraMs`. */
+  advance(ms: number): void;
+  /** Moves time to the next era's first block (one `EraPaid`). */
+  nextEra(): void;
+  /** Leaves a validator (SS58) out of the next elections, or back in. */
+  setElected(validator: string, elected: boolean): void;
+  /** Creates an sr25519 account from a fresh mnemonic holding `amount` planck, in a new block. */
+  createAccount(amount: bigint): PolkadotDevAccount;
+  readonly faults: Faults;
+  setFault(index: number, fault: ListenerFault | null): void;
+  readonly truth: GroundTruth;
+  close(): Promise<void>;
+}
+
+const keyring = new Keyring({ type: 'sr25519', ss58Format: 0 });
+
+/** A validator stash at genesis: a fixed, key-less account. */
+function validatorStash(i: number): string {
+  return u8aToHex(blake2AsU8a(`polkadot devnet validator ${i}`, 256));
+}
+
+/** Starts a Polkadot (Asset Hub) devnet on 127.0.0.1. */
+export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): Promise<PolkadotDevnet> {
+  await cryptoWaitReady();
+  const commissions = [50_000_000, 100_000_000, 1_000_000_000];
+  const validators: GenesisValidator[] = Array.from({ length: options.validators ?? 3 }, (_, i) => ({
+    stash: validatorStash(i),
+    bond: 10_000n * DOT,
+    commission: commissions[i % commissions.length]!,
+  }));
+  const chain = new PolkadotChain({
+    ...options,
+    validators,
+    // Pool 1: a key-less depositor's 100 DOT, nominating the first two validators.
+    pool: { depositor: u8aToHex(blake2AsU8a('polkadot devnet pool depositor', 256)), bond: 100n * DOT, targets: validators.slice(0, 2).map((v) => v.stash) },
+  });
+  let server: Awaited<ReturnType<typeof startDevnetServer>>;
+  try {
+    server = await startDevnetServer({
+      name: 'polkadot devnet',
+      count: options.listeners ?? (options.ports?.length || 2),
+      ...(options.ports ? { ports: options.ports } : {}),
+      jsonRpc: polkadotRouter(chain),
+      // jsonrpsee's default max request size is 10 MiB (sc-rpc-server `RPC_MAX_PAYLOAD_DEFAULT` [recalled]).
+      maxBodyBytes: 10 * 1024 * 1024,
+    });
+  } catch (error) {
+    chain.close();
+    throw error;
+  }
+  const encode = (hex: string): string => keyring.encodeAddress(hex, 0);
+  let closing: Promise<void> | undefined;
+  return {
+    wsUrls: server.wsUrls,
+    endpoints: server.wsUrls,
+    chain,
+    clock: chain.clock,
+    validators: validators.map((v) => encode(v.stash)),
+    advance: (ms) => chain.advance(ms),
+    nextEra() {
+      const era = (chain.best.read('Staking', 'ActiveEra') as { index: number }).index;
+      while ((chain.best.read('Staking', 'ActiveEra') as { index: number }).index === era) chain.advance(chain.blockMs);
+    },
+    setElected(validator, elected) {
+      const hex = u8aToHex(keyring.decodeAddress(validator));
+      if (elected) chain.eras.unelected.delete(hex);
+      else chain.eras.unelected.add(hex);
+    },
+    createAccount(amount) {
+      const mnemonic = mnemonicGenerate();
+      const pair = keyring.addFromMnemonic(mnemonic);
+      keyring.removePair(pair.address);
+      chain.endow(u8aToHex(pair.publicKey), amount);
+      return { address: pair.address, accountId: u8aToHex(pair.publicKey), mnemonic };
+    },
+    faults: server.faults,
+    setFault: (index, fault) => server.setFault(index, fault),
+    dropNextTx: () => chain.mempool.dropNext(),
+    failNextTx: () => chain.mempool.failNext(),
+    delayNextTx: (ms) => chain.mempool.delayNext(ms),
+    loseNextResponse: () => chain.mempool.loseNextResponse(),
+    onIncluded: (hook) => chain.mempool.onIncluded(hook),
+    truth: chain.truth,
+    close: () => {
+      closing ??= (async () => {
+        chain.close();
+        await server.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Polkadot for `softstake devnet`: wall-clock blocks every 12 s (sped up), eras of 24 h / speedup. */
+export const devnet: DevnetModule = {
+  kind: 'polkadot',
+  async start(options) {
+    const speedup = Math.max(1, options.speedup);
+    const chain = await startPolkadotDevnet({
+      clock: 'wall',
+      speedup,
+      // A real era is 24 h; kept ≥ 60 s so a person sees eras pass within minutes.
+      eraMs: Math.max(60_000, Math.round(86_400_000 / speedup)),
+      ...(options.ports === undefined ? {} : { ports: options.ports }),
+    });
+    return {
+      endpoints: chain.wsUrls,
+      validators: chain.validators,
+      async createFundedAccount(amount) {
+        const account = chain.createAccount(amount);
+        return { address: account.address, secret: account.mnemonic, key: account.mnemonic, keyFormat: 'sr25519 BIP39 mnemonic, as polkadot-js and wallets import it' };
+      },
+      close: () => chain.close(),
+    };
+  },
+};
