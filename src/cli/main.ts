@@ -7,6 +7,7 @@ import { ensureDatabase } from '../ledger/ensureDatabase.js';
 import { migrate, syncAssets } from '../ledger/migrate.js';
 import { registerDaemonCommands } from './commands/daemon.js';
 import { registerDevnetCommand } from './commands/devnet.js';
+import { registerIntentCommands } from './commands/intents.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { configPath, type GlobalOptions } from './context.js';
 import { printJson } from './output.js';
@@ -57,6 +58,7 @@ program
 registerLedgerCommands(program, globals);
 registerDaemonCommands(program, globals);
 registerDevnetCommand(program, globals);
+registerIntentCommands(program, globals);
 
 function exitCodeOf(error: unknown): number {
   if (error instanceof ConfigError) return EXIT.config;

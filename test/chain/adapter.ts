@@ -24,7 +24,7 @@ import type {
   TxReceipt,
   TxStatus,
 } from '../../adapters/types.js';
-import { addressOf, publicKeyOf, signTx, type TxBody } from './keys.js';
+import { addressOf, decodeTxBody, decodeWireTx, publicKeyOf, signTx, type TxBody } from './keys.js';
 
 /** The testchain adapter's options. */
 export interface TestChainOptions {
@@ -115,6 +115,15 @@ const eventsSchema = z.object({
 });
 
 type TxResultJson = z.infer<typeof txResultSchema>;
+
+/** The nonce signed into wire bytes. */
+function nonceOf(chain: string, tx: SignedTx): bigint {
+  try {
+    return decodeTxBody(decodeWireTx(tx.bytes).bodyBytes).nonce;
+  } catch (error) {
+    throw new ChainProtocolError(chain, `stored transaction ${tx.hash} does not decode: ${(error as Error).message}`);
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -231,16 +240,23 @@ class TestChainAdapter implements ChainAdapter {
     return this.signBody(action.kind, action.validator, action.amount);
   }
 
-  /** Whether the bytes are in a block; testchain bytes never expire. */
+  /**
+   * Whether the bytes are in a block. Testchain bytes carry no expiry, but
+   * a nonce is used once: bytes not in a block whose nonce the account has
+   * already used (another transaction took it) can never be included, and
+   * are `expired`. The account is read before the bytes are looked up, so
+   * a nonce these very bytes used is found as their inclusion. Blocks are
+   * final once made.
+   */
   async status(tx: SignedTx): Promise<TxStatus> {
-    let result: TxResultJson;
+    const nonce = (await this.account()).nonce;
+    let result: TxResultJson | undefined;
     try {
       result = await this.request(`/txs/${tx.hash}`, txResultSchema);
     } catch (error) {
-      if (error instanceof EndpointHttpError && error.status === 404) return { state: 'pending' };
-      throw error;
+      if (!(error instanceof EndpointHttpError && error.status === 404)) throw error;
     }
-    if (!result.included) return { state: 'pending' };
+    if (result === undefined || !result.included) return nonceOf(this.name, tx) < nonce ? { state: 'expired' } : { state: 'pending' };
     if (result.code !== 0) return { state: 'failed', hash: tx.hash, fee: result.fee, log: result.log };
     return { state: 'included', receipt: this.receipt(tx.hash, result) };
   }
