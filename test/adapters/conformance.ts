@@ -186,6 +186,8 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         expect(limits.minStake).toBeGreaterThan(0n);
         expect(limits.step).toBeGreaterThan(0n);
         expect(limits.reserve).toBeGreaterThanOrEqual(0n);
+        // The planner's default minMove is a multiple of it: a delegation must cost something.
+        expect(limits.typicalFee).toBeGreaterThan(0n);
         if (limits.maxUnbondingEntries !== undefined) expect(limits.maxUnbondingEntries.count).toBeGreaterThan(0);
         expect(h.amount % limits.step).toBe(0n);
       });

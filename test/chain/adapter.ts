@@ -217,8 +217,10 @@ class TestChainAdapter implements ChainAdapter {
     };
   }
 
+  /** No minimum, any amount; the typical fee is the node's minimum fee, which every transaction pays. */
   async limits(): Promise<ChainLimits> {
-    return { minStake: 1n, step: 1n, reserve: 0n };
+    const status = await this.request('/status', statusSchema);
+    return { minStake: 1n, step: 1n, reserve: 0n, typicalFee: status.minFee > 0n ? status.minFee : 1n };
   }
 
   /** One withdraw of all pending rewards once a whole unit is pending. */
