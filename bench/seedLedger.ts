@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { toBigInt, toMillis, withTransaction } from '../src/ledger/db.js';
 import { post } from '../src/ledger/journal.js';
 import { insertRewardEvents } from '../src/ledger/rewards.js';
+import { applyBalanceChanges, type NumberedRecord } from '../src/ledger/balanceChanges.js';
 
 const HOUR = 3_600_000;
 
@@ -111,4 +112,36 @@ export async function checkpoint(pool: pg.Pool): Promise<void> {
 export async function settle(pool: pg.Pool): Promise<void> {
   await pool.query('VACUUM ANALYZE');
   await checkpoint(pool);
+}
+
+/** The day after the seeded one: the daily case's new changes and reward fall in it. */
+export const NEXT_DAY = SEED_PERIOD_END;
+/** The daily case's period end: the end of the next day. */
+export const NEXT_PERIOD_END = NEXT_DAY + 24 * HOUR;
+
+/**
+ * One day of an established book: `changes` balance changes on the day after
+ * the seeded one, through the ledger's own import (so balances and the journal
+ * are what production leaves), plus one reward event of 1,600 ATOM. Every
+ * tenth seeded user changes: three in four deposit up to 1,000 ATOM, the
+ * fourth withdraws 0.001 ATOM from a balance the seed left at 25% or more of
+ * its deposits. Run after the seeded day was distributed.
+ */
+export async function seedNextDay(pool: pg.Pool, asset: string, users: number, changes: number): Promise<bigint> {
+  const records = function* (): Generator<NumberedRecord> {
+    for (let n = 0; n < changes; n += 1) {
+      // Users 10, 20, 30, … (wrapping round past the last): i % 4 is 0 or 2, so
+      // the seed left each at least 25% of a deposit of 1 ATOM or more.
+      const i = 10 * ((n % Math.max(1, Math.floor(users / 10))) + 1);
+      const delta = n % 4 === 3 ? -1_000 : 1 + ((n * 7919) % 1_000_000_000);
+      const at = NEXT_DAY + Math.floor((n * HOUR * 24) / changes);
+      yield { line: n + 1, record: { id: `${asset}:day2:${n}`, user: seededUserId(i), asset, delta: String(delta), at: new Date(at).toISOString() } };
+    }
+  };
+  await applyBalanceChanges(pool, records(), { assets: new Set([asset]) });
+  const amount = 1_600_000_000n;
+  await withTransaction(pool, (tx) =>
+    insertRewardEvents(tx, [{ id: `${asset}:reward:day2`, asset, amount, at: NEXT_DAY + 12 * HOUR, source: 'bench' }]),
+  );
+  return amount;
 }

@@ -18,6 +18,22 @@ export class RetryableError extends SoftstakeError {
   override readonly retryable = true;
 }
 
+/**
+ * A write met a stored row it did not expect (a unique violation): a bug,
+ * or two writers that should have been serialized. Never retryable: a retry
+ * would hide it, so it is surfaced with the constraint it broke.
+ */
+export class ConflictError extends SoftstakeError {
+  constructor(
+    message: string,
+    /** The unique constraint or index that was violated, where PostgreSQL names it. */
+    readonly constraint: string | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** One problem in the operator's config file, located by its field path. */
 export interface ConfigIssue {
   /** Dotted field path, e.g. `assets.ATOM.commission`; empty for the whole file. */

@@ -15,10 +15,19 @@
  *   (`devnet/staking.ts`, `devnet/distribution.ts`), with the SDK 0.50 events;
  * - chain time moves by `advance` (frozen clock) or with the wall clock;
  *   a transaction is included promptly, in the next block;
- * - faults per listener (503, 429, no answer, reset), a transaction lost
- *   after CheckTx, a transaction that is included and fails.
+ * - faults per listener or per method (503, 429, no answer, reset, a lost
+ *   answer), a transaction lost after CheckTx, one included and failed, one
+ *   held back, one included with its broadcast's answer lost.
+ *
+ * The clock, block production, mempool faults, listeners and the ground
+ * truth come from the devnet kit (adapters/devnet/); this file and
+ * devnet/ hold the chain's rules and codecs.
  */
 import type { DevnetModule } from '../devnet.js';
+import { type ClockMode, DevnetClock } from '../devnet/clock.js';
+import type { DevnetControls } from '../devnet/controls.js';
+import type { Faults } from '../devnet/faults.js';
+import type { GroundTruth } from '../devnet/groundTruth.js';
 import { rawSecp256k1PubkeyToRawAddress } from '@cosmjs/amino';
 import { Secp256k1 } from '@cosmjs/crypto';
 import { toBech32 } from '@cosmjs/encoding';
@@ -76,17 +85,21 @@ export interface CosmosDevnetOptions {
    * `wall`: chain time is `Date.now()` plus what `advance` added; a block every `blockMs`.
    * @defaultValue 'frozen'
    */
-  clock?: 'frozen' | 'wall';
+  clock?: ClockMode;
   /** Genesis block time, ms. @defaultValue Date.now() */
   genesisTime?: number;
+  /** Rewards accrue this many times faster than chain time passes (`softstake devnet`). @defaultValue 1 */
+  speedup?: number;
   /** Minimum gas price CheckTx enforces, e.g. "0.025uatom"; "0uatom" disables it. @defaultValue `0.025<denom>` */
   minGasPrice?: string;
   /** Size of the active set. @defaultValue 100 */
   maxValidators?: number;
   /** Delay between a transaction entering the mempool and the block that includes it, ms. @defaultValue 10 */
   inclusionDelayMs?: number;
-  /** HTTP listeners (endpoints), all serving the same chain. @defaultValue 2 */
+  /** HTTP listeners (endpoints), all serving the same chain. @defaultValue `ports.length`, else 2 */
   listeners?: number;
+  /** Ports to listen on (127.0.0.1); 0 or absent: any free port. */
+  ports?: number[];
 }
 
 /** One account as a test sees it at the latest block. */
@@ -104,8 +117,8 @@ export interface CosmosAccountSnapshot {
   unbonding: { validator: string; amount: bigint; completesAt: number; creationHeight: bigint }[];
 }
 
-/** A running Cosmos devnet and its test controls. */
-export interface CosmosDevnet {
+/** A running Cosmos devnet and its test controls (the kit's, and Cosmos's own). */
+export interface CosmosDevnet extends DevnetControls<IncludedTx> {
   /** One base URL per listener, `http://127.0.0.1:<port>` (JSON-RPC at `/`). */
   readonly urls: readonly string[];
   /** Same as `urls` (the conformance suite's name). */
@@ -123,6 +136,8 @@ export interface CosmosDevnet {
   height(): bigint;
   /** The latest block's time, ms. */
   time(): number;
+  /** The chain's clock (the kit's): `clock.advance(ms)` is `advance(ms)`. */
+  readonly clock: DevnetClock;
   /** Moves chain time forward by `ms`, producing a block every `blockMs` and one at the new time. */
   advance(ms: number): void;
   /** `advance(n × blockMs)`: exactly `n` blocks. */
@@ -130,9 +145,11 @@ export interface CosmosDevnet {
   /** Credits `amount` to an account (genesis-style: no transaction, no block), creating it. */
   fund(address: string, amount: bigint): void;
   account(address: string): CosmosAccountSnapshot;
-  /** Rewards paid out to the delegator so far (sum of its `withdraw_rewards` payouts), base units. */
+  /** What the chain paid and slashed, per account: `truth.of(address)` is `{ paid, slashed, net }`. */
+  readonly truth: GroundTruth;
+  /** Rewards paid out to the delegator so far (sum of its `withdraw_rewards` payouts), base units: `truth.of(address).paid`. */
   rewardsPaid(address: string): bigint;
-  /** Stake and unbonding the delegator lost to slashes so far, base units. */
+  /** Stake and unbonding the delegator lost to slashes so far, base units: `truth.of(address).slashed`. */
   slashed(address: string): bigint;
   /** Slashes `bps` basis points of the validator's tokens and unbonding entries, in a new block. */
   slash(validator: string, bps: number): void;
@@ -143,10 +160,18 @@ export interface CosmosDevnet {
   setCommission(validator: string, rate: string): void;
   /** Makes listener `index` show `fault` from now on; `null` heals it. */
   setFault(index: number, fault: RpcFault | null): void;
+  /** Faults per listener, per JSON-RPC method, or both: `faults.inject({ target: 'broadcast_tx_sync' }, 'http503', 1)`. */
+  readonly faults: Faults;
+  /** JSON-RPC over WebSocket, one `ws://127.0.0.1:<port>/websocket` per listener. */
+  readonly wsUrls: readonly string[];
   /** The next transaction passing CheckTx is answered code 0 and lost; the same bytes sent again land. */
   dropNextTx(): void;
   /** The next transaction included fails: fee charged, sequence used, nothing else. */
   failNextTx(): void;
+  /** The next transaction passing CheckTx stays out of blocks for `ms` of real time. */
+  delayNextTx(ms: number): void;
+  /** The next transaction passing CheckTx is included, and the answer to its broadcast is lost (the connection is cut). */
+  loseNextResponse(): void;
   /**
    * Runs `hook` after a block includes a transaction (successful or failed);
    * `null` removes it. cosmjs learns of inclusion by polling, so the hook
@@ -192,8 +217,7 @@ function genesisState(options: CosmosDevnetOptions, prefix: string, genesisTime:
     feeCollector: 0n,
     communityPool: 0n,
     mintCarry: 0n,
-    rewardsPaid: new Map(),
-    slashed: new Map(),
+    truth: [],
   };
   const validators = options.validators ?? [{ commission: '0.05' }, { commission: '0.10' }];
   if (validators.length === 0) throw new RangeError('cosmos devnet: at least one validator is needed');
@@ -249,14 +273,13 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
   const inclusionDelayMs = positiveInteger('inclusionDelayMs', options.inclusionDelayMs ?? 10, 0);
   const maxValidators = positiveInteger('maxValidators', options.maxValidators ?? 100, 1);
   const genesisTime = positiveInteger('genesisTime', options.genesisTime ?? Date.now(), 0);
+  const clock = new DevnetClock({ name: 'cosmos devnet', mode: options.clock ?? 'frozen', start: genesisTime, speedup: options.speedup ?? 1 });
   const minGasPriceText = options.minGasPrice ?? `0.025${denom}`;
   const gasPrice = parseGasPrice(minGasPriceText);
   if (gasPrice.denom !== denom) throw new RangeError(`cosmos devnet: minGasPrice must be in ${denom}, got ${minGasPriceText}`);
   if (options.blockReward !== undefined && options.blockReward < 0n) throw new RangeError('cosmos devnet: blockReward must be ≥ 0');
   const communityTax = parseDec(options.communityTax ?? '0.02', 'communityTax');
   if (communityTax > DEC_ONE) throw new RangeError('cosmos devnet: communityTax must be ≤ 1');
-  const wall = (options.clock ?? 'frozen') === 'wall';
-
   const chain = new Chain(
     {
       chainId,
@@ -265,18 +288,21 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
       minGasPrice: gasPrice.amount,
       blockMs,
       unbondingMs,
-      wallClock: wall,
-      genesisTime,
       rewards: { inflation: parseDec(options.inflation ?? '0.10', 'inflation'), blockReward: options.blockReward, blockMs, communityTax },
       maxValidators,
       inclusionDelayMs,
       modules: moduleAddresses(prefix),
     },
     genesisState(options, prefix, genesisTime),
+    clock,
   );
-  const rpc = await startRpcServers(chain, options.listeners ?? 2);
-  const ticker = wall ? setInterval(() => chain.catchUp(), Math.min(blockMs, 1000)) : undefined;
-  ticker?.unref();
+  let rpc: Awaited<ReturnType<typeof startRpcServers>>;
+  try {
+    rpc = await startRpcServers(chain, options.listeners ?? (options.ports?.length || 2), options.ports);
+  } catch (error) {
+    chain.close();
+    throw error;
+  }
 
   const validatorOf = (address: string): void => {
     if (!chain.state.validators.has(address)) throw new RangeError(`cosmos devnet: unknown validator ${address}`);
@@ -301,6 +327,7 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
       chain.catchUp();
       return chain.headTime;
     },
+    clock,
     advance: (ms) => chain.advance(ms),
     produceBlocks: (n) => chain.advance(positiveInteger('produceBlocks(n)', n, 0) * blockMs),
     fund: (address, amount) => chain.fund(address, amount),
@@ -326,8 +353,9 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
           .map((e) => ({ validator: e.validator, amount: e.balance, completesAt: e.completionTime, creationHeight: e.creationHeight })),
       };
     },
-    rewardsPaid: (address) => chain.state.rewardsPaid.get(address) ?? 0n,
-    slashed: (address) => chain.state.slashed.get(address) ?? 0n,
+    truth: chain.truth,
+    rewardsPaid: (address) => chain.truth.of(address).paid,
+    slashed: (address) => chain.truth.of(address).slashed,
     slash: (validator, bps) => chain.slash(validator, bps),
     jail: (validator) => {
       validatorOf(validator);
@@ -343,18 +371,15 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
       chain.setCommission(validator, dec);
     },
     setFault: (index, fault) => rpc.setFault(index, fault),
-    dropNextTx: () => {
-      chain.dropNext = true;
-    },
-    failNextTx: () => {
-      chain.failNext = true;
-    },
-    onIncluded: (hook) => {
-      chain.includedHook = hook ?? undefined;
-    },
+    faults: rpc.faults,
+    wsUrls: rpc.wsUrls,
+    dropNextTx: () => chain.mempool.dropNext(),
+    failNextTx: () => chain.mempool.failNext(),
+    delayNextTx: (ms) => chain.mempool.delayNext(ms),
+    loseNextResponse: () => chain.mempool.loseNextResponse(),
+    onIncluded: (hook) => chain.mempool.onIncluded(hook),
     close: () => {
       closing ??= (async () => {
-        if (ticker !== undefined) clearInterval(ticker);
         chain.close();
         await rpc.close();
       })();
@@ -378,19 +403,19 @@ export async function createFundedAccount(devnet: CosmosDevnet, amount: bigint):
   return account;
 }
 
-/** The Cosmos devnet for `softstake devnet`: two validators, wall-clock blocks, inflation sped up. */
+/** The Cosmos devnet for `softstake devnet`: two validators, wall-clock blocks, rewards sped up. */
 export const devnet: DevnetModule = {
   kind: 'cosmos',
   async start(options) {
-    // 10% a year, sped up: the decimal string of speedup / 10, exactly.
-    const inflation = `${Math.floor(options.speedup / 10)}.${options.speedup % 10}`;
-    const chain = await startCosmosDevnet({ clock: 'wall', blockMs: 1_000, inflation });
+    const chain = await startCosmosDevnet({ clock: 'wall', blockMs: 1_000, speedup: options.speedup, ...(options.ports === undefined ? {} : { ports: options.ports }) });
     return {
       endpoints: [...chain.urls],
       validators: [...chain.validators],
+      chainId: chain.chainId,
+      extraEndpoints: { websocket: [...chain.wsUrls] },
       async createFundedAccount(amount) {
         const { mnemonic, address } = await createFundedAccount(chain, amount);
-        return { secret: mnemonic, address };
+        return { secret: mnemonic, address, key: mnemonic, keyFormat: `mnemonic, HD path m/44'/118'/0'/0/0` };
       },
       close: () => chain.close(),
     };

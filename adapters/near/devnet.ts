@@ -5,17 +5,25 @@
  * near-api-js talks to it unmodified; the devnet decodes the borsh
  * SignedTransaction with near-api-js's own codec and verifies it as nearcore
  * would (see devnet/chain.ts). Tests move time with {@link NearDevnet.nextEpoch}
- * and inject faults per listener.
+ * or `advance(ms)` and inject faults per listener or per method.
+ *
+ * The clock, block production, mempool faults, listeners and the ground
+ * truth come from the devnet kit (adapters/devnet/); this file and devnet/
+ * hold NEAR's rules and codecs.
  *
  * Also `softstake devnet`'s NEAR chain: {@link devnet}.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KeyPair } from 'near-api-js';
 import type { DevnetModule } from '../devnet.js';
-import { sendJson, startListeners, type ListenerFault } from '../devnetListeners.js';
+import type { DevnetClock } from '../devnet/clock.js';
+import type { DevnetControls } from '../devnet/controls.js';
+import type { Faults } from '../devnet/faults.js';
+import type { GroundTruth } from '../devnet/groundTruth.js';
+import type { ListenerFault } from '../devnet/listeners.js';
+import { startDevnetServer } from '../devnet/server.js';
 import { NearChain, ONE_NEAR, type IncludedTx, type NearChainOptions } from './devnet/chain.js';
-import { dispatch, RpcFailure, type RpcHooks } from './devnet/rpc.js';
+import { nearRouter } from './devnet/rpc.js';
 
 export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS } from './devnet/chain.js';
 export { NUM_EPOCHS_TO_UNLOCK } from './devnet/pool.js';
@@ -62,10 +70,12 @@ export interface NearAccountSnapshot {
   pools: NearPoolBalance[];
 }
 
-/** A running NEAR devnet and its test controls. */
-export interface NearDevnet {
+/** A running NEAR devnet and its test controls (the kit's, and NEAR's own). */
+export interface NearDevnet extends DevnetControls<IncludedTx> {
   /** One `http://127.0.0.1:<port>` per listener. */
   readonly urls: string[];
+  /** Same as `urls` (the kit's name). */
+  readonly endpoints: readonly string[];
   readonly chainId: string;
   /** The pools' account ids. */
   readonly pools: string[];
@@ -73,6 +83,10 @@ export interface NearDevnet {
   readonly chain: NearChain;
   /** Produces blocks up to the next epoch switch, where every pool receives its reward (distributed by the next `ping`). */
   nextEpoch(): void;
+  /** The chain's clock (the kit's). */
+  readonly clock: DevnetClock;
+  /** Moves chain time forward by `ms`: a block every `blockMs`, an epoch every `epochLength` blocks. */
+  advance(ms: number): void;
   /** The current epoch height. */
   epoch(): number;
   /** The latest block height. */
@@ -80,10 +94,16 @@ export interface NearDevnet {
   /** Cuts `bps` of the pool's total staked balance (lowers its share price). */
   slash(pool: string, bps: number): void;
   setFault(index: number, fault: NearDevnetFault | null): void;
+  /** Faults per listener, per JSON-RPC method, or both: `faults.inject({ target: 'send_tx' }, 'http503', 1)`. */
+  readonly faults: Faults;
   /** The next new valid transaction is accepted and lost (send_tx answers TIMEOUT_ERROR); the same bytes later land. */
   dropNextTx(): void;
   /** The next new valid transaction is included and its receipt fails: gas burnt, nonce used, deposit refunded. */
   failNextTx(): void;
+  /** The next new valid transaction waits `ms` (real time) before its block; `send_tx` answers when it is in. */
+  delayNextTx(ms: number): void;
+  /** The next new valid transaction is included and the answer to its `send_tx` is lost (the connection is cut). */
+  loseNextResponse(): void;
   /** Runs `hook` after a transaction is included (newly or again), before the sender gets its answer. */
   onIncluded(hook: ((tx: IncludedTx) => void | Promise<void>) | null): void;
   /** Creates an account holding `amount` yoctoNEAR; returns its full-access key as `ed25519:<base58>`. */
@@ -97,30 +117,12 @@ export interface NearDevnet {
    * the contract (a yoctoNEAR here and there).
    */
   rewardsPaid(accountId: string): bigint;
+  /** The kit's ground truth: `truth.of(account)` is `{ paid, slashed, net }`, `net` being {@link rewardsPaid}. */
+  readonly truth: GroundTruth;
   close(): Promise<void>;
 }
 
 const MAX_BODY = 1024 * 1024;
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-const send = sendJson;
 
 /** Starts a NEAR devnet on 127.0.0.1. */
 export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<NearDevnet> {
@@ -137,53 +139,49 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
       fee: p.fee ?? [10, 100],
     });
   }
-  const hooks: RpcHooks = {};
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method !== 'POST') return send(res, 405, { error: 'POST JSON-RPC only' });
-    let request: { id?: unknown; method?: unknown; params?: unknown };
-    try {
-      request = JSON.parse(await readBody(req)) as typeof request;
-    } catch {
-      return send(res, 400, { jsonrpc: '2.0', id: null, error: { name: 'REQUEST_VALIDATION_ERROR', cause: { name: 'PARSE_ERROR', info: { error_message: 'invalid JSON' } }, code: -32700, message: 'Parse error' } });
-    }
-    const id = request.id ?? null;
-    try {
-      const result = await dispatch(chain, String(request.method), request.params, hooks);
-      send(res, 200, { jsonrpc: '2.0', id, result });
-    } catch (error) {
-      if (error instanceof RpcFailure) return send(res, 200, { jsonrpc: '2.0', id, error: error.body });
-      send(res, 200, { jsonrpc: '2.0', id, error: { name: 'INTERNAL_ERROR', cause: { name: 'INTERNAL_ERROR', info: { error_message: (error as Error).message } }, code: -32000, message: 'Server error' } });
-    }
+  let server: Awaited<ReturnType<typeof startDevnetServer>>;
+  try {
+    server = await startDevnetServer({
+      name: 'near devnet',
+      count: options.listeners ?? (options.ports?.length || 2),
+      ...(options.ports ? { ports: options.ports } : {}),
+      jsonRpc: nearRouter(chain),
+      // nearcore serves JSON-RPC over HTTP only.
+      websocketPaths: [],
+      maxBodyBytes: MAX_BODY,
+      fallback: () => ({ status: 405, body: { error: 'POST JSON-RPC only' } }),
+    });
+  } catch (error) {
+    chain.close();
+    throw error;
+  }
+  const truth: GroundTruth = {
+    of: (accountId) => chain.truthOf(accountId),
+    entries: (accountId) => chain.slashes.entries(accountId),
   };
-
-  const listeners = await startListeners(
-    { name: 'near devnet', count: options.listeners ?? options.ports?.length ?? 2, ...(options.ports ? { ports: options.ports } : {}) },
-    handle,
-  );
-  const { urls, close } = listeners;
+  let closing: Promise<void> | undefined;
 
   return {
-    urls,
+    urls: server.urls,
+    endpoints: server.urls,
     chainId: chain.chainId,
     pools: poolOptions.map((p) => p.id),
     chain,
     nextEpoch: () => {
       chain.nextEpoch();
     },
+    clock: chain.clock,
+    advance: (ms) => chain.advance(ms),
     epoch: () => chain.head.epochHeight,
     height: () => chain.head.height,
     slash: (poolId, bps) => chain.slash(poolId, bps),
-    setFault: listeners.setFault,
-    dropNextTx: () => {
-      chain.dropNext = true;
-    },
-    failNextTx: () => {
-      chain.failNext = true;
-    },
-    onIncluded: (hook) => {
-      hooks.onIncluded = hook ?? undefined;
-    },
+    setFault: (index, fault) => server.setFault(index, fault),
+    faults: server.faults,
+    dropNextTx: () => chain.mempool.dropNext(),
+    failNextTx: () => chain.mempool.failNext(),
+    delayNextTx: (ms) => chain.mempool.delayNext(ms),
+    loseNextResponse: () => chain.mempool.loseNextResponse(),
+    onIncluded: (hook) => chain.mempool.onIncluded(hook),
     createAccount: (accountId, amount) => chain.createAccount(accountId, amount),
     account: (accountId) => ({
       liquid: chain.state.accounts.get(accountId)?.amount ?? 0n,
@@ -191,33 +189,49 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
       epochHeight: chain.head.epochHeight,
       pools: chain.poolBalances(accountId).map(({ pool, staked, unstaked, availableEpoch }) => ({ pool, staked, unstaked, availableEpoch })),
     }),
-    rewardsPaid: (accountId) => chain.poolBalances(accountId).reduce((sum, b) => sum + b.staked + b.unstaked - b.deposited + b.withdrawn, 0n),
-    close,
+    rewardsPaid: (accountId) => chain.truthOf(accountId).net,
+    truth,
+    close: () => {
+      closing ??= (async () => {
+        chain.close();
+        await server.close();
+      })();
+      return closing;
+    },
   };
 }
 
-/** NEAR for `softstake devnet`: two pools, an epoch every few seconds. */
+/** NEAR for `softstake devnet`: two pools, wall-clock blocks, an epoch every few seconds. */
 export const devnet: DevnetModule = {
   kind: 'near',
   async start(options) {
-    const chain = await startNearDevnet({ clock: 'wall', ...(options.ports === undefined ? {} : { ports: options.ports }) });
     // A real epoch is about 12 h; sped up, and kept between 1 s and 15 s so a person sees rewards within a minute.
     const epochMs = Math.min(15_000, Math.max(1_000, Math.round(43_200_000 / Math.max(1, options.speedup))));
-    const timer = setInterval(() => chain.nextEpoch(), epochMs);
-    timer.unref();
+    const epochLength = 20;
+    const chain = await startNearDevnet({
+      clock: 'wall',
+      blockProduction: 'clock',
+      speedup: options.speedup,
+      epochLength,
+      blockMs: Math.max(1, Math.round(epochMs / epochLength)),
+      ...(options.ports === undefined ? {} : { ports: options.ports }),
+    });
     return {
       endpoints: chain.urls,
       validators: chain.pools,
-      async createFundedAccount(amount) {
-        const accountId = `custody-${randomBytes(4).toString('hex')}.devnet`;
+      chainId: chain.chainId,
+      async createFundedAccount(amount, label = 'account') {
+        const accountId = `${label}-${randomBytes(4).toString('hex')}.devnet`;
         const secret = chain.createAccount(accountId, amount);
         const publicKey = KeyPair.fromString(secret as `ed25519:${string}`).getPublicKey().toString();
-        return { secret: JSON.stringify({ account_id: accountId, public_key: publicKey, private_key: secret }), address: accountId };
+        return {
+          secret: JSON.stringify({ account_id: accountId, public_key: publicKey, private_key: secret }),
+          address: accountId,
+          key: secret,
+          keyFormat: 'ed25519 secret key, as near-cli and near-api-js KeyPair.fromString take it',
+        };
       },
-      async close() {
-        clearInterval(timer);
-        await chain.close();
-      },
+      close: () => chain.close(),
     };
   },
 };

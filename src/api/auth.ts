@@ -23,9 +23,20 @@ export function sameSecret(given: string, expected: string): boolean {
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
 /**
+ * Headers for a refusal sent before the request's body was read: when a body
+ * is coming, the connection is closed after the answer, so an unauthenticated
+ * client can neither make the server read 4 MiB nor hold the connection by
+ * sending it a byte at a time.
+ */
+export function refusalHeaders(request: FastifyRequest): Record<string, string> {
+  const length = Number(request.headers['content-length'] ?? 0);
+  return length > 0 || request.headers['transfer-encoding'] !== undefined ? { connection: 'close' } : {};
+}
+
+/**
  * An onRequest hook refusing requests without `Authorization: Bearer <token>`
- * (401, with the RFC 6750 challenge). Runs before the body is read, so an
- * unauthenticated client cannot make the server parse 4 MiB.
+ * (401, with the RFC 6750 challenge). Runs before the body is read (see
+ * `refusalHeaders`).
  */
 export function bearerAuth(token: string): onRequestAsyncHookHandler {
   return async (request: FastifyRequest) => {
@@ -39,7 +50,7 @@ export function bearerAuth(token: string): onRequestAsyncHookHandler {
         title: 'Unauthorized',
         detail: match ? 'the bearer token is not valid' : 'send the API token as `Authorization: Bearer <token>`',
       },
-      { 'www-authenticate': challenge },
+      { 'www-authenticate': challenge, ...refusalHeaders(request) },
     );
   };
 }

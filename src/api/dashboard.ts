@@ -1,11 +1,19 @@
 /**
  * The BullMQ dashboard (bull-board) at `/admin/queues`, behind HTTP basic
- * auth. Every queue is shown; a failed job may be retried, but a completed
- * one may not be run again: harvest and distribute jobs move money, and
- * although the ledger would refuse to count them twice, "run it again" on a
- * finished money job is never what an operator should be offered. The UI
- * hides the button (`allowCompletedRetries: false`) and the server refuses
- * the request, whatever sends it.
+ * auth. Read-only by default: an operator sees every queue, job, scheduler
+ * and failure, and changes nothing. Harvest and distribute jobs move money,
+ * and the one-signer-per-chain rule rests on each chain queue's global
+ * concurrency of 1, so the server refuses every change the UI could send
+ * (add or edit a job, run or edit a scheduler, set a concurrency or a rate
+ * limit, pause, empty, clean, promote or obliterate), whatever sends it.
+ * `api.dashboard.actions` turns on only what is listed:
+ *   - `retry-failed-poll`: retry one failed `poll` job of a chain queue;
+ *   - `retry-failed`: retry one failed job of any queue (a distribute job
+ *     still runs only at a scheduled tick of its asset: the worker checks).
+ * A completed job is never run again. Failed jobs show their error, without
+ * the stack (file paths of the deployment) and with URLs cut to scheme,
+ * host and port. Pages carry a Content-Security-Policy that allows only the
+ * dashboard's own scripts and no framing.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -13,9 +21,11 @@ import type { BeforeHook, ControllerHandlerReturnType, QueueAdapterOptions } fro
 import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Job, Queue } from 'bullmq';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
 
-import { REALM, sameSecret } from './auth.js';
+import type { DashboardAction } from '../config/index.js';
+import { redactUrls } from '../redactUrls.js';
+import { REALM, refusalHeaders, sameSecret } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { sendProblem } from './problems.js';
 
@@ -32,19 +42,34 @@ class CompletedRetryRefused extends Error {
   }
 }
 
+/** The one change `actions` can allow: retrying one job. */
+const RETRY_ROUTE = `${DASHBOARD_PATH}/api/queues/:queueName/:jobId/retry`;
+
 /**
- * A queue as bull-board sees it, with retrying a completed job refused at
- * the job itself: the check in `refuseCompletedRetries` answers nicely, this
- * one also closes the gap of a job completing between that check and the
- * retry.
+ * Sent on every dashboard response: the page runs only its own scripts, may
+ * not be framed (clickjacking a logged-in operator), and sends no referrer.
+ */
+export const DASHBOARD_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * A queue as bull-board sees it: read-only unless an action allows retries
+ * on it, retrying a completed job refused at the job itself (closing the
+ * gap of a job completing between the route's check and the retry), and
+ * every job shown without its stack.
  */
 class MoneySafeAdapter extends BullMQAdapter {
-  constructor(queue: Queue) {
+  constructor(queue: Queue, retries: boolean) {
     // `allowCompletedRetries` is read by bull-board's base adapter, though the
     // BullMQ adapter's option type does not list it.
     const options: Partial<QueueAdapterOptions> & { allowCompletedRetries: boolean } = {
-      readOnlyMode: false,
-      allowRetries: true,
+      readOnlyMode: !retries,
+      allowRetries: retries,
       allowCompletedRetries: false,
       description: queue.name.startsWith('chain-') ? 'poll, harvest and rebalance jobs of one chain' : 'distributions',
     };
@@ -67,7 +92,45 @@ function guard(job: Job | undefined): Job | undefined {
     if (args[0] === 'completed') throw new CompletedRetryRefused(String(job.id));
     return retry(...args);
   };
+  const toJSON = job.toJSON.bind(job);
+  job.toJSON = () => {
+    const json = toJSON();
+    return { ...json, stacktrace: [], failedReason: json.failedReason ? redactUrls(json.failedReason) : json.failedReason };
+  };
   return job;
+}
+
+/** Whether `actions` allow retrying `job` (of `queue`) from the dashboard: only a failed one, and only of an allowed kind. */
+async function retryAllowed(actions: readonly DashboardAction[], queue: Queue, job: Job): Promise<boolean> {
+  if ((await job.getState()) !== 'failed') return false;
+  if (actions.includes('retry-failed')) return true;
+  return actions.includes('retry-failed-poll') && queue.name.startsWith('chain-') && job.name === 'poll';
+}
+
+/** Whether any of `actions` lets the dashboard retry jobs of `queue`. */
+function retriesOn(actions: readonly DashboardAction[], queue: Queue): boolean {
+  return actions.includes('retry-failed') || (actions.includes('retry-failed-poll') && queue.name.startsWith('chain-'));
+}
+
+/**
+ * The server's side of "read-only": an onRequest hook (before any body is
+ * read) letting through reads and, when `actions` allow it, a retry of one
+ * failed job; every other method and route is a 403 problem.
+ */
+function refuseChanges(deps: ApiDeps, actions: readonly DashboardAction[]): onRequestAsyncHookHandler {
+  const queues = new Map(deps.queues.all().map((q) => [q.name, q]));
+  return async (request, reply) => {
+    if (request.method === 'GET' || request.method === 'HEAD') return;
+    const allowed = actions.length === 0 ? 'none (the dashboard is read-only)' : actions.join(', ');
+    const refuse = (why: string) =>
+      sendProblem(reply, { status: 403, title: 'Forbidden', detail: `${why}; api.dashboard.actions allows: ${allowed}` }, refusalHeaders(request));
+    if (request.method !== 'PUT' || request.routeOptions.url !== RETRY_ROUTE) return refuse('this dashboard action is not allowed');
+    const { queueName, jobId } = request.params as { queueName: string; jobId: string };
+    const queue = queues.get(queueName);
+    const job = queue === undefined ? undefined : await queue.getJob(jobId);
+    if (queue === undefined || job === undefined) return refuse('no such job');
+    if (!(await retryAllowed(actions, queue, job))) return refuse(`retrying this ${job.name} job (${await job.getState()}) is not allowed`);
+  };
 }
 
 /** bull-board's hook before each API call: refuses retrying completed jobs with a 405. */
@@ -87,11 +150,15 @@ const refuseCompletedRetries: BeforeHook = async ({ method, route, request }) =>
  * else. bull-board's own error handler (which would send raw error messages)
  * is replaced by one that logs them and answers with a key only.
  */
-export async function registerDashboard(app: FastifyInstance, deps: ApiDeps, credentials: { user: string; password: string }): Promise<void> {
+export async function registerDashboard(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  credentials: { user: string; password: string; actions: readonly DashboardAction[] },
+): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: deps.queues.all().map((queue) => new MoneySafeAdapter(queue)),
+    queues: deps.queues.all().map((queue) => new MoneySafeAdapter(queue, retriesOn(credentials.actions, queue))),
     // @bull-board/fastify pins its own copy of @bull-board/api (one patch
     // older); the two declare the same interface.
     serverAdapter: serverAdapter as unknown as BoardServerAdapter,
@@ -121,11 +188,15 @@ export async function registerDashboard(app: FastifyInstance, deps: ApiDeps, cre
       basicAuth.call(scope, request, reply, (error?: Error) => {
         // Answered here, not thrown: bull-board's routes have their own error handler.
         if (error) {
-          sendProblem(reply, { status: 401, title: 'Unauthorized', detail: 'the queue dashboard needs the operator\'s user and password' });
+          sendProblem(reply, { status: 401, title: 'Unauthorized', detail: 'the queue dashboard needs the operator\'s user and password' }, refusalHeaders(request));
           return;
         }
         done();
       });
+    });
+    scope.addHook('onRequest', refuseChanges(deps, credentials.actions));
+    scope.addHook('onSend', async (_request, reply) => {
+      reply.headers(DASHBOARD_HEADERS);
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
   });

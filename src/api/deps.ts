@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 
-import type { ChainAdapter } from '../../adapters/types.js';
 import type { SoftstakeConfig } from '../config/index.js';
 import type { Queues } from '../pipeline/queues.js';
 
@@ -12,8 +11,6 @@ export interface ApiDeps {
   pool: pg.Pool;
   /** The daemon's queues (`openQueues(config)`), for `/ready`, `/metrics` and the dashboard. */
   queues: Queues;
-  /** By chain name; `/ready` reads each one's position. May be empty (an api-only process). */
-  adapters: Map<string, ChainAdapter>;
   /**
    * Fastify's logger: one line per request at info (method, url, status,
    * time; never bodies or headers), and unexpected errors with their stack.

@@ -8,7 +8,7 @@
  * other number type): approximate beyond 15–16 significant digits, fine for
  * graphs and alerts, never used for money. The exact figures are in `/v1`.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { toBigInt, toMillis } from '../ledger/db.js';
@@ -168,9 +168,9 @@ export function createMetrics(deps: ApiDeps): ApiMetrics {
 }
 
 /** Registers `GET /metrics` with a registry of its own. */
-export function registerMetricsRoute(app: FastifyInstance, deps: ApiDeps): void {
+export function registerMetricsRoute(app: FastifyInstance, deps: ApiDeps, options: { onRequest?: onRequestAsyncHookHandler } = {}): void {
   const metrics = createMetrics(deps);
-  app.get('/metrics', { logLevel: PROBE_LOG_LEVEL }, async (_request, reply) => {
+  app.get('/metrics', { logLevel: PROBE_LOG_LEVEL, ...(options.onRequest ? { onRequest: options.onRequest } : {}) }, async (_request, reply) => {
     const text = await metrics.scrape();
     return reply.type(metrics.registry.contentType).send(text);
   });

@@ -5,11 +5,14 @@
  * stack go to the log only.
  */
 import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type * as z from 'zod';
 
 import { LedgerInputError, SoftstakeError, type InputProblem } from '../errors.js';
+import { pathOf } from './requestLog.js';
 
 /** `type` of a request whose shape or fields are wrong (400). */
 export const INVALID_REQUEST = 'urn:softstake:problem:invalid-request';
@@ -69,6 +72,11 @@ export function invalidRequest(issues: readonly z.core.$ZodIssue[], root?: strin
   });
   const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
   return new HttpProblem({ status: 400, type: INVALID_REQUEST, title: 'Invalid request', detail, errors });
+}
+
+/** A 400 naming one field of the body. */
+export function invalidField(path: string, message: string): HttpProblem {
+  return new HttpProblem({ status: 400, type: INVALID_REQUEST, title: 'Invalid request', detail: `${path}: ${message}`, errors: [{ path, message }] });
 }
 
 /** Parses `value` with `schema`, or throws a 400 naming the fields. */
@@ -156,7 +164,31 @@ export function installProblemHandlers(app: FastifyInstance, bodyLimit: number):
   app.setNotFoundHandler(notFound);
 }
 
+/**
+ * Errors Node reports before a request exists (Fastify's `clientErrorHandler`):
+ * the request took too long (408), its headers are too large (431), or it
+ * is not HTTP (400). Answered as problems like everything else, written to
+ * the socket, which is then closed.
+ */
+export function writeClientErrorProblem(error: Error & { code?: string }, socket: Duplex, logger: Pick<Logger, 'debug'>): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'the request (headers and body) did not arrive in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'the request headers are too large']
+        : [400, 'the request is not valid HTTP'];
+  logger.debug({ code: error.code, status }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify({ type: 'about:blank', title: STATUS_CODES[status], status, detail });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 /** 404 as a problem naming the route asked for (without its query). */
 export function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendProblem(reply, { status: 404, detail: `no route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}` });
+  return sendProblem(reply, { status: 404, detail: `no route ${request.method} ${pathOf(request.url)}` });
 }

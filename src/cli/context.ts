@@ -1,10 +1,8 @@
 import type pg from 'pg';
 
-import { loadConfig, type AssetConfig, type SoftstakeConfig } from '../config/index.js';
+import { configuredAsset, loadConfig, type AssetConfig, type SoftstakeConfig } from '../config/index.js';
 import { ConfigError } from '../errors.js';
-import { createPool } from '../ledger/db.js';
-import { ensureDatabase } from '../ledger/ensureDatabase.js';
-import { migrate, syncAssets } from '../ledger/migrate.js';
+import { openLedger } from './startup.js';
 
 /** Options every command shares. */
 export interface GlobalOptions {
@@ -34,11 +32,8 @@ export async function withLedger<T>(
   applicationName = 'softstake-cli',
 ): Promise<T> {
   const config = await loadConfig(configPath(options));
-  await ensureDatabase(config.database.url);
-  const pool = createPool({ url: config.database.url, applicationName, max: 2 });
+  const pool = await openLedger(config, { applicationName, max: 2 });
   try {
-    await migrate(pool);
-    await syncAssets(pool, config.assets);
     return await work({ config, pool });
   } finally {
     await pool.end();
@@ -47,7 +42,7 @@ export async function withLedger<T>(
 
 /** The configured asset named by `--asset`, or a ConfigError listing the known ones. */
 export function assetOf(config: SoftstakeConfig, symbol: string): AssetConfig {
-  const asset = config.assets[symbol] ?? config.assets[symbol.toUpperCase()];
+  const asset = configuredAsset(config, symbol);
   if (!asset) {
     throw new ConfigError(config.file, [
       { path: `assets.${symbol}`, message: `no such asset; the config lists ${Object.keys(config.assets).join(', ')}` },

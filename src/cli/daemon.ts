@@ -10,15 +10,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
 import type { ChainAdapter } from '../../adapters/types.js';
-import { buildServer } from '../api/server.js';
+import { buildMetricsServer, buildServer } from '../api/server.js';
 import { redactConfig, type SoftstakeConfig } from '../config/index.js';
-import { createPool } from '../ledger/db.js';
-import { ensureDatabase } from '../ledger/ensureDatabase.js';
-import { migrate, syncAssets } from '../ledger/migrate.js';
 import { createAdapters } from '../pipeline/adapters.js';
 import { openQueues } from '../pipeline/queues.js';
 import { upsertSchedulers } from '../pipeline/schedulers.js';
 import { startWorkers, type Workers } from '../pipeline/worker.js';
+import { openLedger, waitForRedis } from './startup.js';
 
 export const ROLES = ['api', 'worker', 'scheduler'] as const;
 export type Role = (typeof ROLES)[number];
@@ -34,9 +32,7 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
   const started = performance.now();
   logger.info({ roles: [...roles], config: redactConfig(config) }, 'starting');
 
-  await ensureDatabase(config.database.url);
-  const pool = createPool({
-    url: config.database.url,
+  const pool = await openLedger(config, {
     applicationName: `softstake-${[...roles].join('+')}`,
     max: 10,
     onIdleError: (error) => logger.error({ err: error.message }, 'idle PostgreSQL connection failed'),
@@ -53,10 +49,10 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
   };
 
   try {
-    await migrate(pool);
-    await syncAssets(pool, config.assets);
+    await waitForRedis(config, logger);
 
-    const adapters: Map<string, ChainAdapter> = roles.has('worker') || roles.has('api') ? await createAdapters(config) : new Map();
+    // Only the worker talks to the chains: `/ready` reads the poll job's snapshots.
+    const adapters: Map<string, ChainAdapter> = roles.has('worker') ? await createAdapters(config) : new Map();
     closers.push(async () => {
       await Promise.all([...adapters.values()].map((a) => a.close()));
     });
@@ -74,15 +70,22 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
 
     let server: FastifyInstance | undefined;
     let address: string | null = null;
+    let metricsAddress: string | null = null;
     if (roles.has('api')) {
-      server = await buildServer({ config, pool, queues, adapters, logger });
+      server = await buildServer({ config, pool, queues, logger });
       address = await server.listen({ host: config.api.host, port: config.api.port });
       const s = server;
       closers.push(() => s.close());
+      const metricsAccess = config.api.metrics;
+      if (metricsAccess.mode === 'listen') {
+        const metricsServer = await buildMetricsServer({ config, pool, queues, logger });
+        metricsAddress = await metricsServer.listen({ host: metricsAccess.host, port: metricsAccess.port });
+        closers.push(() => metricsServer.close());
+      }
     }
 
     logger.info(
-      { roles: [...roles], address, chains: Object.keys(config.chains), startupMs: Math.round(performance.now() - started), rssBytes: process.memoryUsage.rss() },
+      { roles: [...roles], address, ...(metricsAddress !== null ? { metricsAddress } : {}), chains: Object.keys(config.chains), startupMs: Math.round(performance.now() - started), rssBytes: process.memoryUsage.rss() },
       'softstake ready',
     );
 

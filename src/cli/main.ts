@@ -2,15 +2,15 @@ import { Command, CommanderError } from 'commander';
 
 import { loadConfig, redactConfig } from '../config/index.js';
 import { ConfigError, LedgerInputError, SoftstakeError } from '../errors.js';
-import { createPool } from '../ledger/db.js';
-import { ensureDatabase } from '../ledger/ensureDatabase.js';
 import { migrate, syncAssets } from '../ledger/migrate.js';
 import { registerDaemonCommands } from './commands/daemon.js';
 import { registerDevnetCommand } from './commands/devnet.js';
 import { registerIntentCommands } from './commands/intents.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { configPath, type GlobalOptions } from './context.js';
+import { redactUrls } from '../redactUrls.js';
 import { printJson } from './output.js';
+import { openLedger } from './startup.js';
 
 /** Exit codes a script can act on (sysexits.h where one fits). */
 export const EXIT = { ok: 0, failure: 1, usage: 64, input: 65, config: 78, tempfail: 75 } as const;
@@ -30,8 +30,7 @@ program
   .action(async () => {
     const g = globals();
     const config = await loadConfig(configPath(g));
-    await ensureDatabase(config.database.url);
-    const pool = createPool({ url: config.database.url, applicationName: 'softstake-migrate', max: 1 });
+    const pool = await openLedger(config, { applicationName: 'softstake-migrate', max: 1, migrate: false });
     try {
       const result = await migrate(pool);
       await syncAssets(pool, config.assets);
@@ -73,7 +72,8 @@ try {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {
-    const message = error instanceof Error ? error.message : String(error);
+    // An endpoint's path or query may hold an API key: URLs are printed as scheme, host and port.
+    const message = redactUrls(error instanceof Error ? error.message : String(error));
     process.stderr.write(`softstake: ${message}\n`);
     if (!(error instanceof SoftstakeError) && process.env.SOFTSTAKE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     process.exitCode = exitCodeOf(error);

@@ -9,10 +9,12 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { originOf } from '../redactUrls.js';
 import { resolveDaemonSections } from './daemon.js';
 import {
   DATABASE_SCHEMES,
   DEFAULT_REDIS_PREFIX,
+  DEFAULT_REDIS_STARTUP_WAIT_MS,
   DEFAULT_REDIS_URL,
   REDIS_SCHEMES,
   configFileSchema,
@@ -99,9 +101,10 @@ export function parseConfig(
   return {
     file,
     database: { url: database.url },
-    redis: { url: redis.url, prefix: parsed.data.redis?.prefix ?? DEFAULT_REDIS_PREFIX },
+    redis: { url: redis.url, prefix: parsed.data.redis?.prefix ?? DEFAULT_REDIS_PREFIX, startupWaitMs: parsed.data.redis?.startupWait ?? DEFAULT_REDIS_STARTUP_WAIT_MS },
     assets: parsed.data.assets,
     chains: daemon.chains,
+    ledger: { clockSkewMs: parsed.data.ledger.clockSkew },
     api: daemon.api,
     worker: daemon.worker,
   };
@@ -196,7 +199,7 @@ const SECRET_QUERY = /password|secret|token|key|auth|signature/i;
 /**
  * A JSON-safe view of the config for logs and `softstake config check`:
  * bigints as decimal strings, secret-named fields as "[redacted]", URL
- * passwords as "***".
+ * passwords as "***", chain endpoints as scheme, host and port only.
  */
 export function redactConfig(config: SoftstakeConfig): unknown {
   return redactValue(config, '');
@@ -205,6 +208,8 @@ export function redactConfig(config: SoftstakeConfig): unknown {
 function redactValue(value: unknown, key: string): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'string') return SECRET_KEY.test(key) ? '[redacted]' : redactUrl(value);
+  // A chain endpoint's path or query may hold an API key: scheme, host and port are enough to tell them apart.
+  if (key === 'endpoints' && Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? originOf(item) : redactValue(item, '')));
   if (Array.isArray(value)) return value.map((item) => redactValue(item, ''));
   if (isMapping(value)) {
     return Object.fromEntries(
@@ -295,7 +300,7 @@ function joinPath(segments: readonly PropertyKey[]): string {
   return segments.map(String).join('.');
 }
 
-const SECTION_ORDER = ['', 'database', 'redis', 'assets', 'chains', 'api', 'worker'];
+const SECTION_ORDER = ['', 'database', 'redis', 'assets', 'chains', 'ledger', 'api', 'worker'];
 
 /**
  * Issues grouped by section, then by entry (one asset's problems together),

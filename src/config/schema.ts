@@ -5,8 +5,9 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import * as z from 'zod';
+import { parseInstant } from '../ledger/time.js';
 import { amount, checkAmount, orRequired, percentage } from './fields.js';
-import { apiSchema, chainsSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
+import { apiSchema, chainsSchema, duration, ledgerSchema, workerSchema, type ApiConfig, type ChainConfig, type WorkerConfig } from './daemon.js';
 
 // ---------------------------------------------------------------------------
 // Normalized types: what the daemon uses after loading.
@@ -39,6 +40,25 @@ export interface AssetConfig {
   commissionBps: number;
   /** When the distribute job closes a period for this asset. */
   distribution: DistributionConfig;
+  /**
+   * The start of the asset's first period, milliseconds: balance changes and
+   * reward events stamped earlier are refused (a change stamped 1970 would
+   * stretch the first period over decades).
+   * @defaultValue undefined (the Unix epoch)
+   */
+  since?: number;
+}
+
+/** Rules for what enters the ledger, whatever the input path. */
+export interface LedgerConfig {
+  /**
+   * How far into the future a balance change or reward event may be
+   * stamped (the clocks of the exchange and of this machine disagree a
+   * little); later ones are refused: a change stamped 9999-12-31 would
+   * refuse every later change of its user.
+   * @defaultValue 300 000 (5 minutes)
+   */
+  clockSkewMs: number;
 }
 
 /** The cron schedule of an asset's distributions. */
@@ -81,6 +101,13 @@ export interface RedisConfig {
    * @defaultValue "softstake"
    */
   prefix: string;
+  /**
+   * How long `softstake start` waits for Redis to answer, trying every
+   * second and logging each failed try, before it exits with 75 (try again
+   * later), milliseconds.
+   * @defaultValue 30 000
+   */
+  startupWaitMs: number;
 }
 
 /** The whole loaded config. */
@@ -93,6 +120,7 @@ export interface SoftstakeConfig {
   assets: Record<string, AssetConfig>;
   /** Chains by name; empty: the daemon runs the ledger and API only. */
   chains: Record<string, ChainConfig>;
+  ledger: LedgerConfig;
   api: ApiConfig;
   worker: WorkerConfig;
 }
@@ -103,6 +131,7 @@ export interface SoftstakeConfig {
 /** Where a fresh machine's Redis listens (docker-compose.yml). */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_REDIS_PREFIX = 'softstake';
+export const DEFAULT_REDIS_STARTUP_WAIT_MS = 30_000;
 export const DEFAULT_SCHEDULE = '0 0 * * *';
 export const DEFAULT_TIMEZONE = 'UTC';
 /** Past 30 decimals no PoS chain exists, and 10^30 × supply still fits NUMERIC(78,0). */
@@ -175,6 +204,18 @@ const assetSchema = z.strictObject({
   minHolding: amount.default('0'),
   cap: amount.optional(),
   commission: percentage(),
+  /** An ISO-8601 instant with its zone. */
+  since: z
+    .string({ error: 'expected an ISO-8601 instant with its zone like "2026-01-01T00:00:00Z"' })
+    .transform((text, ctx) => {
+      const at = parseInstant(text);
+      if (at === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected an ISO-8601 instant with its zone like "2026-01-01T00:00:00Z"' });
+        return z.NEVER;
+      }
+      return at;
+    })
+    .optional(),
   distribution: z
     .strictObject({
       schedule: cronSchedule.default(DEFAULT_SCHEDULE),
@@ -222,6 +263,7 @@ const assetsSchema = z
         cap: asset.cap === undefined ? null : toBaseUnits(asset.cap, symbol, asset.decimals),
         commissionBps: asset.commission,
         distribution: { schedule: asset.distribution.schedule, timezone: asset.distribution.timezone },
+        ...(asset.since !== undefined ? { since: asset.since } : {}),
       };
     }
     return out;
@@ -266,15 +308,18 @@ export const configFileSchema = z.strictObject(
         passwordFile: passwordFile.optional(),
         /** Key prefix of every queue; lets several daemons share one Redis. @defaultValue "softstake" */
         prefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'letters, digits, "_" and "-" only' }).optional(),
+        /** @defaultValue "30s" */
+        startupWait: duration(0, 3_600_000).optional(),
       })
       .optional(),
     assets: assetsSchema,
     /** What to stake where; see `daemon.ts`. */
     chains: chainsSchema,
+    ledger: ledgerSchema,
     api: apiSchema.optional(),
     worker: workerSchema,
   },
-  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a YAML mapping with assets (and database, redis, chains, api, worker)' : undefined) },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a YAML mapping with assets (and database, redis, chains, ledger, api, worker)' : undefined) },
 );
 
 /** The file as an operator may write it. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 
-import { LedgerInputError, RetryableError } from '../errors.js';
+import { ConflictError, LedgerInputError, RetryableError } from '../errors.js';
 
 /**
  * Memory for the set-based statements of one distribution or import, set
@@ -40,25 +40,37 @@ export function createPool(options: DbOptions): pg.Pool {
   return pool;
 }
 
-/**
- * SQLSTATEs after which the same transaction may succeed when run again:
- * serialization failures, deadlocks, lock timeouts, dropped connections, and
- * unique violations (every insert checks its ids first, so one can only come
- * from a concurrent writer of the same id, which a retry then sees).
- */
 /** "numeric value out of range". */
 const NUMERIC_OUT_OF_RANGE = '22003';
 
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '08006', '08003', '08001', '23505']);
+/** "unique_violation". */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * SQLSTATEs after which the same transaction may succeed when run again:
+ * serialization failures, deadlocks, lock timeouts, dropped connections.
+ * Not unique violations: every write that can meet a concurrent writer of
+ * the same id is written to wait for it (`ON CONFLICT`, or a lock taken
+ * first), so a unique violation is a bug or a real conflict, never luck.
+ */
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '08006', '08003', '08001']);
 
 /**
  * Runs `work` in one transaction: committed if it returns, rolled back if it
  * throws. Serialization failures and dropped connections become
- * `RetryableError`s.
+ * `RetryableError`s; a unique violation a `ConflictError`.
  */
 export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A connection lost while checked out (the server restarted, an operator
+  // ran pg_terminate_backend) is also emitted as an 'error' event, which
+  // would crash the process without a listener; the failing query already
+  // tells the caller, so here it only retires the client.
+  const lost = () => {
+    broken = true;
+  };
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -74,6 +86,10 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promis
     if (typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) {
       throw new RetryableError(`database: ${(error as Error).message}`, { cause: error });
     }
+    if (code === UNIQUE_VIOLATION) {
+      const constraint = (error as { constraint?: unknown }).constraint;
+      throw new ConflictError(`database: ${(error as Error).message}`, typeof constraint === 'string' ? constraint : null, { cause: error });
+    }
     if (code === NUMERIC_OUT_OF_RANGE) {
       // Each amount fits NUMERIC(78,0), but a sum (a balance, a batch's
       // custody posting) may not: refused input, not a crash.
@@ -81,6 +97,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promis
     }
     throw error;
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 
 import type { AssetConfig } from '../config/index.js';
-import { LedgerInputError, SoftstakeError } from '../errors.js';
+import { LedgerInputError } from '../errors.js';
+import { allocatePeriod, weighPeriod, type PeriodRules } from './allocate.js';
 import { LEDGER_WORK_MEM, toBigInt, toMillis, withTransaction, type Tx } from './db.js';
 import { post } from './journal.js';
 import { formatInstant } from './time.js';
@@ -89,7 +90,12 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
   const stored = await loadDistribution(tx, id);
   if (stored) return { ...stored, existing: true };
   // A million users aggregate and sort in memory instead of spilling to disk.
+  // The planner cannot estimate how many users a period has (the weights come
+  // from a union of balances and changes) and guesses a few dozen; every
+  // statement here handles all of them, so a nested loop of index probes (a
+  // million for the balance credits) is never the right join.
   await tx.query(`SET LOCAL work_mem = '${LEDGER_WORK_MEM}'`);
+  await tx.query('SET LOCAL enable_nestloop = off');
 
   const now = (options.now ?? Date.now)();
   if (e > now) {
@@ -120,43 +126,29 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
   }
   const T = BigInt(e - s);
 
-  const rewardRow = await tx.query<{ r: string }>(
-    `SELECT coalesce(sum(amount), 0) AS r FROM reward_events
-      WHERE asset = $1 AND distribution_id IS NULL AND at <= $2`,
-    [asset.symbol, e],
-  );
-  const R = toBigInt(rewardRow.rows[0]!.r);
-
-  // I_u = B_now·T − Σ_{at>s} δ·(min(at, e) − s), where B_now is the current
-  // balance (every change and credit so far): a change after e is taken back
-  // whole (δ·T), one inside the period for the time before it. It reads the
-  // balances plus only the changes since s, not the whole history.
+  // The row goes in first, so the reward events can point at it while R is
+  // summed from exactly the events marked (see markRewards).
   await tx.query(
-    `CREATE TEMP TABLE dist_weights ON COMMIT DROP AS
-     WITH recent AS (
-       SELECT user_id,
-              sum(delta * (least(at, $3) - $2)) AS adjust
-         FROM balance_changes
-        WHERE asset = $1 AND at > $2
-        GROUP BY user_id
-     ), integral AS (
-       SELECT coalesce(b.user_id, r.user_id) AS user_id,
-              coalesce(b.amount, 0) * $4::numeric - coalesce(r.adjust, 0) AS i
-         FROM (SELECT user_id, amount FROM balances WHERE asset = $1 AND amount > 0) b
-         FULL JOIN recent r ON r.user_id = b.user_id
-     )
-     SELECT user_id, i, CASE WHEN $6::numeric IS NULL THEN i ELSE least(i, $6::numeric * $4::numeric) END AS w
-       FROM integral
-      WHERE i > 0 AND i >= $5::numeric * $4::numeric`,
-    [asset.symbol, s, e, T.toString(), asset.minHolding.toString(), asset.cap?.toString() ?? null],
+    `INSERT INTO distributions (id, asset, period_start, period_end, gross, commission, distributed, carried,
+                                eligible_users, total_weight, commission_bps, min_holding, cap, credited_users)
+     VALUES ($1, $2, $3, $4, 0, 0, 0, 0, 0, 0, $5, $6, $7, 0)`,
+    [id, asset.symbol, s, e, asset.commissionBps, asset.minHolding.toString(), asset.cap?.toString() ?? null],
   );
-  const totals = await tx.query<{ n: string; w: string | null }>('SELECT count(*) AS n, sum(w) AS w FROM dist_weights');
-  const eligibleUsers = Number(totals.rows[0]!.n);
-  const W = toBigInt(totals.rows[0]!.w ?? '0');
+  await tx.query('UPDATE ledger_assets SET last_period_end = $2 WHERE symbol = $1', [asset.symbol, e]);
 
-  const allocate = R > 0n && W > 0n;
-  const C = allocate ? (R * BigInt(asset.commissionBps)) / 10000n : 0n;
-  const D = allocate ? R - C : 0n;
+  const R = await markRewards(tx, asset.symbol, id, e);
+  const rules: PeriodRules = { asset: asset.symbol, s, e, T, minHolding: asset.minHolding, cap: asset.cap };
+  let C = R > 0n ? (R * BigInt(asset.commissionBps)) / 10000n : 0n;
+  let D = R - C;
+  const period = R > 0n ? await allocatePeriod(tx, rules, id, D) : await weighPeriod(tx, rules);
+  // R <= 0 or W = 0: nothing allocated, the events stay undistributed and R
+  // carries forward; the period still closes.
+  const allocate = R > 0n && period.W > 0n;
+  if (!allocate) {
+    await unmarkRewards(tx, id);
+    C = 0n;
+    D = 0n;
+  }
   const base = {
     id,
     asset: asset.symbol,
@@ -166,98 +158,59 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
     commission: C,
     distributed: D,
     carried: allocate ? 0n : R,
-    eligibleUsers,
+    eligibleUsers: period.eligibleUsers,
   };
-
-  await tx.query(
-    `INSERT INTO distributions (id, asset, period_start, period_end, gross, commission, distributed, carried,
-                                eligible_users, total_weight, commission_bps, min_holding, cap, credited_users)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)`,
-    [
-      id,
-      asset.symbol,
-      s,
-      e,
-      base.gross.toString(),
-      C.toString(),
-      D.toString(),
-      base.carried.toString(),
-      eligibleUsers,
-      W.toString(),
-      asset.commissionBps,
-      asset.minHolding.toString(),
-      asset.cap?.toString() ?? null,
-    ],
-  );
-  await tx.query('UPDATE ledger_assets SET last_period_end = $2 WHERE symbol = $1', [asset.symbol, e]);
-
-  let creditedUsers = 0;
   if (allocate) {
-    creditedUsers = await allocateShares(tx, { id, asset: asset.symbol, e, T, D, W });
-    await tx.query(
-      `UPDATE reward_events SET distribution_id = $2 WHERE asset = $1 AND distribution_id IS NULL AND at <= $3`,
-      [asset.symbol, id, e],
-    );
     await post(tx, id, asset.symbol, e, [
       ['rewards', R],
       ['operator', -C],
       ['users', -D],
     ]);
   }
-  // Stored beside the result: how many it credited, and (for the metrics)
-  // how long closing the period took.
-  await tx.query('UPDATE distributions SET credited_users = $2, duration_ms = $3 WHERE id = $1', [id, creditedUsers, Math.round(performance.now() - started)]);
-  return { ...base, creditedUsers, existing: false, dryRun: false };
+  // The result, how many it credited, and (for the metrics) how long closing
+  // the period took.
+  await tx.query(
+    `UPDATE distributions SET gross = $2, commission = $3, distributed = $4, carried = $5, eligible_users = $6,
+                              total_weight = $7, credited_users = $8, duration_ms = $9
+      WHERE id = $1`,
+    [
+      id,
+      base.gross.toString(),
+      C.toString(),
+      D.toString(),
+      base.carried.toString(),
+      period.eligibleUsers,
+      period.W.toString(),
+      period.creditedUsers,
+      Math.round(performance.now() - started),
+    ],
+  );
+  return { ...base, creditedUsers: period.creditedUsers, existing: false, dryRun: false };
 }
 
 /**
- * Splits D over the weights by largest remainder and credits each share to
- * the user's balance at e, in one statement. Returns the users credited.
+ * Marks the asset's undistributed reward events up to e as this
+ * distribution's and returns R, their sum, in one statement: R is by
+ * construction the sum of exactly the events marked. A harvest committing an
+ * event meanwhile is either seen by this UPDATE (marked and counted) or not
+ * (left for the next period); no lock is needed for that, so the result does
+ * not depend on the foreign key from reward_events to ledger_assets (whose
+ * KEY SHARE lock used to be what kept such an event out of the gap between a
+ * separate SUM and UPDATE).
  */
-async function allocateShares(
-  tx: Tx,
-  p: { id: string; asset: string; e: number; T: bigint; D: bigint; W: bigint },
-): Promise<number> {
-  const leftoverRow = await tx.query<{ l: string }>(`SELECT $1::numeric - coalesce(sum(div($1::numeric * w, $2::numeric)), 0) AS l FROM dist_weights`, [
-    p.D.toString(),
-    p.W.toString(),
-  ]);
-  const L = toBigInt(leftoverRow.rows[0]!.l);
-  // The shares first, in a temp table (no WAL) ordered by user id, so the
-  // insert fills the history's index in order and the credit is one join.
-  await tx.query(
-    `CREATE TEMP TABLE dist_shares ON COMMIT DROP AS
-     SELECT user_id, amount, div(i, $4::numeric) AS avg_balance FROM (
-       SELECT user_id, i,
-              div($1::numeric * w, $2::numeric)
-                + CASE WHEN row_number() OVER (ORDER BY mod($1::numeric * w, $2::numeric) DESC, user_id) <= $3::numeric
-                       THEN 1 ELSE 0 END AS amount
-         FROM dist_weights
-     ) s
-     WHERE amount > 0
-     ORDER BY user_id`,
-    [p.D.toString(), p.W.toString(), L.toString(), p.T.toString()],
+async function markRewards(tx: Tx, asset: string, id: string, e: number): Promise<bigint> {
+  const { rows } = await tx.query<{ r: string }>(
+    `WITH marked AS (
+       UPDATE reward_events SET distribution_id = $2 WHERE asset = $1 AND distribution_id IS NULL AND at <= $3 RETURNING amount
+     ) SELECT coalesce(sum(amount), 0) AS r FROM marked`,
+    [asset, id, e],
   );
-  const inserted = await tx.query(
-    `INSERT INTO allocations (user_id, distribution_id, amount, avg_balance)
-     SELECT user_id, $1, amount, avg_balance FROM dist_shares`,
-    [p.id],
-  );
-  const credited = await tx.query(
-    `UPDATE balances b SET amount = b.amount + s.amount
-       FROM dist_shares s
-      WHERE b.asset = $1 AND b.user_id = s.user_id`,
-    [p.asset],
-  );
-  const { rows } = await tx.query<{ total: string | null }>('SELECT sum(amount) AS total FROM dist_shares');
-  const total = toBigInt(rows[0]?.total ?? '0');
-  // Nothing lost, no dust created, nobody credited without a balance row.
-  if (total !== p.D || inserted.rowCount !== credited.rowCount) {
-    throw new SoftstakeError(
-      `invariant broken in ${p.id}: allocated ${total} of ${p.D} to ${inserted.rowCount} users, credited ${credited.rowCount} balances`,
-    );
-  }
-  return inserted.rowCount ?? 0;
+  return toBigInt(rows[0]!.r);
+}
+
+/** R carries forward (R <= 0, or nobody eligible): the events stay undistributed. */
+async function unmarkRewards(tx: Tx, id: string): Promise<void> {
+  await tx.query('UPDATE reward_events SET distribution_id = NULL WHERE distribution_id = $1', [id]);
 }
 
 interface DistributionRow {

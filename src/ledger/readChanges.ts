@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 
 import { LedgerInputError } from '../errors.js';
+import { JsonKeyError, parseStrictJson } from '../strictJson.js';
 import type { NumberedRecord } from './balanceChanges.js';
 
 export type ChangeFileFormat = 'jsonl' | 'csv';
@@ -57,9 +58,9 @@ async function* jsonlRecords(stream: NodeJS.ReadableStream): AsyncGenerator<Numb
     if (text.trim() === '') continue;
     let record: unknown;
     try {
-      record = JSON.parse(text);
-    } catch {
-      record = 'not valid JSON';
+      record = parseStrictJson(text);
+    } catch (error) {
+      record = error instanceof JsonKeyError ? error.message : 'not valid JSON';
     }
     yield { line, record };
   }

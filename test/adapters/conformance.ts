@@ -6,39 +6,39 @@
  * then checks the contract of adapters/types.ts through the adapter only,
  * and checks the money against what the devnet itself says it paid.
  *
+ * The devnet is driven through the kit's `DevnetControls` alone (faults per
+ * listener and per method, the mempool's drop / fail / delay / lost
+ * response, `onIncluded`, the clock, the ground truth `truth.of(custody)`),
+ * so a new chain's devnet on the kit runs the suite as it is.
+ *
  * Every test gets a fresh harness (a fresh devnet and account), so tests
  * neither depend on each other's order nor leak state.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TxRejectedError } from '../../adapters/errors.js';
-import type { ChainAdapter, HarvestResult, Position, TxReceipt } from '../../adapters/types.js';
+import type { DevnetControls } from '../../adapters/devnet/controls.js';
+import type { ChainAdapter, HarvestResult, Movement, Position, StakeAction, TxReceipt } from '../../adapters/types.js';
 import { SoftstakeError } from '../../src/errors.js';
-
-/** Faults every conformance devnet can inject on one of its endpoints. */
-export type ConformanceFault = 'http503' | 'http429' | 'timeout';
-
-/** The devnet controls the suite uses; a small interface each chain's devnet can provide. */
-export interface ConformanceDevnet {
-  /** The devnet's RPC endpoints, at least two; `setFault(i)` acts on `endpoints[i]`. */
-  readonly endpoints: readonly string[];
-  /** Moves chain time forward, producing whatever blocks or epochs the chain would. */
-  advance(ms: number): void | Promise<void>;
-  /** Makes endpoint `index` show `fault` from now on; `null` heals it. */
-  setFault(index: number, fault: ConformanceFault | null): void | Promise<void>;
-  /** The next new transaction is included and fails (fee charged, nothing else happens). */
-  failNextTx(): void | Promise<void>;
-  /** The next new transaction is accepted by the node and lost; the same bytes sent again land. */
-  dropNextTx(): void | Promise<void>;
-  /** Rewards the chain has paid the custody account so far, minus slashes: the truth harvest must match. */
-  rewardsPaid(): bigint | Promise<bigint>;
-  /** Optional: slashes `bps` of the stake with `validator`. The slashing test runs only where given. */
-  slash?(validator: string, bps: number): void | Promise<void>;
-  close(): Promise<void>;
-}
+import { until } from '../helpers/wait.js';
 
 /** What a chain's test file provides for the suite. */
 export interface ConformanceHarness {
-  devnet: ConformanceDevnet;
+  /**
+   * The devnet, driven through the kit's controls alone: at least two
+   * endpoints; `advance` produces whatever blocks or epochs the chain would;
+   * `truth.of(custody).net` is what harvest must report.
+   */
+  devnet: DevnetControls<{ hash: string }>;
+  /** The custody account, as the devnet's ground truth names it. */
+  custody: string;
+  /** Slashes `bps` of the stake with `validator` (a chain's own control). The slashing test runs only where given. */
+  slash?(validator: string, bps: number): void;
+  /** The JSON-RPC method or REST route the adapter sends transactions with (`broadcast_tx_sync`, `send_tx`): the per-method fault test faults it alone. */
+  sendMethod: string;
+  /** Chain time after which undelegated stake is unlocked (withdrawable, or liquid where the chain pays it out itself), ms. */
+  unlockMs: number;
+  /** Closes the adapters, the devnet and whatever else the setup made. */
+  close(): Promise<void>;
   /**
    * Builds an adapter for the funded custody account over `endpoints`
    * (default: `devnet.endpoints` in order). Use a short per-request timeout
@@ -140,7 +140,7 @@ function expectWellFormedEvents(result: HarvestResult): void {
 
 /**
  * Registers the conformance tests for one adapter and its devnet.
- * @param name shown in the test names, e.g. `testchain`.
+ * @param name shown in the test names, e.g. `cosmos`.
  * @param setup starts a fresh devnet with a funded custody account; called before every test.
  */
 export function describeAdapterConformance(name: string, setup: () => Promise<ConformanceHarness>): void {
@@ -165,9 +165,13 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
     });
 
     afterEach(async () => {
+      h.devnet.onIncluded(null);
       for (const built of adapters) await built.close();
-      await h.devnet.close();
+      await h.close();
     });
+
+    /** What the chain paid the custody account, net of slashes: its ground truth. */
+    const paid = (): bigint => h.devnet.truth.of(h.custody).net;
 
     describe('reads', () => {
       it('position: bonded and its breakdown, unbonding apart from withdrawable, all at one height', async () => {
@@ -194,7 +198,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
 
       it('reads need no key: position, limits, due and harvest work from the configured address with the signer unreadable', async () => {
         await adapter.delegate(v0(), h.amount);
-        await h.devnet.advance(h.rewardPeriodMs);
+        h.devnet.advance(h.rewardPeriodMs);
         const reader = h.createReadOnlyAdapter();
         adapters.push(reader);
         expect(await reader.address()).toBe(await adapter.address());
@@ -212,7 +216,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
 
       it('harvest only reads: it sends nothing, and what is due stays due until the pipeline runs it', async () => {
         await adapter.delegate(v0(), h.amount);
-        await h.devnet.advance(h.rewardPeriodMs);
+        h.devnet.advance(h.rewardPeriodMs);
         const due = await adapter.due(null);
         expect(due.length).toBeGreaterThan(0);
         for (const d of due) expect(['claim', 'withdraw']).toContain(d.action.kind);
@@ -293,19 +297,19 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
       it('reports exactly what the chain paid, each event once, and realizes the pending rewards', async () => {
         await adapter.delegate(v0(), h.amount);
         if (h.validators.length > 1) await adapter.delegate(v1(), h.amount);
-        await h.devnet.advance(h.rewardPeriodMs);
+        h.devnet.advance(h.rewardPeriodMs);
         // Restaking on a validator with pending rewards: on claim chains this pays them out.
         await adapter.delegate(v0(), h.amount);
-        await h.devnet.advance(h.rewardPeriodMs);
+        h.devnet.advance(h.rewardPeriodMs);
         const pending = await adapter.position();
         expect(pending.pendingRewards).toBeGreaterThanOrEqual(0n);
 
         const result = await claimAndHarvest(adapter, null);
-        const paid = await h.devnet.rewardsPaid();
+        const truth = paid();
 
         expectWellFormedEvents(result);
-        expect(paid).toBeGreaterThan(0n);
-        expect(sumOf(result.events)).toBe(paid);
+        expect(truth).toBeGreaterThan(0n);
+        expect(sumOf(result.events)).toBe(truth);
         for (const receipt of result.receipts) {
           expect(typeof receipt.fee).toBe('bigint');
           expect(Array.isArray(receipt.moved)).toBe(true);
@@ -315,7 +319,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
 
       it('a harvest from the returned checkpoint reports no earlier event again; ids are deterministic', async () => {
         await adapter.delegate(v0(), h.amount);
-        await h.devnet.advance(h.rewardPeriodMs);
+        h.devnet.advance(h.rewardPeriodMs);
         const first = await claimAndHarvest(adapter, null);
         expect(first.events.length).toBeGreaterThan(0);
         const firstIds = new Set(first.events.map((e) => e.id));
@@ -332,21 +336,21 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
           expect(replay.events).toEqual(first.events);
         }
 
-        const paidBefore = await h.devnet.rewardsPaid();
-        await h.devnet.advance(h.rewardPeriodMs);
+        const paidBefore = paid();
+        h.devnet.advance(h.rewardPeriodMs);
         const third = await claimAndHarvest(adapter, second.checkpoint);
         expectWellFormedEvents(third);
         expect(third.events.length).toBeGreaterThan(0);
         expect(third.events.filter((e) => firstIds.has(e.id) || second.events.some((s) => s.id === e.id))).toEqual([]);
-        expect(sumOf(third.events)).toBe((await h.devnet.rewardsPaid()) - paidBefore);
+        expect(sumOf(third.events)).toBe((paid()) - paidBefore);
       });
 
       it('a slash is a negative event and the stake shrinks', async (context) => {
-        const slash = h.devnet.slash?.bind(h.devnet);
+        const slash = h.slash?.bind(h);
         if (slash === undefined) return context.skip();
         await adapter.delegate(v0(), h.amount);
         const before = await adapter.position();
-        await slash(v0(), 1000);
+        slash(v0(), 1000);
         const after = await adapter.position();
         expect(stakeOf(after, v0())).toBeLessThan(stakeOf(before, v0()));
 
@@ -355,43 +359,43 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         const slashes = result.events.filter((e) => e.amount < 0n);
         expect(slashes.length).toBeGreaterThan(0);
         expect(sumOf(slashes)).toBe(stakeOf(after, v0()) - stakeOf(before, v0()));
-        expect(sumOf(result.events)).toBe(await h.devnet.rewardsPaid());
+        expect(sumOf(result.events)).toBe(paid());
       });
     });
 
     describe('endpoint failover', () => {
       it('primary answering 503: reads and writes go through the next endpoint, once', async () => {
-        await h.devnet.setFault(0, 'http503');
+        h.devnet.setFault(0, 'http503');
         const before = await adapter.position();
         await adapter.delegate(v0(), h.amount);
-        await h.devnet.setFault(0, null);
+        h.devnet.setFault(0, null);
         expect(stakeOf(await adapter.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
       });
 
       it('primary answering 429 (endpoints reordered): the call goes through the other endpoint', async () => {
         const [first, second] = h.devnet.endpoints;
-        await h.devnet.setFault(1, 'http429');
+        h.devnet.setFault(1, 'http429');
         const reordered = build([second!, first!]);
         const position = await reordered.position();
         expect(position.liquid).toBeGreaterThan(0n);
       });
 
       it('primary timing out: the call goes through the next endpoint, once', async () => {
-        await h.devnet.setFault(0, 'timeout');
+        h.devnet.setFault(0, 'timeout');
         const before = await adapter.position();
         await adapter.delegate(v0(), h.amount);
-        await h.devnet.setFault(0, null);
+        h.devnet.setFault(0, null);
         expect(stakeOf(await adapter.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
       });
 
       it('every endpoint failing: a retryable error, and nothing happened on the chain', async () => {
         const before = await adapter.position();
         const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
-        for (let i = 0; i < h.devnet.endpoints.length; i += 1) await h.devnet.setFault(i, i === 0 ? 'timeout' : 'http503');
+        for (let i = 0; i < h.devnet.endpoints.length; i += 1) h.devnet.setFault(i, i === 0 ? 'timeout' : 'http503');
         expectRetryable(await rejection(adapter.position()));
         expectRetryable(await rejection(adapter.broadcast(signed)));
         expectRetryable(await rejection(adapter.harvest(null)));
-        for (let i = 0; i < h.devnet.endpoints.length; i += 1) await h.devnet.setFault(i, null);
+        for (let i = 0; i < h.devnet.endpoints.length; i += 1) h.devnet.setFault(i, null);
         const after = await adapter.position();
         expect(stakeOf(after, v0())).toBe(stakeOf(before, v0()));
         expect(after.liquid).toBe(before.liquid);
@@ -401,11 +405,11 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
     describe('failed and repeated transactions', () => {
       it('a failed transaction: non-retryable TxRejectedError, only the fee is gone, no reward is credited from it', async () => {
         await adapter.delegate(v0(), h.amount);
-        await h.devnet.advance(h.rewardPeriodMs);
+        h.devnet.advance(h.rewardPeriodMs);
         const before = await adapter.position();
-        const paidBefore = await h.devnet.rewardsPaid();
+        const paidBefore = paid();
 
-        await h.devnet.failNextTx();
+        h.devnet.failNextTx();
         const error = await rejection(adapter.delegate(v0(), h.amount));
         expect(error).toBeInstanceOf(TxRejectedError);
         const rejected = error as TxRejectedError;
@@ -417,12 +421,12 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         expect(after.delegations).toEqual(before.delegations);
         expect(after.liquid).toBe(before.liquid - rejected.fee);
         if (frozen()) expect(after.pendingRewards).toBe(before.pendingRewards);
-        expect(await h.devnet.rewardsPaid()).toBe(paidBefore);
+        expect(paid()).toBe(paidBefore);
 
         const harvest = await adapter.harvest(null);
         expectWellFormedEvents(harvest);
         expect(harvest.events.filter((e) => e.id.includes(rejected.hash!))).toEqual([]);
-        expect(sumOf(harvest.events)).toBe(await h.devnet.rewardsPaid());
+        expect(sumOf(harvest.events)).toBe(paid());
       });
 
       it('status(): unsent bytes are pending (never expired before their expiry); broadcast, they are included with the same receipt', async () => {
@@ -459,7 +463,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
       it('a dropped transaction: a retryable error, nothing lands; the same bytes later land once', async () => {
         const before = await adapter.position();
         const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
-        await h.devnet.dropNextTx();
+        h.devnet.dropNextTx();
         expectRetryable(await rejection(adapter.broadcast(signed)));
         expect(stakeOf(await adapter.position(), v0())).toBe(stakeOf(before, v0()));
 
@@ -469,6 +473,221 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         const after = await adapter.position();
         expect(stakeOf(after, v0()) - stakeOf(before, v0())).toBe(h.amount);
         expect(after.liquid).toBe(before.liquid - h.amount - landed.fee);
+      });
+    });
+
+    describe('the devnet controls: faults per method, the mempool, onIncluded', () => {
+      it("sends faulted on the primary alone: the transaction goes through the next endpoint, once, and reads still use the primary", async () => {
+        const heal = h.devnet.faults.inject({ listener: 0, target: h.sendMethod }, 'http503');
+        const before = await adapter.position();
+        const receipt = await adapter.delegate(v0(), h.amount);
+        heal();
+        expect(receipt.hash).toMatch(/\S/);
+        expect(stakeOf(await adapter.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
+        // The primary is healthy for everything else: a read through it alone works.
+        const primaryOnly = build([h.devnet.endpoints[0]!]);
+        expect(stakeOf(await primaryOnly.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
+      });
+
+      it('onIncluded sees every included transaction before its sender hears back', async () => {
+        const seen: string[] = [];
+        let heardBack = false;
+        h.devnet.onIncluded((tx) => {
+          if (!heardBack) seen.push(tx.hash);
+        });
+        const receipt = await adapter.delegate(v0(), h.amount);
+        heardBack = true;
+        expect(seen).toContain(receipt.hash);
+      });
+
+      it('a lost response: the transaction landed, the adapter cannot know; the same bytes return its receipt and it counts once', async () => {
+        const before = await adapter.position();
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        h.devnet.loseNextResponse();
+        const first = await adapter.broadcast(signed).catch((error: unknown) => error);
+        if (first instanceof Error) expectRetryable(first);
+        else expect((first as TxReceipt).hash).toBe(signed.hash);
+        const status = await adapter.status(signed);
+        expect(status.state).toBe('included');
+        const again = await adapter.broadcast(signed);
+        expect(status).toEqual({ state: 'included', receipt: again });
+        const after = await adapter.position();
+        expect(stakeOf(after, v0()) - stakeOf(before, v0())).toBe(h.amount);
+        expect(after.liquid).toBe(before.liquid - h.amount - again.fee);
+      });
+
+      it('a delayed inclusion: pending meanwhile (or waited for), then included once under the same hash', async () => {
+        const before = await adapter.position();
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        h.devnet.delayNextTx(1_500);
+        const first = await adapter.broadcast(signed).catch((error: unknown) => error);
+        if (first instanceof Error) {
+          expectRetryable(first);
+          expect(['pending', 'included']).toContain((await adapter.status(signed)).state);
+        }
+        const status = await until(async () => {
+          const now = await adapter.status(signed);
+          return now.state === 'included' ? now : undefined;
+        }, 'the delayed transaction was included', 10_000, 100);
+        expect(await adapter.broadcast(signed)).toEqual(status.receipt);
+        expect(stakeOf(await adapter.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
+      });
+
+      it('advance moves chain time: the position is read at a later block', async () => {
+        const before = await adapter.position();
+        const clockBefore = h.devnet.clock.now();
+        h.devnet.advance(h.rewardPeriodMs);
+        expect(h.devnet.clock.now()).toBeGreaterThanOrEqual(clockBefore + h.rewardPeriodMs);
+        const after = await adapter.position();
+        expect(after.height).toBeGreaterThan(before.height);
+        expect(after.at).toBeGreaterThan(before.at);
+      });
+    });
+
+    describe('status() and expiry', () => {
+      it('a failed transaction: status() says failed, with the fee the rejection named', async () => {
+        await adapter.delegate(v0(), h.amount);
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        h.devnet.failNextTx();
+        const error = await rejection(adapter.broadcast(signed));
+        expect(error).toBeInstanceOf(TxRejectedError);
+        const status = await adapter.status(signed);
+        expect(status).toMatchObject({ state: 'failed', hash: signed.hash, fee: (error as TxRejectedError).fee });
+      });
+
+      it('bytes past their expiry are expired, refused by the chain, and nothing happens; bytes without one stay pending', async () => {
+        const before = await adapter.position();
+        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        h.devnet.dropNextTx();
+        expectRetryable(await rejection(adapter.broadcast(signed)));
+        expect(await adapter.status(signed)).toEqual({ state: 'pending' });
+        const { expires } = signed;
+        if (expires === undefined) {
+          // Bytes that never age (Cosmos): a long time later they are still only pending.
+          h.devnet.advance(10 * h.rewardPeriodMs);
+          expect(await adapter.status(signed)).toEqual({ state: 'pending' });
+          return;
+        }
+        expect(expires.at !== undefined || expires.height !== undefined).toBe(true);
+        const passed = async (): Promise<boolean> => {
+          const head = await adapter.position();
+          return (expires.at === undefined || head.at > expires.at) && (expires.height === undefined || head.height > expires.height);
+        };
+        for (let i = 0; i < 100 && !(await passed()); i += 1) {
+          // Not yet past: never expired early.
+          expect((await adapter.status(signed)).state).toBe('pending');
+          h.devnet.advance(h.rewardPeriodMs);
+        }
+        expect(await passed()).toBe(true);
+        expect(await adapter.status(signed)).toEqual({ state: 'expired' });
+        const refused = await rejection(adapter.broadcast(signed));
+        expect(refused).toBeInstanceOf(TxRejectedError);
+        expect(refused).toMatchObject({ code: 'expired', included: false, retryable: false });
+        const after = await adapter.position();
+        expect(stakeOf(after, v0())).toBe(stakeOf(before, v0()));
+        expect(after.liquid).toBe(before.liquid);
+      });
+    });
+
+    describe('actions in steps, due claims and withdrawals', () => {
+      it('every action takes one or more steps; each signs on its own and a step past the last is refused', async () => {
+        const delegate: StakeAction = { kind: 'delegate', validator: v0(), amount: h.amount };
+        const actions: StakeAction[] = [delegate, { kind: 'undelegate', validator: v0(), amount: h.amount }, { kind: 'claim', validators: [v0()] }, { kind: 'withdraw', validator: v0() }];
+        for (const action of actions) expect(adapter.steps(action)).toBeGreaterThanOrEqual(1);
+        const before = await adapter.position();
+        // Resumed step by step, as the pipeline does after a crash: each step once, in order.
+        for (let step = 0; step < adapter.steps(delegate); step += 1) await adapter.broadcast(await adapter.sign(delegate, step));
+        expect(stakeOf(await adapter.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
+        const beyond = await rejection(adapter.sign(delegate, adapter.steps(delegate)));
+        expect(beyond).toBeInstanceOf(TxRejectedError);
+        expect((beyond as TxRejectedError).retryable).toBe(false);
+      });
+
+      it('due() names claims the pipeline runs as intents; once run, nothing is due and harvest reports what they paid', async () => {
+        await adapter.delegate(v0(), h.amount);
+        if (h.validators.length > 1) await adapter.delegate(v1(), h.amount);
+        h.devnet.advance(h.rewardPeriodMs);
+        const due = await adapter.due(null);
+        expect(due.some((d) => d.action.kind === 'claim')).toBe(true);
+        for (const d of due) {
+          expect(adapter.steps(d.action)).toBeGreaterThanOrEqual(1);
+          if (d.dueAt !== undefined) expect(Number.isSafeInteger(d.dueAt)).toBe(true);
+          if (d.deadline !== undefined) expect(d.deadline).toBeGreaterThan(d.dueAt ?? 0);
+          if (d.action.kind === 'claim') expect(d.action.validators.length).toBeGreaterThan(0);
+        }
+        const result = await claimAndHarvest(adapter, null);
+        expect(result.receipts.length).toBeGreaterThan(0);
+        expect(sumOf(result.events)).toBe(paid());
+        if (frozen()) expect((await adapter.due(result.checkpoint)).filter((d) => d.action.kind === 'claim')).toEqual([]);
+      });
+
+      it('limits are honoured by the chain: one more unbonding entry than allowed, or a stake into the reserve, is refused', async () => {
+        const limits = await adapter.limits();
+        const entries = limits.maxUnbondingEntries;
+        await adapter.delegate(v0(), h.amount);
+        if (entries !== undefined && entries.per === 'target' && entries.count <= 10) {
+          const unit = limits.step > limits.minStake ? limits.step : limits.minStake;
+          for (let i = 0; i < entries.count; i += 1) await adapter.undelegate(v0(), unit);
+          const refused = await rejection(adapter.undelegate(v0(), unit));
+          expect(refused).toBeInstanceOf(TxRejectedError);
+          expect((refused as TxRejectedError).retryable).toBe(false);
+          expect((await adapter.position()).unbonding.filter((u) => u.validator === v0())).toHaveLength(entries.count);
+        }
+        const before = await adapter.position();
+        const tooMuch = before.liquid - limits.reserve + limits.step;
+        const refused = await rejection(adapter.delegate(v0(), tooMuch));
+        expect(refused).toBeInstanceOf(TxRejectedError);
+        expect(stakeOf(await adapter.position(), v0())).toBe(stakeOf(before, v0()));
+      });
+    });
+
+    describe("receipts' moved", () => {
+      const kinds: Movement['kind'][] = ['refundable-fee', 'unlocked', 'reward'];
+      const expectMovements = (receipt: TxReceipt): void => {
+        for (const m of receipt.moved) {
+          expect(kinds).toContain(m.kind);
+          expect(m.amount).toBeGreaterThan(0n);
+        }
+      };
+
+      it('what a stake change paid out on the way is listed as reward and is what harvest reports for that transaction', async () => {
+        await adapter.delegate(v0(), h.amount);
+        h.devnet.advance(h.rewardPeriodMs);
+        const receipt = await adapter.delegate(v0(), h.amount);
+        expectMovements(receipt);
+        const rewards = receipt.moved.filter((m) => m.kind === 'reward');
+        const reported = (await adapter.harvest(null)).events.filter((e) => e.id.includes(receipt.hash));
+        expect(sumOf(reported)).toBe(sumOf(rewards));
+        expect(receipt.moved.filter((m) => m.kind !== 'reward')).toEqual([]);
+      });
+
+      it('undelegated stake comes back: a withdraw where the chain needs one lists what it unlocked, and none of it is a reward', async () => {
+        await adapter.delegate(v0(), h.amount);
+        const half = h.amount / 2n;
+        await adapter.undelegate(v0(), half);
+        const unbonded = await adapter.position();
+        h.devnet.advance(h.unlockMs);
+        const before = await adapter.position();
+        const withdraws = (await adapter.due(null)).filter((d) => d.action.kind === 'withdraw');
+        const receipts: TxReceipt[] = [];
+        for (const d of withdraws) for (let step = 0; step < adapter.steps(d.action); step += 1) receipts.push(await adapter.broadcast(await adapter.sign(d.action, step)));
+        const after = await adapter.position();
+        expect(after.unbonding.filter((u) => u.validator === v0())).toEqual([]);
+        if (withdraws.length > 0) {
+          receipts.forEach(expectMovements);
+          const unlocked = receipts.flatMap((r) => r.moved.filter((m) => m.kind === 'unlocked'));
+          expect(sumOf(unlocked)).toBe(before.withdrawable);
+          // Staked shares may round a base unit away.
+          expect(before.withdrawable).toBeLessThanOrEqual(half);
+          expect(before.withdrawable).toBeGreaterThanOrEqual(half - 2n);
+          expect(after.liquid).toBe(before.liquid + before.withdrawable - receipts.reduce((sum, r) => sum + r.fee, 0n));
+          expect(after.withdrawable).toBe(0n);
+        } else {
+          // The chain paid it out by itself once it matured.
+          expect(before.withdrawable).toBe(0n);
+          expect(before.liquid).toBe(unbonded.liquid + half);
+        }
+        expect(sumOf((await adapter.harvest(null)).events)).toBe(paid());
       });
     });
   });

@@ -5,7 +5,7 @@ import { baseDecode, decodeSignedTransaction, KeyPair, Signature, SignedTransact
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import { adapter as near, createNearAdapter, type NearOptions } from '../../adapters/near/adapter.js';
-import { ONE_NEAR, startNearDevnet, type NearDevnet } from '../../adapters/near/devnet.js';
+import { NUM_EPOCHS_TO_UNLOCK, ONE_NEAR, startNearDevnet, type NearDevnet, type NearDevnetOptions } from '../../adapters/near/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
 import { claimAndHarvest, describeAdapterConformance, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
 
@@ -27,8 +27,8 @@ interface Fixture {
   dispose(): Promise<void>;
 }
 
-async function fixture(): Promise<Fixture> {
-  const devnet = await startNearDevnet({ epochLength: EPOCH_LENGTH, blockMs: BLOCK_MS });
+async function fixture(options: NearDevnetOptions = {}): Promise<Fixture> {
+  const devnet = await startNearDevnet({ epochLength: EPOCH_LENGTH, blockMs: BLOCK_MS, ...options });
   const secret = devnet.createAccount(CUSTODY, FUNDS);
   const dir = await mkdtemp(join(tmpdir(), 'softstake-near-'));
   const keyFile = join(dir, 'custody.json');
@@ -68,20 +68,16 @@ async function fixture(): Promise<Fixture> {
 }
 
 describeAdapterConformance('near', async () => {
-  const f = await fixture();
+  // Signed bytes expire 60 blocks (3 epochs) after their reference block, not a day.
+  const f = await fixture({ txValidityBlocks: 60 });
   const harness: ConformanceHarness = {
-    devnet: {
-      endpoints: f.devnet.urls,
-      advance: (ms) => {
-        for (let i = 0; i < Math.max(1, Math.floor(ms / EPOCH_MS)); i += 1) f.devnet.nextEpoch();
-      },
-      setFault: (index, fault) => f.devnet.setFault(index, fault),
-      failNextTx: () => f.devnet.failNextTx(),
-      dropNextTx: () => f.devnet.dropNextTx(),
-      rewardsPaid: () => f.devnet.rewardsPaid(CUSTODY),
-      slash: (validator, bps) => f.devnet.slash(validator, bps),
-      close: () => f.dispose(),
-    },
+    devnet: f.devnet,
+    custody: CUSTODY,
+    slash: (validator, bps) => f.devnet.slash(validator, bps),
+    sendMethod: 'send_tx',
+    // Unstaked NEAR unlocks after 4 epochs; one more for the epoch it was unstaked in.
+    unlockMs: (Number(NUM_EPOCHS_TO_UNLOCK) + 1) * EPOCH_MS,
+    close: () => f.dispose(),
     createAdapter: (endpoints) => f.adapter(endpoints),
     createReadOnlyAdapter: () => f.readOnlyAdapter(),
     validators: [f.devnet.pools[0]!, f.devnet.pools[1]!],

@@ -10,21 +10,20 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { pino } from 'pino';
 
-import type { ChainAdapter } from '../../adapters/types.js';
 import { buildServer } from '../../src/api/server.js';
-import { DEFAULT_WORKER, type ApiConfig, type AssetConfig, type ChainConfig, type SoftstakeConfig } from '../../src/config/index.js';
+import { DEFAULT_API, DEFAULT_WORKER, type ApiConfig, type AssetConfig, type ChainConfig, type SoftstakeConfig } from '../../src/config/index.js';
 import { openQueues, type Queues } from '../../src/pipeline/queues.js';
 import { atom, type TestDatabase } from '../helpers/db.js';
 
 export const REDIS_URL = process.env.SOFTSTAKE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TOKEN = 'api-test-token-0123456789abcdef';
-export const DASHBOARD = { user: 'operator', password: 'correct horse battery staple' };
+export const DASHBOARD = { user: 'operator', password: 'correct horse battery staple', actions: [] };
 
 /** A chain block as the config loader would resolve it; the API reads only its name and asset. */
 export function chainConfig(name: string, asset: string): ChainConfig {
   return {
     name,
-    kind: 'testchain',
+    kind: 'cosmos',
     module: null,
     asset,
     endpoints: ['http://127.0.0.1:1'],
@@ -50,10 +49,11 @@ export function testConfig(db: TestDatabase, o: ConfigOptions = {}): SoftstakeCo
     file: 'api-test.yaml',
     database: { url: db.url },
     // A key prefix of the test's own: parallel test files never share a queue.
-    redis: { url: o.redisUrl ?? REDIS_URL, prefix: `softstake-api-test-${randomBytes(4).toString('hex')}` },
+    redis: { url: o.redisUrl ?? REDIS_URL, prefix: `softstake-api-test-${randomBytes(4).toString('hex')}`, startupWaitMs: 30_000 },
     assets: o.assets ?? { ATOM: atom({ commissionBps: 1_000 }) },
     chains: o.chains ?? {},
-    api: { host: '127.0.0.1', port: 0, token: TOKEN, dashboard: DASHBOARD, bodyLimitBytes: 4 * 1024 * 1024, ...o.api },
+    ledger: { clockSkewMs: 300_000 },
+    api: { ...DEFAULT_API, host: '127.0.0.1', port: 0, token: TOKEN, dashboard: DASHBOARD, ...o.api },
     worker: DEFAULT_WORKER,
   };
 }
@@ -70,7 +70,6 @@ export interface Api {
 
 export interface ApiOptions extends ConfigOptions {
   pool?: pg.Pool;
-  adapters?: Map<string, ChainAdapter>;
   now?: () => number;
 }
 
@@ -89,7 +88,6 @@ export async function startApi(db: TestDatabase, o: ApiOptions = {}): Promise<Ap
     config,
     pool: o.pool ?? db.pool,
     queues,
-    adapters: o.adapters ?? new Map(),
     logger,
     ...(o.now ? { now: o.now } : {}),
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { runCli } from '../helpers/cli.js';
+import { runCli, summaryOf } from '../helpers/cli.js';
 import { freePort } from '../helpers/daemon.js';
 import { dropDatabases, TEST_SERVER_URL } from '../helpers/db.js';
 
@@ -34,7 +34,7 @@ describe('softstake devnet, the shipped config', () => {
     );
     const result = await runCli(['devnet', '-c', config, '--duration', '30s', '--json']);
     expect(result.code, result.stderr.slice(-2000)).toBe(0);
-    const summary = JSON.parse(result.stdout) as { assets: { asset: string; chain: string; staked: string; distributed: string; usersCredited: number }[] };
+    const summary = JSON.parse(summaryOf(result.stdout)) as { assets: { asset: string; chain: string; staked: string; distributed: string; usersCredited: number }[] };
     expect(summary.assets.map((a) => [a.asset, a.chain])).toEqual([
       ['ATOM', 'cosmoshub-devnet'],
       ['NEAR', 'near-devnet'],

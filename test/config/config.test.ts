@@ -66,7 +66,7 @@ describe('parseConfig: the example file', () => {
     expect(config).toEqual<SoftstakeConfig>({
       file: FILE,
       database: { url: 'postgres://postgres@127.0.0.1:5432/softstake' },
-      redis: { url: 'redis://127.0.0.1:6379', prefix: 'softstake' },
+      redis: { url: 'redis://127.0.0.1:6379', prefix: 'softstake', startupWaitMs: 30_000 },
       assets: {
         ATOM: {
           symbol: 'ATOM',
@@ -78,7 +78,19 @@ describe('parseConfig: the example file', () => {
         },
       },
       chains: {},
-      api: { host: '127.0.0.1', port: 8080, token: null, dashboard: null, bodyLimitBytes: 4 * 1024 * 1024 },
+      ledger: { clockSkewMs: 300_000 },
+      api: {
+        host: '127.0.0.1',
+        port: 8080,
+        token: null,
+        dashboard: null,
+        bodyLimitBytes: 4 * 1024 * 1024,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        metrics: { mode: 'public' },
+        readyMaxAgeMs: null,
+      },
       worker: { lockDurationMs: 30_000, attempts: 8, backoffMs: 5_000, shutdownTimeoutMs: 30_000 },
     });
   });
@@ -206,7 +218,7 @@ assets:
 `;
     const error = rejection(text);
     expect(error.issues.map((i) => i.path)).toEqual(['databse', 'database.user', 'assets.ATOM.distribution.shedule']);
-    expect(error.issues[0]!.message).toBe('unknown key (expected one of: database, redis, assets, chains, api, worker)');
+    expect(error.issues[0]!.message).toBe('unknown key (expected one of: database, redis, assets, chains, ledger, api, worker)');
     expect(error.issues[2]!.message).toBe('unknown key (expected one of: schedule, timezone)');
   });
 
@@ -237,8 +249,8 @@ assets:
   });
 
   it('an empty file or a file that is not a mapping', () => {
-    expectOnlyIssue(rejection(''), '', 'expected a YAML mapping with assets (and database, redis, chains, api, worker)');
-    expectOnlyIssue(rejection('- a\n- b\n'), '', 'expected a YAML mapping with assets (and database, redis, chains, api, worker)');
+    expectOnlyIssue(rejection(''), '', 'expected a YAML mapping with assets (and database, redis, chains, ledger, api, worker)');
+    expectOnlyIssue(rejection('- a\n- b\n'), '', 'expected a YAML mapping with assets (and database, redis, chains, ledger, api, worker)');
   });
 
   it('YAML syntax errors name the line', () => {
@@ -423,7 +435,7 @@ ${assetsBlock()}`,
     expect(redactConfig(config)).toEqual({
       file,
       database: { url: 'postgres://app:***@127.0.0.1:5432/softstake' },
-      redis: { url: 'redis://:***@127.0.0.1:6379', prefix: 'softstake' },
+      redis: { url: 'redis://:***@127.0.0.1:6379', prefix: 'softstake', startupWaitMs: 30_000 },
       assets: {
         ATOM: {
           symbol: 'ATOM',
@@ -435,7 +447,19 @@ ${assetsBlock()}`,
         },
       },
       chains: {},
-      api: { host: '127.0.0.1', port: 8080, token: null, dashboard: null, bodyLimitBytes: 4 * 1024 * 1024 },
+      ledger: { clockSkewMs: 300_000 },
+      api: {
+        host: '127.0.0.1',
+        port: 8080,
+        token: null,
+        dashboard: null,
+        bodyLimitBytes: 4 * 1024 * 1024,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        metrics: { mode: 'public' },
+        readyMaxAgeMs: null,
+      },
       worker: { lockDurationMs: 30_000, attempts: 8, backoffMs: 5_000, shutdownTimeoutMs: 30_000 },
     });
   });
@@ -524,10 +548,68 @@ describe('parseConfig: chains', () => {
 });
 
 describe('redactConfig: chain endpoints', () => {
-  it('masks API keys in endpoint queries, keeping the rest of the URL readable', () => {
-    const text = `${withAsset('decimals: 6, commission: "10%"')}chains:\n  hub:\n    kind: cosmos\n    asset: ATOM\n    endpoints: ["https://rpc.example/v1?apikey=${SECRET}&network=hub"]\n    signer: { env: MNEMONIC }\n    validators: [{ address: cosmosvaloper1a }]\n`;
-    const view = JSON.stringify(redactConfig(parseConfig(text, FILE, NO_ENV)));
-    expect(view).not.toContain(SECRET);
-    expect(view).toContain('https://rpc.example/v1?apikey=***&network=hub');
+  it('reduces endpoints to scheme, host and port: a path or a query can hold an API key', () => {
+    const text = `${withAsset('decimals: 6, commission: "10%"')}chains:\n  hub:\n    kind: cosmos\n    asset: ATOM\n    endpoints: ["https://rpc.example/v1?apikey=${SECRET}&network=hub", "https://user:${SECRET}@rpc-b.example:8443/v2/${SECRET}"]\n    signer: { env: MNEMONIC }\n    validators: [{ address: cosmosvaloper1a }]\n`;
+    const view = redactConfig(parseConfig(text, FILE, NO_ENV)) as { chains: { hub: { endpoints: string[] } } };
+    expect(JSON.stringify(view)).not.toContain(SECRET);
+    expect(view.chains.hub.endpoints).toEqual(['https://rpc.example', 'https://rpc-b.example:8443']);
+  });
+});
+
+describe('parseConfig: the api and ledger sections', () => {
+  const secrets: Record<string, string> = {};
+  const readSecret = (file: string) => {
+    const text = secrets[path.basename(file)];
+    if (text === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+    return text;
+  };
+  const withApi = (api: string, extra = '') => `${withAsset('decimals: 6, commission: "10%"')}api:\n${api}${extra}`;
+
+  it('a token file whose content cannot be a bearer token (spaces) fails, without quoting it', () => {
+    secrets['token-spaces'] = 'correct horse battery staple 0123\n';
+    const error = (() => {
+      try {
+        parseConfig(withApi('  tokenFile: ./token-spaces\n'), FILE, NO_ENV, readSecret);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expectOnlyIssue(error, 'api.tokenFile', /one word of letters, digits/);
+    expect(error.message).not.toContain('horse');
+    secrets['token-ok'] = 'abcdefABCDEF0123456789-._~+/==\n';
+    expect(parseConfig(withApi('  tokenFile: ./token-ok\n'), FILE, NO_ENV, readSecret).api.token).toBe('abcdefABCDEF0123456789-._~+/==');
+  });
+
+  it('the dashboard is read-only unless actions are listed; unknown actions are refused', () => {
+    secrets.pw = 'dashboard-password';
+    const base = '  dashboard:\n    user: operator\n    passwordFile: ./pw\n';
+    expect(parseConfig(withApi(base), FILE, NO_ENV, readSecret).api.dashboard).toEqual({ user: 'operator', password: 'dashboard-password', actions: [] });
+    expect(parseConfig(withApi(`${base}    actions: [retry-failed-poll]\n`), FILE, NO_ENV, readSecret).api.dashboard?.actions).toEqual(['retry-failed-poll']);
+    expect(() => parseConfig(withApi(`${base}    actions: [obliterate]\n`), FILE, NO_ENV, readSecret)).toThrow(/api\.dashboard\.actions\.0: expected one of retry-failed-poll, retry-failed/);
+  });
+
+  it('request timeouts, /metrics access and the /ready bound', () => {
+    secrets.token = 'a-token-of-at-least-16-chars';
+    const config = parseConfig(
+      withApi('  tokenFile: ./token\n  headersTimeout: 5s\n  requestTimeout: 1m\n  keepAliveTimeout: 2s\n  metrics: token\n  readyMaxAge: 10m\n'),
+      FILE,
+      NO_ENV,
+      readSecret,
+    );
+    expect(config.api).toMatchObject({ headersTimeoutMs: 5_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 2_000, metrics: { mode: 'token' }, readyMaxAgeMs: 600_000 });
+    expect(parseConfig(withApi('  metrics: "127.0.0.1:9100"\n'), FILE, NO_ENV, readSecret).api.metrics).toEqual({ mode: 'listen', host: '127.0.0.1', port: 9100 });
+    expect(() => parseConfig(withApi('  metrics: token\n'), FILE, NO_ENV, readSecret)).toThrow(/api\.metrics: "token" needs api\.tokenFile/);
+    expect(() => parseConfig(withApi('  requestTimeout: 30\n'), FILE, NO_ENV, readSecret)).toThrow(/api\.requestTimeout: /);
+    expect(() => parseConfig(withApi('  requestTimeout: 5s\n'), FILE, NO_ENV, readSecret)).toThrow(/api\.headersTimeout: must not be longer than api\.requestTimeout/);
+  });
+
+  it("an asset's first period and the ledger's clock skew", () => {
+    const config = parseConfig(`${withAsset('decimals: 6, commission: "10%", since: "2026-01-01T00:00:00Z"')}ledger:\n  clockSkew: 1m\n`, FILE, NO_ENV);
+    expect(config.assets.ATOM?.since).toBe(Date.parse('2026-01-01T00:00:00Z'));
+    expect(config.ledger).toEqual({ clockSkewMs: 60_000 });
+    expect(parseConfig(withAsset('decimals: 6, commission: "10%"'), FILE, NO_ENV).ledger).toEqual({ clockSkewMs: 300_000 });
+    expect(() => parseConfig(withAsset('decimals: 6, commission: "10%", since: "2026-01-01"'), FILE, NO_ENV)).toThrow(/assets\.ATOM\.since: expected an ISO-8601 instant/);
   });
 });

@@ -49,3 +49,11 @@ export async function writeTemp(name: string, content: string): Promise<string> 
   await writeFile(file, content);
   return file;
 }
+
+/**
+ * The summary `softstake devnet --json` prints at the end: stdout minus the
+ * one JSON line it prints once every devnet is up (`{"devnets":[…]}`).
+ */
+export function summaryOf(stdout: string): string {
+  return stdout.startsWith('{"devnets":') ? stdout.slice(stdout.indexOf('\n') + 1) : stdout;
+}

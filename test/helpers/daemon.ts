@@ -1,6 +1,7 @@
 /**
  * Runs the real daemon (`softstake start`) as a child process against a
- * test's own PostgreSQL database, Redis and testchain devnet, and reads its
+ * test's own PostgreSQL database, Redis and a chain's devnet (see
+ * chains.ts), and reads its
  * JSON logs. Also a redis-server of the test's own, with AOF, that a test can
  * kill and restart.
  */
@@ -12,8 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { spawnCli } from './cli.js';
-
-export const TEST_CHAIN_MODULE = new URL('../chain/adapter.ts', import.meta.url).pathname;
 
 /** A TCP port nobody listens on right now. */
 export async function freePort(): Promise<number> {
@@ -35,8 +34,8 @@ export interface DaemonConfigOptions {
   address?: string;
   /** The one asset. @defaultValue ATOM with 6 decimals */
   asset?: { symbol: string; decimals: number };
-  /** The adapter: testchain (a plugin module) unless given. */
-  chain?: { name: string; kind: string; options: string };
+  /** The chain block's adapter, needed with `endpoints`: a built-in kind, or a plugin `module` (absolute path). */
+  chain?: { name: string; kind: string; options: string; module?: string };
   validators?: { address: string; weight?: number }[];
   port: number;
   /** Cron for ATOM's distributions. @defaultValue every 2 seconds */
@@ -75,13 +74,15 @@ export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file:
     '  shutdownTimeout: 10s',
   ];
   if (o.endpoints) {
+    if (o.chain === undefined) throw new Error('writeDaemonConfig: endpoints need a chain (see startDaemonChain)');
     await writeFile(join(dir, 'secrets/custody.key'), `${o.keyHex}\n`);
     const iv = o.intervals ?? {};
     lines.push(
       'chains:',
-      ...(o.chain
-        ? [`  ${o.chain.name}:`, `    kind: ${o.chain.kind}`, `    options: ${o.chain.options}`]
-        : ['  testnet:', '    kind: testchain', `    module: ${TEST_CHAIN_MODULE}`]),
+      `  ${o.chain.name}:`,
+      `    kind: ${o.chain.kind}`,
+      ...(o.chain.module === undefined ? [] : [`    module: ${o.chain.module}`]),
+      `    options: ${o.chain.options}`,
       `    asset: ${o.asset?.symbol ?? 'ATOM'}`,
       `    endpoints: [${o.endpoints.join(', ')}]`,
       '    signer: { file: ./secrets/custody.key }',

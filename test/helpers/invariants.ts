@@ -6,8 +6,6 @@
 import type pg from 'pg';
 import { expect } from 'vitest';
 
-import type { TestDevnet } from '../chain/devnet.js';
-
 export async function expectLedgerConsistent(pool: pg.Pool): Promise<void> {
   const unbalanced = await pool.query('SELECT entry, sum(amount)::text AS s FROM postings GROUP BY entry HAVING sum(amount) <> 0');
   expect(unbalanced.rows, 'every journal entry sums to 0').toEqual([]);
@@ -34,17 +32,6 @@ export async function expectLedgerConsistent(pool: pg.Pool): Promise<void> {
       WHERE b.amount <> coalesce(c.s, 0) + coalesce(a.s, 0)`,
   );
   expect(credited.rows, "each balance = Σ its changes + Σ its allocations (credited once)").toEqual([]);
-}
-
-/** The reward events stored for a chain are exactly the devnet's payouts up to the stored checkpoint. */
-export async function expectRewardsMatchChain(pool: pg.Pool, devnet: TestDevnet, address: string, chain = 'testnet'): Promise<{ events: number; amount: bigint }> {
-  const { rows } = await pool.query<{ checkpoint: string }>('SELECT checkpoint FROM chain_checkpoints WHERE chain = $1', [chain]);
-  expect(rows[0], 'a harvest stored its checkpoint').toBeDefined();
-  const through = BigInt(rows[0]!.checkpoint);
-  const onChain = devnet.events(address).filter((e) => e.height <= through);
-  const stored = await pool.query<{ id: string; amount: string }>('SELECT id, amount::text FROM reward_events WHERE source = $1 ORDER BY id', [chain]);
-  expect(stored.rows.map((r) => [r.id, r.amount]).sort()).toEqual(onChain.map((e) => [`${chain}:${e.id}`, e.amount.toString()]).sort());
-  return { events: onChain.length, amount: onChain.reduce((s, e) => s + e.amount, 0n) };
 }
 
 /** After a final distribution: no reward event older than the last closed period is left undistributed. */

@@ -1,9 +1,14 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { LedgerInputError } from '../../src/errors.js';
-import { applyBalanceChanges, type NumberedRecord } from '../../src/ledger/balanceChanges.js';
+import { ANALYZE_AFTER_ROWS, applyBalanceChanges, type NumberedRecord } from '../../src/ledger/balanceChanges.js';
 import { distribute } from '../../src/ledger/distribute.js';
 import { userBalances } from '../../src/ledger/history.js';
+import { openChangeFile } from '../../src/ledger/readChanges.js';
 import { atom, freshDatabase, ms, type TestDatabase } from '../helpers/db.js';
 
 const ASSETS = new Set(['ATOM']);
@@ -77,17 +82,20 @@ describe('applyBalanceChanges', () => {
     ]);
   });
 
-  it('refuses a batch whose amounts add up past 78 digits, naming why, and writes nothing', async () => {
-    const before = await counts();
+  it('refuses each amount that could make a sum overflow 78 digits, naming its line, and writes nothing', async () => {
+    // Two of these would overflow a NUMERIC(78,0) sum (the custody posting,
+    // then every distribution of the asset): refused at the record instead.
     const max = (10n ** 78n - 1n).toString();
-    const error = await applyBalanceChanges(
-      db.pool,
+    await expectRefused(
       lines({ id: 'big-1', user: 'whale-1', delta: max, at: '2025-02-01T00:00:00Z' }, { id: 'big-2', user: 'whale-2', delta: max, at: '2025-02-01T00:00:00Z' }),
-      { assets: ASSETS },
-    ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LedgerInputError);
-    expect((error as Error).message).toMatch(/more than 78 digits/);
-    expect(await counts()).toEqual(before);
+      [
+        [1, /delta: at most 60 digits/],
+        [2, /delta: at most 60 digits/],
+      ],
+    );
+    // 60 digits pass.
+    const largest = (10n ** 60n - 1n).toString();
+    expect(await applyBalanceChanges(db.pool, lines({ id: 'big-3', user: 'whale-3', delta: largest, at: '2025-02-01T00:00:00Z' }), { assets: ASSETS })).toMatchObject({ inserted: 1 });
   });
 
   it('refuses malformed records with their line numbers', async () => {
@@ -167,5 +175,51 @@ describe('applyBalanceChanges', () => {
   it('accepts a batch of withdrawals only', async () => {
     await applyBalanceChanges(db.pool, lines({ id: 'b4', user: 'bob', delta: '-100', at: '2025-01-04T00:00:00Z' }), { assets: ASSETS });
     expect(await userBalances(db.pool, 'bob')).toEqual({ ATOM: 200n });
+  });
+});
+
+describe('planner statistics after a large import', () => {
+  it('an import of at least ANALYZE_AFTER_ROWS changes leaves balance_changes and balances analyzed', async () => {
+    const big = await freshDatabase();
+    try {
+      // Autovacuum off: only the import itself may analyze.
+      await big.pool.query('ALTER TABLE balance_changes SET (autovacuum_enabled = false); ALTER TABLE balances SET (autovacuum_enabled = false)');
+      const small = Array.from({ length: 10 }, (_, i) => ({ line: i + 1, record: { id: `s-${i}`, user: `u-${i}`, asset: 'ATOM', delta: '5', at: '2025-01-01T00:00:00Z' } }));
+      await applyBalanceChanges(big.pool, small, { assets: ASSETS });
+      const analyzed = async () =>
+        (await big.pool.query<{ relname: string; analyzed: boolean }>(
+          "SELECT relname, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname IN ('balance_changes', 'balances') ORDER BY relname",
+        )).rows;
+      expect(await analyzed()).toEqual([
+        { relname: 'balance_changes', analyzed: false },
+        { relname: 'balances', analyzed: false },
+      ]);
+      const records = Array.from({ length: ANALYZE_AFTER_ROWS }, (_, i) => ({ line: i + 1, record: { id: `b-${i}`, user: `u-${i % 2000}`, asset: 'ATOM', delta: '7', at: '2025-01-02T00:00:00Z' } }));
+      await applyBalanceChanges(big.pool, records, { assets: ASSETS });
+      expect(await analyzed()).toEqual([
+        { relname: 'balance_changes', analyzed: true },
+        { relname: 'balances', analyzed: true },
+      ]);
+      const { rows } = await big.pool.query<{ reltuples: number }>("SELECT reltuples FROM pg_class WHERE relname = 'balance_changes'");
+      expect(rows[0]!.reltuples).toBeGreaterThanOrEqual(ANALYZE_AFTER_ROWS);
+    } finally {
+      await big.drop();
+    }
+  });
+});
+
+describe('JSONL files', () => {
+  it('refuses a line that repeats a key, naming the line and the key', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'softstake-dup-'));
+    const file = path.join(dir, 'dup.jsonl');
+    await writeFile(file, '{"id":"dup-1","user":"zed","asset":"ATOM","delta":"1","delta":"100","at":"2025-02-01T00:00:00Z"}\n');
+    try {
+      const source = await openChangeFile(file);
+      const error = await applyBalanceChanges(db.pool, source.records, { assets: ASSETS }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LedgerInputError);
+      expect((error as LedgerInputError).problems).toEqual([{ line: 1, reason: 'duplicate key "delta" in one object' }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

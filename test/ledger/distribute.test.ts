@@ -4,6 +4,7 @@ import { LedgerInputError } from '../../src/errors.js';
 import { applyBalanceChanges, type NumberedRecord } from '../../src/ledger/balanceChanges.js';
 import { distribute } from '../../src/ledger/distribute.js';
 import { userBalances, userHistory } from '../../src/ledger/history.js';
+import { referenceAllocate } from '../../src/ledger/reference.js';
 import { recordRewardEvent } from '../../src/ledger/rewards.js';
 import { atom, freshDatabase, ms, type TestDatabase } from '../helpers/db.js';
 
@@ -105,6 +106,51 @@ describe('distribute', () => {
     const other = await freshDatabase();
     try {
       await expect(distribute(other.pool, { asset: atom(), periodEnd: ms('2025-01-01T00:00:00Z') })).rejects.toBeInstanceOf(LedgerInputError);
+    } finally {
+      await other.drop();
+    }
+  });
+});
+
+describe('distribute arithmetic', () => {
+  it('weighs exactly when integrals pass 64 bits (24-decimal amounts), as the reference does', async () => {
+    const near = atom({ symbol: 'NEAR', decimals: 24, commissionBps: 700, minHolding: 10n ** 20n });
+    const other = await freshDatabase({ NEAR: near });
+    try {
+      const day = ms('2025-01-01T00:00:00Z');
+      // 9 NEAR (9e24 yocto) held a day is 7.8e32 base-unit ms: far past 2^63.
+      const rows: [string, string, bigint, number][] = [
+        ['n1', 'whale', 9_000_000_000_000_000_000_000_000n, day],
+        ['n2', 'minnow', 1_234_567n, day + 1],
+        ['n3', 'middle', 3n * 10n ** 22n, day + 3_600_000],
+        ['n4', 'whale', -(10n ** 24n), day + 7_200_000],
+        ['n5', 'late', 5n * 10n ** 23n, day + 20 * 3_600_000],
+      ];
+      await applyBalanceChanges(
+        other.pool,
+        rows.map(([id, user, delta, at], i) => ({ line: i + 1, record: { id, user, asset: 'NEAR', delta: delta.toString(), at: new Date(at).toISOString() } })),
+        { assets: new Set(['NEAR']) },
+      );
+      const reward = 123_456_789_012_345_678_901n;
+      await recordRewardEvent(other.pool, { id: 'nr1', asset: 'NEAR', amount: reward, at: day + 3_600_000, source: 'manual' });
+      const e = ms('2025-01-02T00:00:00Z');
+      const d = await distribute(other.pool, { asset: near, periodEnd: e });
+      const ref = referenceAllocate({
+        periodStart: day,
+        periodEnd: e,
+        changes: rows.map(([, user, delta, at]) => ({ user, delta, at })),
+        reward,
+        minHolding: near.minHolding,
+        cap: null,
+        commissionBps: near.commissionBps,
+      });
+      expect(d).toMatchObject({ gross: ref.gross, commission: ref.commission, distributed: ref.distributed, eligibleUsers: ref.eligibleUsers });
+      const { rows: stored } = await other.pool.query<{ user_id: string; amount: string; avg_balance: string }>(
+        'SELECT user_id, amount::text, avg_balance::text FROM allocations WHERE distribution_id = $1 ORDER BY user_id',
+        [d.id],
+      );
+      expect(stored.map((r) => [r.user_id, { amount: BigInt(r.amount), avgBalance: BigInt(r.avg_balance) }])).toEqual([...ref.allocations]);
+      expect(ref.allocations.size).toBeGreaterThanOrEqual(3);
     } finally {
       await other.drop();
     }

@@ -184,7 +184,9 @@ class Model {
         : lo + Math.floor((Math.max(0, this.nextEnd - lo) * spec.place) / 1000);
       const balance = scratch.balances.get(user) ?? 0n;
       const exact = spec.exactly === 'minHolding' ? this.asset.minHolding : spec.exactly === 'cap' ? (this.asset.cap ?? 0n) : 0n;
-      const delta = spec.deposit ? (exact > 0n ? exact : spec.amount) : -((balance * BigInt(spec.percent)) / 100n);
+      const withdrawn = -((balance * BigInt(spec.percent)) / 100n);
+      // A change of 0 is refused at the door: withdrawing nothing becomes depositing one base unit.
+      const delta = spec.deposit ? (exact > 0n ? exact : spec.amount) : withdrawn === 0n ? 1n : withdrawn;
       scratch.balances.set(user, balance + delta);
       scratch.lastAt.set(user, at);
       return { id: this.nextId('c'), user, delta, at };

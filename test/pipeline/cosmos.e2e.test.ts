@@ -82,7 +82,7 @@ describe('ATOM on the Cosmos devnet, end to end', () => {
     expect(close.stderr).toBe('');
 
     // The reward events are exactly the chain's payouts to the custody, each distributed once.
-    await expectChainRewardsDistributedOnce(db.pool, CHAIN, devnet.rewardsPaid(custody));
+    await expectChainRewardsDistributedOnce(db.pool, CHAIN, devnet.truth.of(custody).net); // the ground truth: paid − slashed
 
     const reconcile = await runCli(['reconcile', '-c', configFile, '--json']);
     expect(reconcile.code, reconcile.stdout + reconcile.stderr).toBe(0);

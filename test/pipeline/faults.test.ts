@@ -1,23 +1,23 @@
 /**
- * Exactly once under faults. The daemon runs as a child process and is
- * killed with SIGKILL at the worst moments: inside a distribution's
- * transaction, right after the chain included a harvest's claim, right after
- * it included a delegation (before the daemon heard back); and its Redis (a
+ * Exactly once under faults, on the Cosmos and NEAR devnets. The daemon runs
+ * as a child process and is killed with SIGKILL at the worst moments: inside
+ * a distribution's transaction, right after the chain included a harvest's
+ * claim, right after it included a delegation (the devnet's `onIncluded`
+ * hook kills the daemon before it hears back); and its Redis (a
  * redis-server of this test's own, with AOF) is killed and restarted under
- * it. Afterwards every reward the chain paid is recorded once and
- * distributed once, the journal balances, and the chain holds one
- * delegation per intent.
+ * it. Afterwards every reward the devnet's ground truth says it paid is
+ * recorded once and distributed once, the journal balances, and the chain
+ * holds one transaction per intent.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { recordRewardEvent } from '../../src/ledger/rewards.js';
 import { applyBalanceChanges } from '../../src/ledger/balanceChanges.js';
-import { startTestDevnet, type TestDevnet } from '../chain/devnet.js';
-import { generateTestKey, type TestKey } from '../chain/keys.js';
+import { recordRewardEvent } from '../../src/ledger/rewards.js';
+import { startDaemonChain, type DaemonChain, type DaemonChainKind } from '../helpers/chains.js';
 import { runCli } from '../helpers/cli.js';
 import { DaemonProcess, freePort, OwnRedis, writeDaemonConfig, type DaemonConfigOptions } from '../helpers/daemon.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { expectAllRewardsDistributed, expectLedgerConsistent, expectRewardsMatchChain } from '../helpers/invariants.js';
+import { atom, freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { expectAllRewardsDistributed, expectChainRewardsDistributedOnce, expectLedgerConsistent } from '../helpers/invariants.js';
 import { seedUsers } from '../helpers/seed.js';
 import { until } from '../helpers/wait.js';
 
@@ -29,133 +29,184 @@ afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 interface Setup {
   db: TestDatabase;
-  devnet: TestDevnet;
-  key: TestKey;
+  chain: DaemonChain;
   config: string;
+  /** Hashes of every transaction the chain included, in order (again when NEAR answers a resent one). */
+  included: string[];
+  /** Runs once on the next included transaction (see {@link killWhenIncluded}). */
+  onNextIncluded: ((hash: string) => void) | undefined;
   start(): DaemonProcess;
 }
 
 /** A database, a devnet with a funded custody account, users holding the same total, and a daemon config. */
-async function setup(options: Partial<DaemonConfigOptions> & { redis?: OwnRedis } = {}): Promise<Setup> {
-  const db = await freshDatabase();
+async function setup(kind: DaemonChainKind, options: Partial<DaemonConfigOptions> & { redis?: OwnRedis } = {}): Promise<Setup> {
+  const chain = await startDaemonChain(kind);
+  cleanups.push(() => chain.close());
+  const { symbol, decimals } = chain.asset;
+  const db = await freshDatabase({ [symbol]: atom({ symbol, decimals }) });
   cleanups.push(() => db.drop());
-  const devnet = await startTestDevnet({ validators: [{ address: 'val-a', rewardBpsPerDay: 300 }, { address: 'val-b', rewardBpsPerDay: 300 }], clock: 'wall', blockMs: 200 });
-  cleanups.push(() => devnet.close());
-  const key = generateTestKey();
-  devnet.fund(key.address, 1_000_000_000n);
   const at = new Date(Date.now() - 60_000).toISOString();
   await applyBalanceChanges(
     db.pool,
     [
-      { line: 1, record: { id: 'd1', user: 'alice', asset: 'ATOM', delta: '700000000', at } },
-      { line: 2, record: { id: 'd2', user: 'bob', asset: 'ATOM', delta: '300000000', at } },
+      { line: 1, record: { id: 'd1', user: 'alice', asset: symbol, delta: (700n * chain.unit).toString(), at } },
+      { line: 2, record: { id: 'd2', user: 'bob', asset: symbol, delta: (300n * chain.unit).toString(), at } },
     ],
-    { assets: new Set(['ATOM']) },
+    { assets: new Set([symbol]) },
   );
   const { file } = await writeDaemonConfig({
     databaseUrl: db.url,
     redisUrl: options.redis?.url ?? 'redis://127.0.0.1:6379',
-    endpoints: devnet.urls,
-    keyHex: key.secretHex,
-    validators: [{ address: 'val-a' }, { address: 'val-b' }],
     port: await freePort(),
+    ...chain.daemonConfig(),
     ...options,
   });
-  return {
+  const s: Setup = {
     db,
-    devnet,
-    key,
+    chain,
     config: file,
+    included: [],
+    onNextIncluded: undefined,
     start: () => {
       const daemon = DaemonProcess.start(file);
       cleanups.push(() => (daemon.child.exitCode === null ? daemon.kill() : Promise.resolve()));
       return daemon;
     },
   };
-}
-
-/** Stops the daemon, closes the last period by hand, and checks every money invariant. */
-async function settle(s: Setup, daemon: DaemonProcess): Promise<void> {
-  if (daemon.child.exitCode === null) expect(await daemon.kill('SIGTERM')).toBe(0);
-  const close = await runCli(['distribute', '-c', s.config, '--asset', 'ATOM', '--period-end', new Date(Date.now() - 1).toISOString(), '--json']);
-  expect(close.stderr).toBe('');
-  await expectRewardsMatchChain(s.db.pool, s.devnet, s.key.address);
-  await expectAllRewardsDistributed(s.db.pool);
-  await expectLedgerConsistent(s.db.pool);
+  chain.devnet.onIncluded((tx) => {
+    s.included.push(tx.hash);
+    const next = s.onNextIncluded;
+    s.onNextIncluded = undefined;
+    next?.(tx.hash);
+  });
+  return s;
 }
 
 /**
- * SIGKILLs the daemon the moment the chain has included its first
- * transaction of `kind`, before the daemon hears back; returns its hash.
+ * SIGKILLs the daemon the moment the chain includes its next transaction,
+ * before the daemon hears back (the hook runs before any client can see the
+ * inclusion); returns the transaction's hash once the daemon is gone.
  */
-async function killWhenIncluded(s: Setup, daemon: DaemonProcess, kind: 'withdraw' | 'delegate'): Promise<string> {
+async function killWhenIncluded(s: Setup, daemon: DaemonProcess): Promise<string> {
   let killedAfter: string | undefined;
-  s.devnet.onIncluded((tx) => {
-    if (tx.kind === kind && killedAfter === undefined) {
-      killedAfter = tx.hash;
-      daemon.child.kill('SIGKILL');
-    }
-  });
-  const hash = await until(() => killedAfter, `a ${kind} transaction was included and the daemon killed`, 45_000);
+  s.onNextIncluded = (hash) => {
+    killedAfter = hash;
+    daemon.child.kill('SIGKILL');
+  };
+  const hash = await until(() => killedAfter, 'a transaction was included and the daemon killed', 45_000);
   await daemon.exited;
-  s.devnet.onIncluded(null);
   return hash;
 }
 
-describe('SIGKILL in the middle of a harvest', () => {
-  it('the claim landed, the daemon never heard; after a restart its payouts are recorded and distributed once', async () => {
-    const s = await setup();
+async function intentOf(s: Setup, hash: string): Promise<{ kind: string; status: string } | undefined> {
+  const { rows } = await s.db.pool.query<{ kind: string; status: string }>('SELECT kind, status FROM tx_intents WHERE tx_hash = $1', [hash]);
+  return rows[0];
+}
+
+async function openIntents(s: Setup): Promise<number> {
+  return (await s.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM tx_intents WHERE status = 'signed'")).rows[0]!.n;
+}
+
+/**
+ * Waits until a rebalance runs to completion, having started after this
+ * call, with no intent open before or after it and none added by it: the
+ * rebalancer has nothing left to do.
+ */
+async function rebalancerSettled(s: Setup, daemon: DaemonProcess): Promise<void> {
+  await until(
+    async () => {
+      const before = (await s.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tx_intents')).rows[0]!.n;
+      if ((await openIntents(s)) > 0) return false;
+      const mark = daemon.logs.length;
+      await daemon.waitFor((l) => l.msg === 'job done' && l.name === 'rebalance' && daemon.logs.indexOf(l) >= mark, 15_000);
+      const after = (await s.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tx_intents')).rows[0]!.n;
+      return after === before && (await openIntents(s)) === 0;
+    },
+    'a rebalance found nothing to do',
+    45_000,
+  );
+}
+
+/** Stops the daemon, closes the last period by hand, and checks every money invariant against the devnet's ground truth. */
+async function settle(s: Setup, daemon: DaemonProcess): Promise<void> {
+  if (daemon.child.exitCode === null) expect(await daemon.kill('SIGTERM')).toBe(0);
+  const close = await runCli(['distribute', '-c', s.config, '--asset', s.chain.asset.symbol, '--period-end', new Date(Date.now() - 1).toISOString(), '--json']);
+  expect(close.stderr).toBe('');
+  // The ground truth: what the chain paid the custody account, net of slashes.
+  await expectChainRewardsDistributedOnce(s.db.pool, s.chain.name, s.chain.devnet.truth.of(s.chain.custody).net);
+}
+
+describe.each(['cosmos', 'near'] as const)('SIGKILL in the middle of a harvest (%s devnet)', (kind) => {
+  it('the claim landed, the daemon never heard; after a restart what it paid is recorded and distributed once', async () => {
+    const s = await setup(kind, { intervals: { poll: '1s', harvest: '1s', rebalance: '1h' } });
     let daemon = s.start();
     await daemon.ready();
-    const killedAfter = await killWhenIncluded(s, daemon, 'withdraw');
-    const claimed = s.devnet.events(s.key.address).filter((e) => e.txHash === killedAfter);
-    expect(claimed.length).toBeGreaterThan(0);
+    // The start's one rebalance has staked; from now on only harvests' claims are sent.
+    await until(async () => s.chain.staked().size === 2 && (await openIntents(s)) === 0, 'both validators hold stake and no intent is open');
+    const killing = killWhenIncluded(s, daemon);
+    s.chain.nextRewards();
+    const killedAfter = await killing;
+    expect(await intentOf(s, killedAfter)).toEqual({ kind: 'claim', status: 'signed' }); // stored before broadcast, outcome unknown to the daemon
+    const paidByClaim = s.chain.devnet.truth
+      .entries(s.chain.custody)
+      .filter((e) => e.ref === killedAfter && e.kind === 'reward')
+      .reduce((sum, e) => sum + e.amount, 0n);
+    // Cosmos books each claim's payouts under its hash; NEAR knows what a ping distributed only as the account's growth.
+    if (kind === 'cosmos') expect(paidByClaim).toBeGreaterThan(0n);
+    else expect(s.chain.devnet.truth.of(s.chain.custody).net).toBeGreaterThan(0n);
 
     daemon = s.start();
     await daemon.ready();
+    await until(async () => (await intentOf(s, killedAfter))?.status === 'confirmed', 'the restarted daemon confirmed the claim');
+    if (kind === 'cosmos') {
+      await until(async () => {
+        const { rows } = await s.db.pool.query<{ s: string | null }>('SELECT sum(amount)::text AS s FROM reward_events WHERE id LIKE $1', [`${s.chain.name}:${killedAfter}:%`]);
+        return rows[0]!.s === paidByClaim.toString();
+      }, "the restarted daemon recorded the lost claim's payouts");
+    }
     await until(async () => {
-      const { rows } = await s.db.pool.query('SELECT 1 FROM reward_events WHERE id = $1', [`testnet:${claimed[0]!.id}`]);
-      return rows.length > 0;
-    }, 'the restarted daemon recorded the lost claim');
+      const { rows } = await s.db.pool.query<{ s: string | null }>('SELECT sum(amount)::text AS s FROM reward_events WHERE source = $1', [s.chain.name]);
+      return kind === 'cosmos' ? rows[0]!.s !== null : rows[0]!.s === s.chain.devnet.truth.of(s.chain.custody).net.toString();
+    }, 'the restarted daemon recorded what the chain paid');
     await until(async () => (await s.db.pool.query('SELECT 1 FROM distributions WHERE gross > 0')).rowCount, 'a distribution allocated rewards');
     await settle(s, daemon);
+    expect(s.included.filter((h) => h === killedAfter)).toHaveLength(1);
   }, 120_000);
 });
 
-describe('SIGKILL right after a delegation was broadcast', () => {
-  it('restarted, the daemon finishes the stored intent: one transaction on chain per intent, none signed twice', async () => {
-    const s = await setup({ intervals: { poll: '1s', harvest: '1h', rebalance: '1s' } });
+describe.each(['cosmos', 'near'] as const)('SIGKILL right after a delegation was included (%s devnet)', (kind) => {
+  it('restarted, the daemon finishes the stored intent: one transaction on chain per intent, stake = Σ intents', async () => {
+    const s = await setup(kind, { intervals: { poll: '1s', harvest: '1h', rebalance: '1s' } });
     let daemon = s.start();
-    await daemon.ready();
-    const killedAfter = await killWhenIncluded(s, daemon, 'delegate');
-    const open = await s.db.pool.query<{ status: string }>('SELECT status FROM tx_intents WHERE tx_hash = $1', [killedAfter]);
-    expect(open.rows).toEqual([{ status: 'signed' }]); // stored before broadcast, outcome unknown to the daemon
+    // The first transaction the daemon sends is the start's first delegation.
+    const killedAfter = await killWhenIncluded(s, daemon);
+    expect(await intentOf(s, killedAfter)).toEqual({ kind: 'delegate', status: 'signed' }); // stored before broadcast, outcome unknown to the daemon
 
     daemon = s.start();
     await daemon.ready();
-    await until(async () => {
-      const { rows } = await s.db.pool.query<{ status: string }>('SELECT status FROM tx_intents WHERE tx_hash = $1', [killedAfter]);
-      return rows[0]?.status === 'confirmed';
-    }, 'the intent was resumed and confirmed');
-    // Let the rebalancer settle: liquid back at the 10% buffer.
-    await until(() => s.devnet.account(s.key.address).delegations.length === 2, 'both validators hold stake');
-    await sleep(2_000);
+    await until(async () => (await intentOf(s, killedAfter))?.status === 'confirmed', 'the intent was resumed and confirmed');
+    await until(() => s.chain.staked().size === 2, 'both validators hold stake');
+    await rebalancerSettled(s, daemon);
     expect(await daemon.kill('SIGTERM')).toBe(0);
 
-    const intents = await s.db.pool.query<{ tx_hash: string; status: string; kind: string }>('SELECT tx_hash, status, kind FROM tx_intents ORDER BY created_at');
-    const onChain = s.devnet.transactions(s.key.address).filter((t) => t.kind === 'delegate');
-    expect(onChain.map((t) => t.hash).sort()).toEqual(intents.rows.filter((i) => i.status === 'confirmed').map((i) => i.tx_hash).sort());
-    expect(onChain.filter((t) => t.hash === killedAfter)).toHaveLength(1);
-    expect(intents.rows.every((i) => i.status === 'confirmed')).toBe(true);
-    // What the chain holds staked is exactly what the intents asked for: nothing delegated twice.
-    const account = s.devnet.account(s.key.address);
-    const staked = account.delegations.reduce((sum, d) => sum + d.amount, 0n);
-    const asked = await s.db.pool.query<{ s: string }>("SELECT sum(amount)::text AS s FROM tx_intents WHERE kind = 'delegate' AND status = 'confirmed'");
-    expect(staked).toBe(BigInt(asked.rows[0]!.s));
+    const intents = await s.db.pool.query<{ tx_hash: string; status: string; kind: string; amount: string | null }>(
+      'SELECT tx_hash, status, kind, amount::text FROM tx_intents ORDER BY created_at',
+    );
+    expect(intents.rows.filter((i) => i.status !== 'confirmed')).toEqual([]);
+    // Every transaction on chain is one intent's, and every intent's is on chain: none signed twice.
+    expect([...new Set(s.included)].sort()).toEqual(intents.rows.map((i) => i.tx_hash).sort());
+    // What the chain holds staked is what the intents asked for: nothing delegated twice.
+    const asked = intents.rows.filter((i) => i.kind === 'delegate').reduce((sum, i) => sum + BigInt(i.amount!), 0n);
+    const staked = [...s.chain.staked().values()].reduce((sum, v) => sum + v, 0n);
+    if (kind === 'near') {
+      // A staking pool rounds a deposit's shares down: at most a yoctoNEAR per deposit stays unstaked.
+      expect(staked).toBeLessThanOrEqual(asked);
+      expect(staked).toBeGreaterThanOrEqual(asked - BigInt(intents.rows.length));
+    } else {
+      expect(staked).toBe(asked);
+    }
     await expectLedgerConsistent(s.db.pool);
   }, 120_000);
 });
@@ -195,17 +246,19 @@ describe('SIGKILL inside a distribution', () => {
   }, 150_000);
 });
 
-describe('Redis killed and restarted under a running pipeline', () => {
+describe('Redis killed and restarted under a running pipeline (Cosmos devnet)', () => {
   it('the daemon reconnects and goes on; nothing is lost or doubled', async () => {
     const redis = await OwnRedis.start();
     cleanups.push(() => redis.stop());
-    const s = await setup({ redis });
+    const s = await setup('cosmos', { redis });
     const daemon = s.start();
     await daemon.ready();
     await until(async () => (await s.db.pool.query('SELECT 1 FROM distributions WHERE gross > 0')).rowCount, 'a first distribution', 45_000);
     for (let round = 0; round < 2; round += 1) {
+      const mark = daemon.logs.length;
       await redis.kill();
-      await sleep(1_500);
+      // The daemon has noticed: its workers report the lost connection.
+      await daemon.waitFor((l) => l.msg === 'worker error' && daemon.logs.indexOf(l) >= mark, 15_000);
       await redis.restart();
       const before = (await s.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM distributions')).rows[0]!.n;
       await until(async () => (await s.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM distributions')).rows[0]!.n > before + 1, 'distributions go on after Redis came back', 45_000);

@@ -2,6 +2,7 @@ import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
 import { DEFAULT_MIN_MOVE_FEES, minMoveOf, planRebalance, splitByWeight, takeByWeight } from '../../src/pipeline/plan.js';
+import { propertyRuns } from '../helpers/runs.js';
 
 const policy = { targetRatioBps: 9000, minBuffer: 0n, minMove: 0n };
 const vals = (ws: number[]) => ws.map((weight, i) => ({ address: `v${i}`, weight }));
@@ -9,6 +10,8 @@ const validators = [
   { address: 'val-a', weight: 2 },
   { address: 'val-b', weight: 1 },
 ];
+
+const runs = propertyRuns();
 
 describe('planRebalance', () => {
   it('stakes what exceeds the 10% buffer, split 2:1 by weight', () => {
@@ -56,32 +59,30 @@ describe('planRebalance', () => {
 describe('rebalance arithmetic, for any input', () => {
   const weights = fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 6 });
 
-  fcTest.prop([fc.bigInt({ min: 0n, max: 10n ** 30n }), weights])('a split sums to the amount and never goes negative', (amount, ws) => {
+  fcTest.prop([fc.bigInt({ min: 0n, max: 10n ** 30n }), weights])('a split sums to the amount and never goes negative', runs.count(100, (amount, ws) => {
     const parts = splitByWeight(amount, vals(ws));
     expect(parts.reduce((s, [, a]) => s + a, 0n)).toBe(amount);
     for (const [, a] of parts) expect(a > 0n).toBe(true);
-  });
+  }));
 
   fcTest.prop([fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.array(fc.bigInt({ min: 0n, max: 10n ** 24n }), { minLength: 1, maxLength: 6 }), weights])(
     'taking stake never takes more than a validator has, nor more than asked',
-    (amount, stakes, ws) => {
+    runs.count(100, (amount, stakes, ws) => {
       const delegations = stakes.map((s, i) => ({ validator: `v${i}`, amount: s }));
       const taken = takeByWeight(amount, delegations, vals(ws));
       const total = stakes.reduce((s, a) => s + a, 0n);
       const sum = taken.reduce((s, [, a]) => s + a, 0n);
       expect(sum).toBe(amount < total ? amount : total);
       for (const [validator, a] of taken) expect(a <= delegations.find((d) => d.validator === validator)!.amount).toBe(true);
-    },
-  );
+    }));
 
   fcTest.prop([fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.integer({ min: 0, max: 10_000 })])(
     'after the plan, liquid equals the buffer (or the plan moves less than minMove)',
-    (liquid, usersTotal, ratio) => {
+    runs.count(100, (liquid, usersTotal, ratio) => {
       const plan = planRebalance({ position: { liquid, delegations: [{ validator: 'v0', amount: 10n ** 25n }], unbonding: [] }, usersTotal, policy: { ...policy, targetRatioBps: ratio }, validators: vals([1]) });
       const delta = plan.actions.reduce((s, a) => s + (a.kind === 'delegate' ? -a.amount : a.amount), 0n);
       expect(liquid + delta).toBe(plan.buffer);
-    },
-  );
+    }));
 });
 
 describe('the planner never plans what the chain refuses', () => {
@@ -152,7 +153,7 @@ describe('the planner never plans what the chain refuses', () => {
     fc.array(fc.record({ target: fc.integer({ min: 0, max: 5 }), amount: fc.bigInt({ min: 1n, max: 10n ** 6n }) }), { maxLength: 40 }),
     fc.integer({ min: 0, max: 10_000 }),
     limitsArb,
-  ])('amounts are whole steps, delegations at least the minimum, the reserve untouched, entries within the limit', (liquid, usersTotal, n, each, open, ratio, l) => {
+  ])('amounts are whole steps, delegations at least the minimum, the reserve untouched, entries within the limit', runs.count(100, (liquid, usersTotal, n, each, open, ratio, l) => {
     const limits = { minStake: l.minStake, step: l.step, reserve: l.reserve, typicalFee: 1n, ...(l.entries === undefined ? {} : { maxUnbondingEntries: l.entries }) };
     const unbonding = open.map((u) => ({ validator: `v${u.target}`, amount: u.amount, completesAt: 0 }));
     const delegations = stake(n, each);
@@ -172,5 +173,5 @@ describe('the planner never plans what the chain refuses', () => {
       }
     }
     if (l.entries?.per === 'account') expect(undelegated.size <= Math.max(0, l.entries.count - unbonding.length)).toBe(true);
-  });
+  }));
 });

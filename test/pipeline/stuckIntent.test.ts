@@ -6,8 +6,8 @@
  * `softstake intents list`. `softstake intents abandon` refuses while the
  * chain may still include the bytes, and succeeds once their nonce was
  * used by another transaction, recording who, when and why; the next
- * rebalance plans again. Real PostgreSQL, testchain devnet over HTTP, the
- * CLI as a child process.
+ * rebalance plans again. Real PostgreSQL, the Cosmos devnet through cosmjs,
+ * the CLI as a child process.
  */
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
@@ -24,19 +24,18 @@ import { listIntents, runAction, unfinishedActions } from '../../src/pipeline/in
 import { rebalance } from '../../src/pipeline/jobs/rebalance.js';
 import { withSignerLock } from '../../src/pipeline/signerLock.js';
 import { chainConfig, get, startApi, type Api } from '../api/harness.js';
-import { adapter as testchain } from '../chain/adapter.js';
-import { startTestDevnet, type TestDevnet } from '../chain/devnet.js';
-import { generateTestKey, type TestKey } from '../chain/keys.js';
+import { adapter as cosmos } from '../../adapters/cosmos/adapter.js';
+import { startDaemonChain, type DaemonChain } from '../helpers/chains.js';
 import { runCli } from '../helpers/cli.js';
 import { freePort, writeDaemonConfig } from '../helpers/daemon.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 
 const ATOM = 1_000_000n;
-const CHAIN = 'testnet';
 
 let db: TestDatabase;
-let devnet: TestDevnet;
-let key: TestKey;
+let chain: DaemonChain;
+let CHAIN: string;
+let validator: string;
 let configFile: string;
 let config: SoftstakeConfig;
 let adapter: ChainAdapter;
@@ -45,27 +44,24 @@ const logs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   db = await freshDatabase();
-  devnet = await startTestDevnet({ validators: [{ address: 'val-a', rewardBpsPerDay: 0 }], clock: 'wall', blockMs: 100 });
-  key = generateTestKey();
-  devnet.fund(key.address, 1_000n * ATOM);
-  const written = await writeDaemonConfig({
-    databaseUrl: db.url,
-    redisUrl: 'redis://127.0.0.1:6379',
-    endpoints: devnet.urls,
-    keyHex: key.secretHex,
-    validators: [{ address: 'val-a' }],
-    port: await freePort(),
-  });
+  // No inflation: no rewards move the liquid balance.
+  chain = await startDaemonChain('cosmos', { funds: 1_000n, inflation: '0' });
+  CHAIN = chain.name;
+  validator = chain.validators[0]!;
+  const written = await writeDaemonConfig({ databaseUrl: db.url, redisUrl: 'redis://127.0.0.1:6379', ...chain.daemonConfig(), port: await freePort() });
   configFile = written.file;
   config = await loadConfig(configFile);
-  adapter = testchain.create({
+  // The pipeline's own adapter, as the config builds it but quicker to give up on a lost transaction.
+  const chainId = (config.chains[CHAIN]!.options as { chainId: string }).chainId;
+  adapter = cosmos.create({
     name: CHAIN,
     asset: 'ATOM',
     decimals: 6,
-    endpoints: devnet.urls,
+    endpoints: config.chains[CHAIN]!.endpoints,
     signer: { file: join(written.dir, 'secrets/custody.key') },
+    validators: [...chain.validators],
     requestTimeoutMs: 2_000,
-    options: { inclusionTimeoutMs: 500, pollIntervalMs: 50 },
+    options: cosmos.optionsSchema.parse({ chainId, pollIntervalMs: 100, inclusionTimeoutMs: 1_500 }),
   });
   await applyBalanceChanges(db.pool, [{ line: 1, record: { id: 'dep-1', user: 'alice', asset: 'ATOM', delta: (1_000n * ATOM).toString(), at: new Date().toISOString() } }], {
     assets: new Set(['ATOM']),
@@ -76,7 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close({ obliterate: true });
   await adapter?.close();
-  await devnet?.close();
+  await chain?.close();
   await db?.drop();
 });
 
@@ -98,7 +94,7 @@ function context(chainAdapter: ChainAdapter): PipelineContext {
 }
 
 function staked(): bigint {
-  return devnet.account(key.address).delegations.reduce((sum, d) => sum + d.amount, 0n);
+  return [...chain.staked().values()].reduce((sum, amount) => sum + amount, 0n);
 }
 
 async function metric(name: string): Promise<string | undefined> {
@@ -111,9 +107,9 @@ describe('a stuck intent', () => {
 
   it('stops the planning, and the operator sees it: an error log line, /v1/intents, the metric, the CLI', async () => {
     // A delegation the node accepted and lost: open, its outcome unknown.
-    devnet.dropNextTx();
+    chain.devnet.dropNextTx();
     const lost = await withSignerLock(db.pool, CHAIN, (lock) =>
-      runAction({ pool: db.pool, lock, now: Date.now }, adapter, 'lost-1', { kind: 'delegate', validator: 'val-a', amount: 100n * ATOM }),
+      runAction({ pool: db.pool, lock, now: Date.now }, adapter, 'lost-1', { kind: 'delegate', validator, amount: 100n * ATOM }),
     ).catch((e: unknown) => e);
     expect((lost as { retryable?: boolean }).retryable).toBe(true);
 
@@ -147,7 +143,7 @@ describe('a stuck intent', () => {
 
     const cli = await runCli(['intents', 'list', '--stuck', '-c', configFile]);
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(/lost-1\s+testnet\s+delegate\s+val-a\s+100\s+signed\s.*STUCK since/);
+    expect(cli.stdout).toMatch(new RegExp(`lost-1\\s+${CHAIN}\\s+delegate\\s+${validator}\\s+100\\s+signed\\s.*STUCK since`));
   });
 
   it('abandon is refused while the chain may still include it; nothing changes', async () => {
@@ -158,8 +154,8 @@ describe('a stuck intent', () => {
   });
 
   it('once its nonce is used by another transaction: abandoned with who, when and why, and the next rebalance plans', async () => {
-    // Someone with the key sends another transaction: it takes the lost one's nonce.
-    await adapter.delegate('val-a', ATOM);
+    // Someone with the key sends another transaction: it takes the lost one's sequence.
+    await adapter.delegate(validator, ATOM);
     const before = Date.now();
     const done = await runCli(['intents', 'abandon', stuckId, '--reason', 'INC-42: node lost it', '--by', 'carol', '--json', '-c', configFile]);
     expect(done.stderr).toBe('');
@@ -176,7 +172,8 @@ describe('a stuck intent', () => {
 
     const summary = await rebalance(context(adapter), CHAIN, 'job-3');
     expect(summary.stuck).toBeUndefined();
-    expect(summary.actions).toMatchObject([{ kind: 'delegate', validator: 'val-a', status: 'confirmed' }]);
+    expect(summary.actions.length).toBeGreaterThan(0);
+    expect(summary.actions.every((a) => a.kind === 'delegate' && a.status === 'confirmed')).toBe(true);
     // 90% of the users' 1,000 ATOM is staked: the lost 100 ATOM never landed.
     expect(staked()).toBeGreaterThan(890n * ATOM);
     expect(staked()).toBeLessThanOrEqual(900n * ATOM);

@@ -1,17 +1,22 @@
 /**
- * The devnet's node: chain time, block production, the mempool and its
- * cache, CheckTx / FinalizeBlock, the block and transaction store that the
- * RPC serves. No HTTP here.
+ * The devnet's node: the mempool cache, CheckTx / FinalizeBlock, the block
+ * and transaction store that the RPC serves. No HTTP here. Chain time, block
+ * production, the mempool and its faults come from the devnet kit
+ * (adapters/devnet/).
  *
- * Blocks: chain time advances by `advance` (and, with the wall clock, by
- * real time); a block is made every `blockMs` of chain time, and after an
- * `advance` one more at the exact new time, so all elapsed time is in
- * blocks. A transaction accepted into the mempool is included promptly
+ * Blocks: a block is made every `blockMs` of chain time, and with the frozen
+ * clock one more at the exact new time after an `advance`, so all elapsed
+ * time is in blocks (the kit's `BlockProducer` with `blockAtAdvance`). A
+ * transaction accepted into the mempool is included promptly
  * (`inclusionDelayMs`) in a block at the current chain time; with the frozen
  * clock that block has the previous block's time (real CometBFT requires
  * strictly increasing times) and so mints nothing.
  */
 import { toBech32 } from '@cosmjs/encoding';
+import { BlockProducer } from '../../devnet/blocks.js';
+import type { DevnetClock } from '../../devnet/clock.js';
+import { GroundTruthLedger } from '../../devnet/groundTruth.js';
+import { Mempool } from '../../devnet/mempool.js';
 import { type ModuleAddresses, type ModuleContext, mintAndAllocate, type RewardParams } from './distribution.js';
 import { SdkError, sdkError } from './errors.js';
 import { matureUnbonding, slash, updateBondedSet } from './staking.js';
@@ -122,14 +127,14 @@ export interface CheckTxResult {
   log: string;
   gasWanted: bigint;
   gasUsed: bigint;
+  /** The request that sent it is to lose its answer (the kit's `loseNextResponse`). */
+  loseResponse: boolean;
 }
 
 /** Everything the node is configured with. */
 export interface ChainConfig extends TxEnv {
   blockMs: number;
   unbondingMs: number;
-  wallClock: boolean;
-  genesisTime: number;
   rewards: RewardParams;
   maxValidators: number;
   inclusionDelayMs: number;
@@ -158,29 +163,30 @@ export class Chain {
   readonly txs = new Map<string, TxRecord>();
   /** Transactions in order of inclusion, for `tx_search`. */
   readonly txList: TxRecord[] = [];
-  private mempool: DecodedTx[] = [];
+  /** Accepted transactions not yet in a block, with the kit's transaction faults. */
+  readonly mempool: Mempool<DecodedTx, IncludedTx>;
+  /** What the chain paid and slashed, per account (the kit's convention). */
+  readonly truth = new GroundTruthLedger();
+  private readonly producer: BlockProducer;
   /** Hashes in the mempool or committed successfully: CometBFT's mempool cache. */
   private readonly cache = new Set<string>();
   /** CheckTx state: the committed state plus the mempool's ante effects; rebuilt lazily. */
   private checkState: ChainState | undefined;
-  private offset = 0;
   private stakingDirty = true;
   private pendingEvents: AbciEvent[] = [];
-  private inclusionTimer: ReturnType<typeof setTimeout> | undefined;
-  private closed = false;
-  dropNext = false;
-  failNext = false;
-  includedHook: ((tx: IncludedTx) => void | Promise<void>) | undefined;
 
   constructor(
     readonly config: ChainConfig,
     genesis: ChainState,
+    readonly devnetClock: DevnetClock,
   ) {
     this.state = genesis;
-    updateBondedSet(this.state, config.maxValidators, 1n, config.genesisTime);
+    updateBondedSet(this.state, config.maxValidators, 1n, devnetClock.start);
     this.stakingDirty = false;
     this.blocks = new BlockStore(config.chainId);
-    this.blocks.push(config.genesisTime, 0n, NO_TXS, NO_EVENTS);
+    this.blocks.push(devnetClock.start, 0n, NO_TXS, NO_EVENTS);
+    this.mempool = new Mempool({ inclusionDelayMs: config.inclusionDelayMs, include: () => this.includeNow() });
+    this.producer = new BlockProducer({ clock: devnetClock, blockMs: config.blockMs, headTime: () => this.headTime, produce: (time) => this.produceBlock(time), blockAtAdvance: true });
   }
 
   /** The latest block. */
@@ -205,23 +211,24 @@ export class Chain {
 
   /** Chain time now, ms (never before the latest block). */
   clock(): number {
-    const now = (this.config.wallClock ? Date.now() : this.config.genesisTime) + this.offset;
-    return Math.max(now, this.headTime);
+    return this.producer.now();
   }
 
   /** Makes the blocks chain time has passed (every `blockMs`). */
   catchUp(): void {
-    const now = this.clock();
-    while (this.headTime + this.config.blockMs <= now) this.produceBlock(this.headTime + this.config.blockMs);
+    this.producer.catchUp();
   }
 
-  /** Moves chain time forward by `ms` and makes its blocks, the last one at the new time exactly. */
+  /** Moves chain time forward by `ms` and makes its blocks, the last one at the new time exactly (frozen clock). */
   advance(ms: number): void {
-    if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`cosmos devnet: advance(ms) needs an integer ≥ 0, got ${ms}`);
-    this.offset += ms;
-    this.catchUp();
-    const now = this.clock();
-    if (!this.config.wallClock && now > this.headTime) this.produceBlock(now);
+    this.devnetClock.advance(ms);
+  }
+
+  /** Books the branch's payouts and slashes, now committed, into the ground truth. */
+  private book(height: bigint, time: number, ref: string): void {
+    if (this.state.truth.length === 0) return;
+    for (const e of this.state.truth) this.truth.record({ ...e, at: time, height, ref });
+    this.state.truth = [];
   }
 
   private context(state: ChainState, height: bigint, time: number, events: AbciEvent[]): ModuleContext {
@@ -231,10 +238,10 @@ export class Chain {
   /** BeginBlock, the mempool's transactions, EndBlock, commit. */
   produceBlock(time: number): void {
     const height = this.height + 1n;
-    const minted = mintAndAllocate(this.state, this.config.rewards, time - this.headTime);
-    const included = this.mempool;
-    this.mempool = [];
-    const records = included.map((tx, index) => this.deliver(tx, height, index, time));
+    // Sped up (`softstake devnet`), the chain's economy runs faster than its timestamps: see DevnetClock.accrual.
+    const minted = mintAndAllocate(this.state, this.config.rewards, this.devnetClock.accrual(time - this.headTime));
+    const included = this.mempool.takeReady();
+    const records = included.map((entry, index) => this.deliver(entry.tx, height, index, time, entry.fail));
     const events = this.pendingEvents.length > 0 ? this.pendingEvents : [];
     if (events.length > 0) this.pendingEvents = [];
     matureUnbonding(this.context(this.state, height, time, events));
@@ -250,17 +257,10 @@ export class Chain {
       if (record.code === 0) this.cache.add(record.hash);
       else this.cache.delete(record.hash);
     }
-    const hook = this.includedHook;
-    if (hook !== undefined) {
-      for (const r of records) {
-        Promise.resolve()
-          .then(() => hook({ hash: r.hash, height, code: r.code, time }))
-          .catch(() => undefined);
-      }
-    }
+    for (const r of records) void this.mempool.notifyIncluded({ hash: r.hash, height, code: r.code, time });
   }
 
-  private deliver(tx: DecodedTx, height: bigint, index: number, time: number): TxRecord {
+  private deliver(tx: DecodedTx, height: bigint, index: number, time: number, fail: boolean): TxRecord {
     const gas = new GasMeter(tx.authInfo.fee?.gasLimit ?? 0n);
     const base = { hash: tx.hash, height, index, bytes: tx.bytes, gasWanted: gas.limit ?? 0n, time };
     let events: AbciEvent[];
@@ -272,12 +272,10 @@ export class Chain {
     }
     const branch = cloneState(this.state);
     try {
-      if (this.failNext) {
-        this.failNext = false;
-        throw sdkError('injected', 'the transaction was included and failed');
-      }
+      if (fail) throw sdkError('injected', 'the transaction was included and failed');
       const out = runMsgs(this.context(branch, height, time, []), tx, gas, this.config.prefix);
       this.state = branch;
+      this.book(height, time, tx.hash);
       this.stakingDirty = true;
       return this.record({ ...base, code: 0, codespace: '', log: '', data: out.data, gasUsed: gas.used, events: [...events, ...out.events] });
     } catch (error) {
@@ -303,7 +301,7 @@ export class Chain {
     if (this.checkState === undefined) {
       const state = cloneState(this.state);
       const height = this.height + 1n;
-      for (const tx of this.mempool) {
+      for (const { tx } of this.mempool.entries()) {
         try {
           runAnte(this.config, state, tx, 'check', height, new GasMeter(tx.authInfo.fee?.gasLimit ?? 0n), this.config.modules);
         } catch {
@@ -328,7 +326,7 @@ export class Chain {
       hash = tx.hash;
     } catch (error) {
       if (!(error instanceof SdkError)) throw error;
-      return { hash: hash || hexUpper(sha256Of(bytes)), code: error.code, codespace: error.codespace, log: error.log, gasWanted: 0n, gasUsed: 0n };
+      return { hash: hash || hexUpper(sha256Of(bytes)), code: error.code, codespace: error.codespace, log: error.log, gasWanted: 0n, gasUsed: 0n, loseResponse: false };
     }
     if (this.cache.has(tx.hash)) throw new TxInCacheError();
     const gas = new GasMeter(tx.authInfo.fee?.gasLimit ?? 0n);
@@ -336,32 +334,20 @@ export class Chain {
       runAnte(this.config, this.ensureCheckState(), tx, 'check', this.height + 1n, gas, this.config.modules);
     } catch (error) {
       if (!(error instanceof SdkError)) throw error;
-      return { hash: tx.hash, code: error.code, codespace: error.codespace, log: error.log, gasWanted: gas.limit ?? 0n, gasUsed: gas.used };
+      return { hash: tx.hash, code: error.code, codespace: error.codespace, log: error.log, gasWanted: gas.limit ?? 0n, gasUsed: gas.used, loseResponse: false };
     }
-    if (this.dropNext) {
-      // Accepted, then lost (as when a node restarts): nothing of it remains, not even in the cache.
-      this.dropNext = false;
-      this.checkState = undefined;
-    } else {
-      this.mempool.push(tx);
-      this.cache.add(tx.hash);
-      this.scheduleInclusion();
-    }
-    return { hash: tx.hash, code: 0, codespace: '', log: '', gasWanted: gas.limit ?? 0n, gasUsed: gas.used };
+    const entry = this.mempool.add(tx.hash, tx);
+    // Dropped: accepted, then lost (as when a node restarts): nothing of it remains, not even in the cache.
+    if (entry === undefined) this.checkState = undefined;
+    else this.cache.add(tx.hash);
+    return { hash: tx.hash, code: 0, codespace: '', log: '', gasWanted: gas.limit ?? 0n, gasUsed: gas.used, loseResponse: entry?.loseResponse ?? false };
   }
 
-  private scheduleInclusion(): void {
-    if (this.inclusionTimer !== undefined || this.closed) return;
-    this.inclusionTimer = setTimeout(() => {
-      this.inclusionTimer = undefined;
-      this.includeNow();
-    }, this.config.inclusionDelayMs);
-  }
-
-  /** Puts the mempool into a block at the current chain time, if it holds anything. */
+  /** Puts the mempool's ready transactions into a block at the current chain time, if there are any. */
   includeNow(): void {
     this.catchUp();
-    if (this.mempool.length > 0) this.produceBlock(this.clock());
+    const now = Date.now();
+    if (this.mempool.entries().some((e) => e.readyAt <= now)) this.produceBlock(this.clock());
   }
 
   /** Runs a transaction on a branch without a signature check or fee (`Service/Simulate`). */
@@ -408,7 +394,10 @@ export class Chain {
     const { events } = slash(this.state, operator, bps, validator.tokens / POWER_REDUCTION, consensus);
     this.pendingEvents.push(...events);
     this.stakingDirty = true;
-    this.produceBlock(this.clock());
+    // Booked before the block, so a transaction in it does not carry the slash off as its own.
+    const time = this.clock();
+    this.book(this.height + 1n, time, `slash:${operator}`);
+    this.produceBlock(time);
   }
 
   /** Jails (or unjails) a validator in a new block: out of the active set, it earns nothing. */
@@ -429,10 +418,9 @@ export class Chain {
     validator.commissionUpdatedAt = this.clock();
   }
 
-  /** Stops the inclusion timer. */
+  /** Stops the inclusion timer and block production. */
   close(): void {
-    this.closed = true;
-    if (this.inclusionTimer !== undefined) clearTimeout(this.inclusionTimer);
-    this.inclusionTimer = undefined;
+    this.mempool.close();
+    this.producer.stop();
   }
 }

@@ -21,7 +21,7 @@
  *   `BeforeDelegationSharesModified` hook) pays the truncated whole units
  *   and, like the SDK, sends the fraction to the community pool.
  */
-import { type AbciEvent, type ChainState, coinString, DEC_ONE, type DelegationState, delegationKey, event, POWER_REDUCTION, RATIO_SCALE, tally, YEAR_MS } from './state.js';
+import { type AbciEvent, type ChainState, coinString, DEC_ONE, type DelegationState, delegationKey, event, POWER_REDUCTION, RATIO_SCALE, YEAR_MS } from './state.js';
 
 /** Module account addresses, for events. */
 export interface ModuleAddresses {
@@ -101,7 +101,7 @@ export function withdrawRewards(ctx: ModuleContext, delegator: string, validator
     const account = state.accounts.get(delegator);
     if (account === undefined) throw new Error(`cosmos devnet: delegator ${delegator} has no account`);
     account.balance += whole;
-    tally(state.rewardsPaid, delegator, whole);
+    state.truth.push({ account: delegator, kind: 'reward', amount: whole });
     ctx.events.push(...transferEvents(ctx.modules.distribution, delegator, whole, ctx.denom));
   }
   ctx.events.push(

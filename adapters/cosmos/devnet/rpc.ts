@@ -5,9 +5,12 @@
  * errors come back with HTTP 200 and a JSON-RPC error object, as CometBFT
  * sends them; only the injected faults use HTTP error statuses.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toBase64 } from '@cosmjs/encoding';
-import { sendJson, startListeners, type ListenerFault, type Listeners } from '../../devnetListeners.js';
+import { ResponseLost } from '../../devnet/faults.js';
+import { JsonRpcError, JsonRpcRouter } from '../../devnet/jsonRpc.js';
+import type { ListenerFault } from '../../devnet/listeners.js';
+import { RestRouter } from '../../devnet/rest.js';
+import { type DevnetServer, startDevnetServer } from '../../devnet/server.js';
 import { type BlockRecord, type Chain, type TxRecord, TxInCacheError } from './chain.js';
 import { abciQuery } from './queries.js';
 import { type AbciEvent, coinString, event, hexUpper, rfc3339, sha256Of } from './state.js';
@@ -15,20 +18,11 @@ import { type AbciEvent, coinString, event, hexUpper, rfc3339, sha256Of } from '
 /** A fault one listener can be told to show. */
 export type RpcFault = ListenerFault;
 
-/** A JSON-RPC error (CometBFT's `RPCError`). */
-class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    readonly rpcMessage: string,
-    readonly data: string,
-  ) {
-    super(data);
-  }
-}
-
-const internal = (data: string): RpcError => new RpcError(-32603, 'Internal error', data);
-const invalidParams = (data: string): RpcError => new RpcError(-32602, 'Invalid params', data);
-const invalidRequest = (data: string): RpcError => new RpcError(-32600, 'Invalid Request', data);
+/** A JSON-RPC error (CometBFT's `RPCError`: code, message, data string). */
+const rpcError = (code: number, message: string, data: string): JsonRpcError => new JsonRpcError({ code, message, data });
+const internal = (data: string): JsonRpcError => rpcError(-32603, 'Internal error', data);
+const invalidParams = (data: string): JsonRpcError => rpcError(-32602, 'Invalid params', data);
+const invalidRequest = (data: string): JsonRpcError => rpcError(-32600, 'Invalid Request', data);
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const NODE_ID = '0'.repeat(24) + 'de7e0000de7e0000';
@@ -230,12 +224,16 @@ function checkTxJson(result: { code: number; codespace: string; log: string; gas
 function broadcastSync(chain: Chain, params: Params): ReturnType<Chain['checkTx']> {
   const bytes = bytesParam(params, 'tx', 'base64');
   if (bytes.length === 0) throw invalidParams('tx is empty');
+  let result: ReturnType<Chain['checkTx']>;
   try {
-    return chain.checkTx(bytes);
+    result = chain.checkTx(bytes);
   } catch (error) {
     if (error instanceof TxInCacheError) throw internal(`error on broadcastTxSync: ${error.message}`);
     throw error;
   }
+  // The kit's loseNextResponse: the transaction is in the mempool, the client never hears so.
+  if (result.loseResponse) throw new ResponseLost();
+  return result;
 }
 
 function statusJson(chain: Chain): unknown {
@@ -408,73 +406,59 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
   }),
 };
 
-interface JsonRpcRequest {
-  jsonrpc?: unknown;
-  id?: unknown;
-  method?: unknown;
-  params?: unknown;
-}
+/** The listeners of a devnet. */
+export type RpcServers = DevnetServer;
 
-function answer(chain: Chain, request: JsonRpcRequest): Record<string, unknown> {
-  const id = typeof request.id === 'string' || typeof request.id === 'number' ? request.id : -1;
-  try {
-    if (typeof request.method !== 'string') throw invalidRequest('method is required');
-    const method = METHODS[request.method];
-    if (method === undefined) throw new RpcError(-32601, 'Method not found', '');
-    const params = request.params === undefined || request.params === null ? {} : request.params;
-    if (typeof params !== 'object' || Array.isArray(params)) throw invalidParams('params must be an object (named parameters)');
-    if (request.method !== 'health' && request.method !== 'genesis') chain.catchUp();
-    return { jsonrpc: '2.0', id, result: method(chain, params as Params) };
-  } catch (error) {
-    if (error instanceof RpcError) return { jsonrpc: '2.0', id, error: { code: error.code, message: error.rpcMessage, data: error.data } };
-    return { jsonrpc: '2.0', id, error: { code: -32603, message: 'Internal error', data: `devnet bug: ${error instanceof Error ? error.message : String(error)}` } };
+/** The JSON-RPC router: CometBFT's methods, with its error words (`rpc/jsonrpc/server/http_json_handler.go`). */
+export function cometRouter(chain: Chain): JsonRpcRouter {
+  const router = new JsonRpcRouter({
+    name: 'cosmos devnet',
+    // CometBFT answers a request without an id too, with id -1 in the URI form.
+    notifications: false,
+    missingId: -1,
+    errors: {
+      methodNotFound: () => ({ code: -32601, message: 'Method not found', data: '' }),
+    },
+  });
+  for (const [name, method] of Object.entries(METHODS)) {
+    router.method(name, (params) => {
+      const named = params === undefined || params === null ? {} : params;
+      if (typeof named !== 'object' || Array.isArray(named)) throw invalidParams('params must be an object (named parameters)');
+      if (name !== 'health' && name !== 'genesis') chain.catchUp();
+      return method(chain, named as Params);
+    });
   }
-}
-
-const send = sendJson;
-
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return router;
 }
 
 /** URI-form arguments: `"quoted"` strings lose their quotes; everything else is kept as given. */
-function uriParams(url: URL): Params {
+function uriParams(query: URLSearchParams): Params {
   const params: Params = {};
-  for (const [key, raw] of url.searchParams) params[key] = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  for (const [key, raw] of query) params[key] = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
   return params;
 }
 
-async function handle(chain: Chain, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://devnet');
-  if (req.method === 'GET') {
-    const method = url.pathname.replace(/^\/+/, '');
-    if (method === '') return send(res, 200, { methods: Object.keys(METHODS).sort() });
-    return send(res, 200, answer(chain, { jsonrpc: '2.0', id: -1, method, params: uriParams(url) }));
-  }
-  if (req.method !== 'POST') return send(res, 405, { error: 'use POST (JSON-RPC) or GET (URI form)' });
-  const text = await readBody(req);
-  if (text === undefined) return send(res, 413, { error: `request larger than ${MAX_BODY_BYTES} bytes` });
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    return send(res, 200, { jsonrpc: '2.0', id: -1, error: { code: -32700, message: 'Parse error', data: error instanceof Error ? error.message : String(error) } });
-  }
-  if (Array.isArray(body)) return send(res, 200, body.map((r) => answer(chain, (r ?? {}) as JsonRpcRequest)));
-  return send(res, 200, answer(chain, (body ?? {}) as JsonRpcRequest));
-}
-
-/** The HTTP listeners of a devnet. */
-export type RpcServers = Listeners;
-
-/** Starts `count` listeners on 127.0.0.1 (ports chosen by the system), all serving `chain`. */
-export async function startRpcServers(chain: Chain, count: number): Promise<RpcServers> {
-  return startListeners({ name: 'cosmos devnet', count }, (req, res) => handle(chain, req, res));
+/**
+ * Starts `count` listeners on 127.0.0.1 (ports chosen by the system), all
+ * serving `chain`: JSON-RPC POSTed to `/`, the URI form `GET /<method>`, and
+ * JSON-RPC over WebSocket at `/websocket` (CometBFT's path; its event
+ * `subscribe` is not served).
+ */
+export async function startRpcServers(chain: Chain, count: number, ports?: readonly number[]): Promise<RpcServers> {
+  const router = cometRouter(chain);
+  const rest = new RestRouter()
+    .route('GET', '/', () => ({ body: { methods: router.names() } }))
+    .route('GET', '/:method', async (request) => ({
+      body: await router.call({ jsonrpc: '2.0', id: -1, method: request.params.method, params: uriParams(request.query) }, { listener: request.listener, transport: 'http' }),
+    }));
+  return startDevnetServer({
+    name: 'cosmos devnet',
+    count,
+    ...(ports === undefined ? {} : { ports }),
+    jsonRpc: router,
+    websocketPaths: ['/websocket'],
+    rest,
+    maxBodyBytes: MAX_BODY_BYTES,
+    fallback: () => ({ status: 405, body: { error: 'use POST (JSON-RPC) or GET (URI form)' } }),
+  });
 }

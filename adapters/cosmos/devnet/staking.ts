@@ -7,7 +7,7 @@
  */
 import { type ModuleContext, transferEvents, withdrawRewards } from './distribution.js';
 import { sdkError } from './errors.js';
-import { type AbciEvent, type ChainState, coinString, DEC_ONE, decString, delegationKey, event, tally, tokensFromShares, type ValidatorState } from './state.js';
+import { type AbciEvent, type ChainState, coinString, DEC_ONE, decString, delegationKey, event, tokensFromShares, type ValidatorState } from './state.js';
 
 /** `time.RFC3339`, as the SDK prints `completion_time`: whole seconds. */
 export function rfc3339Seconds(ms: number): string {
@@ -218,14 +218,14 @@ export function slash(state: ChainState, validatorAddress: string, bps: number, 
   for (const [delegator, tokens] of before) {
     const d = state.delegations.get(delegationKey(delegator, validatorAddress));
     const after = d === undefined ? 0n : tokensFromShares(validator, d.shares);
-    if (tokens > after) tally(state.slashed, delegator, tokens - after);
+    if (tokens > after) state.truth.push({ account: delegator, kind: 'slash', amount: tokens - after });
   }
   for (const entry of state.unbonding) {
     if (entry.validator !== validatorAddress) continue;
     const part = (entry.balance * fraction) / 10_000n;
     entry.balance -= part;
     burned += part;
-    if (part > 0n) tally(state.slashed, entry.delegator, part);
+    if (part > 0n) state.truth.push({ account: entry.delegator, kind: 'slash', amount: part });
   }
   state.supply -= burned;
   return {

@@ -107,10 +107,12 @@ export interface ChainState {
   communityPool: bigint;
   /** Sub-unit minted provisions carried to the next block, Dec. */
   mintCarry: bigint;
-  /** Rewards paid out to each delegator (withdraw_rewards), base units: the devnet's truth for tests. */
-  rewardsPaid: Map<string, bigint>;
-  /** Stake and unbonding each delegator lost to slashes, base units. */
-  slashed: Map<string, bigint>;
+  /**
+   * Rewards paid out (withdraw_rewards) and stake lost to slashes since the
+   * last commit, on this branch: the chain books them into its ground-truth
+   * ledger when the branch commits, so a failed transaction books nothing.
+   */
+  truth: { account: string; kind: 'reward' | 'slash'; amount: bigint }[];
 }
 
 /** The key of a delegation in {@link ChainState.delegations}. */
@@ -131,8 +133,7 @@ export function cloneState(state: ChainState): ChainState {
     feeCollector: state.feeCollector,
     communityPool: state.communityPool,
     mintCarry: state.mintCarry,
-    rewardsPaid: new Map(state.rewardsPaid),
-    slashed: new Map(state.slashed),
+    truth: [...state.truth],
   };
 }
 
@@ -213,11 +214,6 @@ export function sha256Of(...parts: (Uint8Array | string)[]): Uint8Array {
 /** Uppercase hex, as CometBFT prints hashes. */
 export function hexUpper(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex').toUpperCase();
-}
-
-/** Adds `amount` to a per-address tally. */
-export function tally(map: Map<string, bigint>, address: string, amount: bigint): void {
-  map.set(address, (map.get(address) ?? 0n) + amount);
 }
 
 /**

@@ -8,9 +8,17 @@
  * transaction, its receipts executed in the same block; every block is final
  * at once; a fixed gas per call; the state is kept per block (an archival
  * node), so queries by `block_id` see the past.
+ *
+ * Chain time, block production, the mempool's transaction faults and the
+ * ground truth come from the devnet kit (adapters/devnet/).
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { baseDecode, baseEncode, decodeSignedTransaction, encodeTransaction, KeyPair, type SignedTransaction } from 'near-api-js';
+import { BlockProducer } from '../../devnet/blocks.js';
+import { type ClockMode, DevnetClock } from '../../devnet/clock.js';
+import { GroundTruthLedger } from '../../devnet/groundTruth.js';
+import { Mempool, type MempoolEntry } from '../../devnet/mempool.js';
 import * as pool from './pool.js';
 import type { PoolState } from './pool.js';
 
@@ -77,6 +85,8 @@ export interface IncludedTx {
   signerId: string;
   height: number;
   outcome: Record<string, unknown>;
+  /** The request that sent it is to lose its answer (the kit's `loseNextResponse`). */
+  loseResponse?: boolean;
 }
 
 /** Options of {@link NearChain}. */
@@ -92,12 +102,22 @@ export interface NearChainOptions {
   /** The first block's height. @defaultValue 1000 */
   genesisHeight?: number;
   /**
-   * `frozen`: each block is `blockMs` after the last. `wall`: a block's time
-   * is the wall clock (at least 1 ms after the last), so epochs driven by a
-   * timer stay in step with real time (`softstake devnet`).
+   * `frozen`: chain time moves by `advance` and by `blockMs` with each block
+   * the chain makes on its own (a transaction's, an epoch's). `wall`: a
+   * block's time is the wall clock (at least 1 ms after the last).
    * @defaultValue 'frozen'
    */
-  clock?: 'frozen' | 'wall';
+  clock?: ClockMode;
+  /**
+   * `on-demand`: a block is made only when something happens (a
+   * transaction, `createAccount`, `nextEpoch`, `advance`), so a test's epochs
+   * move only when it says. `clock`: also one every `blockMs` of chain time,
+   * as a node does (`softstake devnet`).
+   * @defaultValue 'on-demand'
+   */
+  blockProduction?: 'on-demand' | 'clock';
+  /** Rewards accrue this many times faster than chain time (recorded on the clock; NEAR pays per epoch, so `softstake devnet` shortens `blockMs`). @defaultValue 1 */
+  speedup?: number;
 }
 
 function sha256(data: Uint8Array | string): Uint8Array {
@@ -111,15 +131,20 @@ export class NearChain {
   readonly blockMs: number;
   readonly txValidityBlocks: number;
   readonly genesisHeight: number;
-  private readonly wall: boolean;
+  /** The chain's clock (the kit's). */
+  readonly clock: DevnetClock;
+  /** Transactions checked and not yet included, with the kit's transaction faults. */
+  readonly mempool = new Mempool<SignedTransaction, IncludedTx>();
+  /** What the chain paid and slashed, per account; see {@link NearChain.truthOf}. */
+  readonly slashes = new GroundTruthLedger();
+  private readonly producer: BlockProducer;
+  private readonly waiting = new Map<string, Promise<IncludedTx | undefined>>();
   state: ChainState = { accounts: new Map(), pools: new Map() };
   readonly blocks: Block[] = [];
   private readonly blockByHash = new Map<string, Block>();
   /** Heights at which the state changed, with the state after that block. */
   private readonly snapshots: { height: number; state: ChainState }[] = [];
   readonly included = new Map<string, IncludedTx>();
-  dropNext = false;
-  failNext = false;
 
   constructor(options: NearChainOptions = {}) {
     this.chainId = options.chainId ?? 'near-devnet';
@@ -127,10 +152,27 @@ export class NearChain {
     this.blockMs = options.blockMs ?? 1000;
     this.txValidityBlocks = options.txValidityBlocks ?? 86_400;
     this.genesisHeight = options.genesisHeight ?? 1000;
-    this.wall = options.clock === 'wall';
-    const genesisTime = Date.now();
-    this.pushBlock(this.genesisHeight, genesisTime, '11111111111111111111111111111111');
+    this.clock = new DevnetClock({ name: 'near devnet', mode: options.clock ?? 'frozen', speedup: options.speedup ?? 1 });
+    this.pushBlock(this.genesisHeight, this.clock.start, '11111111111111111111111111111111');
     this.snapshot();
+    this.producer = new BlockProducer({
+      clock: this.clock,
+      blockMs: this.blockMs,
+      headTime: () => this.head.time,
+      produce: (time) => this.blockAt(time),
+      ...((options.blockProduction ?? 'on-demand') === 'on-demand' ? { tickMs: null } : {}),
+    });
+  }
+
+  /** Moves chain time forward by `ms`, making a block every `blockMs` (an epoch every `epochLength` blocks). */
+  advance(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  /** Stops block production. */
+  close(): void {
+    this.producer.stop();
+    this.mempool.close();
   }
 
   get head(): Block {
@@ -161,10 +203,25 @@ export class NearChain {
     return block;
   }
 
-  /** A new block; at an epoch switch every pool receives its validator reward. */
+  /**
+   * A block the chain makes on its own (for a transaction, an epoch): with
+   * the frozen clock `blockMs` after the last, moving the clock with it;
+   * with the wall clock at the wall clock's time.
+   */
   newBlock(): Block {
+    if (this.clock.mode === 'frozen') {
+      // The producer makes the block the clock's move makes due.
+      const height = this.head.height;
+      this.clock.advance(Math.max(0, this.head.time + this.blockMs - this.clock.now()));
+      if (this.head.height === height) this.blockAt(this.head.time + this.blockMs);
+      return this.head;
+    }
+    return this.blockAt(Math.max(this.head.time + 1, this.clock.now()));
+  }
+
+  /** A block at `time`; at an epoch switch every pool receives its validator reward. */
+  private blockAt(time: number): Block {
     const prev = this.head;
-    const time = this.wall ? Math.max(prev.time + 1, Date.now()) : prev.time + this.blockMs;
     const block = this.pushBlock(prev.height + 1, time, prev.hash);
     if (block.epochHeight !== prev.epochHeight) {
       for (const p of this.state.pools.values()) pool.accrueEpochReward(p);
@@ -250,13 +307,34 @@ export class NearChain {
     const p = this.state.pools.get(poolId);
     if (p === undefined) throw new RangeError(`near devnet: unknown pool ${poolId}`);
     if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) throw new RangeError(`near devnet: slash bps must be an integer in 0..10000`);
-    this.newBlock();
+    const block = this.newBlock();
+    const before = new Map([...p.accounts].map(([id, a]) => [id, pool.amountRoundedDown(p, a.stakeShares)]));
     p.totalStakedBalance -= (p.totalStakedBalance * BigInt(bps)) / 10_000n;
+    for (const [id, a] of p.accounts) {
+      this.slashes.record({ account: id, kind: 'slash', amount: before.get(id)! - pool.amountRoundedDown(p, a.stakeShares), at: block.time, height: BigInt(block.height), ref: `slash:${poolId}` });
+    }
     this.snapshot();
   }
 
-  /** Checks a signed transaction and, unless dropped, includes it. Returns the included tx, or `undefined` if dropped. */
-  submit(bytes: Uint8Array): IncludedTx | undefined {
+  /**
+   * The ground truth for an account, in the kit's convention: `net` is the
+   * growth of its pool balances (staked + unstaked) that its deposits and
+   * withdrawals do not explain (rewards minus slashes, plus the contract's
+   * share rounding, a yoctoNEAR here and there); `slashed` what slashes cut
+   * from its stake; `paid = net + slashed`.
+   */
+  truthOf(accountId: string): { paid: bigint; slashed: bigint; net: bigint } {
+    const net = this.poolBalances(accountId).reduce((sum, b) => sum + b.staked + b.unstaked - b.deposited + b.withdrawn, 0n);
+    const { slashed } = this.slashes.of(accountId);
+    return { paid: net + slashed, slashed, net };
+  }
+
+  /**
+   * Checks a signed transaction and, unless the mempool drops it, includes
+   * it (after the delay the mempool gives it). Returns the included tx, or
+   * `undefined` if dropped.
+   */
+  submit(bytes: Uint8Array): IncludedTx | undefined | Promise<IncludedTx | undefined> {
     let signed: SignedTransaction;
     try {
       signed = decodeSignedTransaction(bytes);
@@ -269,6 +347,8 @@ export class NearChain {
     const hash = baseEncode(hashBytes);
     const known = this.included.get(hash);
     if (known) return known;
+    const waiting = this.waiting.get(hash);
+    if (waiting !== undefined) return waiting;
 
     const signer = this.state.accounts.get(tx.signerId);
     if (signer === undefined) throw new InvalidTx({ SignerDoesNotExist: { signer_id: tx.signerId } }, hash);
@@ -301,15 +381,24 @@ export class NearChain {
     if (signer.amount < cost) {
       throw new InvalidTx({ NotEnoughBalance: { signer_id: tx.signerId, balance: signer.amount.toString(), cost: cost.toString() } }, hash);
     }
-    if (this.dropNext) {
-      this.dropNext = false;
-      return undefined;
-    }
-    return this.include(signed, hash, signer, publicKey);
+    const entry = this.mempool.add(hash, signed);
+    if (entry === undefined) return undefined;
+    const wait = entry.readyAt - Date.now();
+    if (wait <= 0) return this.include(entry, publicKey);
+    const later = sleep(wait).then(() => {
+      this.waiting.delete(hash);
+      return this.include(entry, publicKey);
+    });
+    this.waiting.set(hash, later);
+    return later;
   }
 
-  private include(signed: SignedTransaction, hash: string, signer: AccountState, publicKey: string): IncludedTx {
+  private include(entry: MempoolEntry<SignedTransaction>, publicKey: string): IncludedTx {
+    this.mempool.remove(entry.hash);
+    const signed = entry.tx;
+    const hash = entry.hash;
     const tx = signed.transaction;
+    const signer = this.state.accounts.get(tx.signerId)!;
     const block = this.newBlock();
     signer.keys.set(publicKey, tx.nonce);
     block.keyChanges.push({ accountId: tx.signerId, publicKey, nonce: tx.nonce, txHash: hash });
@@ -317,8 +406,7 @@ export class NearChain {
     signer.amount -= txFee;
 
     const receiptId = baseEncode(sha256(`${hash}:receipt:0`));
-    const inject = this.failNext;
-    this.failNext = false;
+    const inject = entry.fail;
     const logs: string[] = [];
     let failure: Record<string, unknown> | undefined;
     let receiptGas = 0n;
@@ -425,7 +513,8 @@ export class NearChain {
     this.snapshot();
     const result: IncludedTx = { hash, signerId: tx.signerId, height: block.height, outcome };
     this.included.set(hash, result);
-    return result;
+    // Only this answer is lost; the same bytes sent again get the stored outcome.
+    return entry.loseResponse ? { ...result, loseResponse: true } : result;
   }
 
   /** A delegator's balances in every pool, at the latest block. */

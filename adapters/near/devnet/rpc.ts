@@ -4,13 +4,15 @@
  * error envelope (`HANDLER_ERROR` with a named cause).
  */
 import { baseEncode } from 'near-api-js';
+import { ResponseLost } from '../../devnet/faults.js';
+import { JsonRpcError, type JsonRpcErrorBody, JsonRpcRouter } from '../../devnet/jsonRpc.js';
 import { InvalidTx, TxParseError, GAS_PRICE, type Block, type IncludedTx, type NearChain } from './chain.js';
 import * as pool from './pool.js';
 
-/** A JSON-RPC error body, nearcore style. */
-export class RpcFailure extends Error {
-  constructor(readonly body: Record<string, unknown>) {
-    super(String(body.name));
+/** A JSON-RPC error body, nearcore style (`chain/jsonrpc-primitives/src/errors.rs`: name, cause, code, message, data). */
+export class RpcFailure extends JsonRpcError {
+  constructor(body: JsonRpcErrorBody) {
+    super(body);
   }
 }
 
@@ -24,10 +26,8 @@ function requestError(name: string, info: Record<string, unknown>): RpcFailure {
 
 type Params = Record<string, unknown>;
 
-/** Hooks the server runs around transactions. */
-export interface RpcHooks {
-  onIncluded?: ((tx: IncludedTx) => void | Promise<void>) | undefined;
-}
+/** yoctoNEAR per byte of storage (nearcore `storage_amount_per_byte`). */
+const STORAGE_AMOUNT_PER_BYTE = 10n ** 19n;
 
 export function blockJson(chain: NearChain, block: Block): Record<string, unknown> {
   const nanos = BigInt(block.time) * 1_000_000n;
@@ -146,12 +146,12 @@ function txParams(params: unknown): { hash: string; sender: string } {
   return { hash: String(p.tx_hash), sender: String(p.sender_account_id) };
 }
 
-async function sendTx(chain: NearChain, params: unknown, hooks: RpcHooks): Promise<unknown> {
+async function sendTx(chain: NearChain, params: unknown): Promise<unknown> {
   const base64 = Array.isArray(params) ? params[0] : (params as Params | undefined)?.signed_tx_base64;
   if (typeof base64 !== 'string') throw requestError('PARSE_ERROR', { error_message: 'signed_tx_base64 missing' });
   let included: IncludedTx | undefined;
   try {
-    included = chain.submit(new Uint8Array(Buffer.from(base64, 'base64')));
+    included = await chain.submit(new Uint8Array(Buffer.from(base64, 'base64')));
   } catch (error) {
     if (error instanceof TxParseError) throw requestError('PARSE_ERROR', { error_message: error.message });
     if (error instanceof InvalidTx) {
@@ -162,12 +162,13 @@ async function sendTx(chain: NearChain, params: unknown, hooks: RpcHooks): Promi
   }
   // Dropped: the node took it and it never reached a block; nearcore answers TIMEOUT_ERROR.
   if (included === undefined) throw handlerError('TIMEOUT_ERROR', {});
-  await hooks.onIncluded?.(included);
+  await chain.mempool.notifyIncluded(included);
+  if (included.loseResponse === true) throw new ResponseLost();
   return included.outcome;
 }
 
 /** Handles one JSON-RPC call. */
-export async function dispatch(chain: NearChain, method: string, params: unknown, hooks: RpcHooks): Promise<unknown> {
+export async function dispatch(chain: NearChain, method: string, params: unknown): Promise<unknown> {
   const p = (params !== null && typeof params === 'object' && !Array.isArray(params) ? params : {}) as Params;
   switch (method) {
     case 'status': {
@@ -200,10 +201,20 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
     case 'validators':
       return validators(chain);
     case 'EXPERIMENTAL_protocol_config':
-      return { chain_id: chain.chainId, epoch_length: chain.epochLength, genesis_height: chain.genesisHeight, protocol_version: 73, transaction_validity_period: chain.txValidityBlocks, min_gas_price: GAS_PRICE.toString() };
+      return {
+        chain_id: chain.chainId,
+        epoch_length: chain.epochLength,
+        genesis_height: chain.genesisHeight,
+        protocol_version: 73,
+        transaction_validity_period: chain.txValidityBlocks,
+        min_gas_price: GAS_PRICE.toString(),
+        // Of nearcore's runtime_config only what near-api-js reads (Account.getState): the storage price,
+        // 10^19 yoctoNEAR per byte (nearcore core/parameters/res/runtime_configs/parameters.yaml).
+        runtime_config: { storage_amount_per_byte: STORAGE_AMOUNT_PER_BYTE.toString() },
+      };
     case 'send_tx':
     case 'broadcast_tx_commit':
-      return sendTx(chain, params, hooks);
+      return sendTx(chain, params);
     case 'tx':
     case 'EXPERIMENTAL_tx_status': {
       const { hash, sender } = txParams(params);
@@ -232,4 +243,37 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
     default:
       throw requestError('METHOD_NOT_FOUND', { method_name: method });
   }
+}
+
+/** The methods {@link dispatch} serves. */
+export const METHODS = [
+  'status',
+  'block',
+  'gas_price',
+  'query',
+  'validators',
+  'EXPERIMENTAL_protocol_config',
+  'send_tx',
+  'broadcast_tx_commit',
+  'tx',
+  'EXPERIMENTAL_tx_status',
+  'EXPERIMENTAL_changes',
+] as const;
+
+/** NEAR JSON-RPC on the kit's router, with nearcore's error envelopes. */
+export function nearRouter(chain: NearChain): JsonRpcRouter {
+  const router = new JsonRpcRouter({
+    name: 'near devnet',
+    notifications: false,
+    batches: false,
+    parseErrorStatus: 400,
+    errors: {
+      parse: () => ({ name: 'REQUEST_VALIDATION_ERROR', cause: { name: 'PARSE_ERROR', info: { error_message: 'invalid JSON' } }, code: -32700, message: 'Parse error' }),
+      invalidRequest: () => requestError('METHOD_NOT_FOUND', { method_name: 'undefined' }).body,
+      methodNotFound: (method) => requestError('METHOD_NOT_FOUND', { method_name: method }).body,
+      internal: (error) => ({ name: 'INTERNAL_ERROR', cause: { name: 'INTERNAL_ERROR', info: { error_message: error instanceof Error ? error.message : String(error) } }, code: -32000, message: 'Server error' }),
+    },
+  });
+  for (const name of METHODS) router.method(name, (params) => dispatch(chain, name, params));
+  return router;
 }

@@ -8,6 +8,7 @@ import * as z from 'zod';
 
 import { LedgerInputError, type InputProblem } from '../../errors.js';
 import { applyBalanceChanges, type NumberedRecord } from '../../ledger/balanceChanges.js';
+import { windowOf } from '../../ledger/inputRules.js';
 import type { ApiDeps } from '../deps.js';
 import { ledgerProblem, parseRequest } from '../problems.js';
 import { strictObject } from './params.js';
@@ -38,6 +39,7 @@ function locate(problem: InputProblem & { line: number }) {
 /** Registers `POST /balance-changes` (under `/v1`). */
 export function registerBalanceChangeRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const assets = new Set(Object.keys(deps.config.assets));
+  const now = deps.now ?? Date.now;
 
   app.post('/balance-changes', async (request) => {
     const { changes } = parseRequest(body, request.body);
@@ -45,7 +47,7 @@ export function registerBalanceChangeRoutes(app: FastifyInstance, deps: ApiDeps)
     // A string element would read as a parse error's reason: refuse it as a non-object.
     const records: NumberedRecord[] = changes.map((record, index) => ({ line: index, record: typeof record === 'string' ? NOT_AN_OBJECT : record }));
     try {
-      const result = await applyBalanceChanges(deps.pool, records, { assets });
+      const result = await applyBalanceChanges(deps.pool, records, { assets, window: windowOf(deps.config, now()) });
       return { received: result.received, inserted: result.inserted, duplicates: result.duplicates };
     } catch (error) {
       if (error instanceof LedgerInputError) throw ledgerProblem(error, locate);

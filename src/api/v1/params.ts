@@ -5,18 +5,15 @@
  */
 import * as z from 'zod';
 
-import type { AssetConfig, SoftstakeConfig } from '../../config/index.js';
+import { configuredAsset, type AssetConfig, type SoftstakeConfig } from '../../config/index.js';
+import { echo, idProblem, MAX_ID_LENGTH } from '../../ledger/inputRules.js';
 import { parseInstant } from '../../ledger/time.js';
 
 /** Page size when `limit` is not given. */
 export const DEFAULT_PAGE = 100;
 /** Largest `limit`: a page is one query and one response held in memory. */
 export const MAX_PAGE = 1000;
-/** Ids and user ids: as long as the ledger accepts. */
-export const MAX_ID_LENGTH = 256;
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+export { MAX_ID_LENGTH };
 
 /** An ISO-8601 instant with a zone, as milliseconds. */
 export const instant = z
@@ -24,18 +21,17 @@ export const instant = z
   .transform((text, ctx) => {
     const ms = parseInstant(text);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected an ISO-8601 instant with a zone like "2026-01-01T00:00:00Z", got ${JSON.stringify(text.slice(0, 64))}` });
+      ctx.addIssue({ code: 'custom', message: `expected an ISO-8601 instant with a zone like "2026-01-01T00:00:00Z", got ${echo(text)}` });
       return z.NEVER;
     }
     return ms;
   });
 
-/** An id of the exchange or the operator: 1 to 256 characters, no control characters. */
-export const idString = z
-  .string({ error: 'expected a non-empty string' })
-  .min(1, { error: 'expected a non-empty string' })
-  .max(MAX_ID_LENGTH, { error: `longer than ${MAX_ID_LENGTH} characters` })
-  .refine((text) => !CONTROL.test(text), { error: 'contains a control character' });
+/** An id of the exchange or the operator: 1 to 256 characters of well-formed Unicode, no control or bidirectional characters. */
+export const idString = z.string({ error: 'expected a non-empty string' }).superRefine((text, ctx) => {
+  const problem = idProblem(text);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** `limit` from a query string: 1 to 1000, default 100. */
 export const limit = z
@@ -49,9 +45,9 @@ export const limit = z
 export function assetSymbol(config: SoftstakeConfig) {
   const known = Object.keys(config.assets).sort().join(', ');
   return z.string({ error: `expected an asset symbol (one of ${known})` }).transform((text, ctx): AssetConfig => {
-    const asset = config.assets[text] ?? config.assets[text.toUpperCase()];
+    const asset = configuredAsset(config, text);
     if (asset === undefined) {
-      ctx.addIssue({ code: 'custom', message: `unknown asset ${JSON.stringify(text.slice(0, 32))}; the config lists ${known}` });
+      ctx.addIssue({ code: 'custom', message: `unknown asset ${echo(text)}; the config lists ${known}` });
       return z.NEVER;
     }
     return asset;

@@ -7,23 +7,20 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 
-import { parseBaseUnits } from '../../ledger/amount.js';
+import { parseInputAmount, timeProblem, windowOf } from '../../ledger/inputRules.js';
 import { recordRewardEvent } from '../../ledger/rewards.js';
 import { formatInstant } from '../../ledger/time.js';
 import type { ApiDeps } from '../deps.js';
-import { parseRequest } from '../problems.js';
+import { invalidField, parseRequest } from '../problems.js';
 import { assetSymbol, idString, instant, strictObject } from './params.js';
 
 /** Where a hand-recorded event came from, unless the request says. */
 export const DEFAULT_SOURCE = 'manual';
 
 const amount = z.string({ error: 'expected a signed integer string of base units like "5000" or "-120"' }).transform((text, ctx) => {
-  const value = parseBaseUnits(text);
-  if (value === undefined || value === 0n) {
-    ctx.addIssue({
-      code: 'custom',
-      message: value === 0n ? 'must not be 0' : `expected a signed integer string of base units like "5000" or "-120", got ${JSON.stringify(text.slice(0, 80))}`,
-    });
+  const value = parseInputAmount(text, '"5000" or "-120"');
+  if (typeof value === 'string') {
+    ctx.addIssue({ code: 'custom', message: value });
     return z.NEVER;
   }
   return value;
@@ -43,7 +40,10 @@ export function registerRewardEventRoutes(app: FastifyInstance, deps: ApiDeps): 
 
   app.post('/reward-events', async (request, reply) => {
     const input = parseRequest(body, request.body);
-    const event = { id: input.id, asset: input.asset.symbol, amount: input.amount, at: input.at ?? now(), source: input.source ?? DEFAULT_SOURCE };
+    const at = now();
+    const event = { id: input.id, asset: input.asset.symbol, amount: input.amount, at: input.at ?? at, source: input.source ?? DEFAULT_SOURCE };
+    const late = timeProblem(event.at, event.asset, windowOf(deps.config, at));
+    if (late !== undefined) throw invalidField('at', late);
     const result = await recordRewardEvent(deps.pool, event);
     return reply.code(result.recorded > 0 ? 201 : 200).send({
       id: event.id,

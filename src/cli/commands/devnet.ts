@@ -4,6 +4,12 @@
  * custody account, seeds demo users, and runs the daemon against them with
  * time sped up, so within a minute a person sees stake delegated, rewards
  * harvested and a distribution credited, in the log and on the dashboard.
+ *
+ * Once every devnet is up it prints one line per chain (one JSON line with
+ * `--json`): the asset, the endpoints, the custody address and a funded test
+ * account with its key in the chain's usual format, so a person can point
+ * the chain's own wallet or SDK at the devnet, as with anvil or hardhat. The
+ * test account is the devnet's alone; the custody key is never printed.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,6 +38,36 @@ const DEMO_USERS: [string, bigint][] = [
   ['carol', 150n],
   ['dave', 50n],
 ];
+/** Whole tokens the test account printed for a person holds. */
+const TEST_ACCOUNT_TOKENS = 1_000n;
+
+/** What `softstake devnet` prints per chain once every devnet is up. */
+export interface DevnetChainInfo {
+  chain: string;
+  kind: string;
+  asset: string;
+  chainId?: string;
+  endpoints: string[];
+  /** Further endpoints by name, e.g. `websocket`. */
+  extraEndpoints?: Record<string, string[]>;
+  custody: string;
+  testAccount: { address: string; key: string; keyFormat?: string; balance: string };
+}
+
+/** One line per chain, for a person. */
+export function formatDevnetLine(info: DevnetChainInfo, formatBalance: (units: bigint) => string): string {
+  const extra = Object.entries(info.extraEndpoints ?? {})
+    .filter(([, urls]) => urls.length > 0)
+    .map(([name, urls]) => `  ${name} ${urls.join(', ')}`)
+    .join('');
+  const chainId = info.chainId === undefined ? '' : `, chain id ${info.chainId}`;
+  const format = info.testAccount.keyFormat === undefined ? '' : ` (${info.testAccount.keyFormat})`;
+  return (
+    `${info.asset}  ${info.chain} (${info.kind}${chainId})  endpoints ${info.endpoints.join(', ')}${extra}  custody ${info.custody}  ` +
+    `test account ${info.testAccount.address} holding ${formatBalance(BigInt(info.testAccount.balance))}, key${format}: ${info.testAccount.key}`
+  );
+}
+
 /** A devnet run's own database, made afresh each time: `<configured name>_devnet`, never the configured one. */
 function devnetDatabaseName(configuredUrl: string): string {
   const name = decodeURIComponent(new URL(configuredUrl).pathname.slice(1)) || 'softstake';
@@ -134,6 +170,7 @@ export function registerDevnetCommand(program: Command, globals: () => GlobalOpt
       const databaseUrl = await freshDevnetDatabase(loaded.database.url);
       const keyDir = await mkdtemp(path.join(tmpdir(), 'softstake-devnet-'));
       const devnets: LocalDevnet[] = [];
+      const infos: DevnetChainInfo[] = [];
       const config: SoftstakeConfig = {
         ...loaded,
         database: { url: databaseUrl },
@@ -155,7 +192,23 @@ export function registerDevnetCommand(program: Command, globals: () => GlobalOpt
           const unit = 10n ** BigInt(loaded.assets[chain.asset]!.decimals);
           const total = DEMO_USERS.reduce((sum, [, tokens]) => sum + tokens * unit, 0n);
           // The custody holds what the users deposited, plus fees for a while.
-          const custody = await local.createFundedAccount(total + total / 100n);
+          const custody = await local.createFundedAccount(total + total / 100n, 'custody');
+          const test = await local.createFundedAccount(TEST_ACCOUNT_TOKENS * unit, 'test');
+          infos.push({
+            chain: name,
+            kind: chain.kind,
+            asset: chain.asset,
+            ...(local.chainId === undefined ? {} : { chainId: local.chainId }),
+            endpoints: local.endpoints,
+            ...(local.extraEndpoints === undefined ? {} : { extraEndpoints: local.extraEndpoints }),
+            custody: custody.address,
+            testAccount: {
+              address: test.address,
+              key: test.key ?? test.secret,
+              ...(test.keyFormat === undefined ? {} : { keyFormat: test.keyFormat }),
+              balance: (TEST_ACCOUNT_TOKENS * unit).toString(),
+            },
+          });
           const keyFile = path.join(keyDir, `${name}.key`);
           await writeFile(keyFile, `${custody.secret}\n`, { mode: 0o600 });
           deposits.set(chain.asset, unit);
@@ -168,6 +221,14 @@ export function registerDevnetCommand(program: Command, globals: () => GlobalOpt
             intervals: { pollMs: 2_000, harvestMs: 3_000, rebalanceMs: 5_000 },
           };
           logger.info({ chain: name, asset: chain.asset, endpoints: local.endpoints, custody: custody.address }, 'devnet started');
+        }
+        // Every devnet is up: how to reach each, for a person's own wallet or SDK (stdout, never the log: the test key is in it).
+        logger.flush();
+        if (g.json) process.stdout.write(`${JSON.stringify({ devnets: infos })}\n`);
+        else {
+          process.stdout.write(
+            `${infos.map((info) => `devnet ${formatDevnetLine(info, (v) => `${formatTokenAmount(v, loaded.assets[info.asset]!.decimals)} ${info.asset}`)}`).join('\n')}\n`,
+          );
         }
         // Users first, so the first rebalance already keeps their buffer.
         const seedPool = createPool({ url: databaseUrl, applicationName: 'softstake-devnet-seed', max: 1 });

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 
 import { LedgerInputError } from '../../errors.js';
-import { formatTokenAmount, parseBaseUnits } from '../../ledger/amount.js';
+import { formatTokenAmount } from '../../ledger/amount.js';
 import { applyBalanceChanges } from '../../ledger/balanceChanges.js';
 import { distribute, listDistributions } from '../../ledger/distribute.js';
 import { userBalances, userHistory } from '../../ledger/history.js';
 import { balancesJson, distributionJson, historyJson } from '../../ledger/json.js';
 import { openChangeFile, type ChangeFileFormat } from '../../ledger/readChanges.js';
+import { echo, idProblem, parseInputAmount, timeProblem, windowOf } from '../../ledger/inputRules.js';
 import { recordRewardEvent } from '../../ledger/rewards.js';
 import { formatInstant, parseInstant } from '../../ledger/time.js';
 import { assetOf, withLedger, type GlobalOptions } from '../context.js';
@@ -15,7 +16,7 @@ import { printJson, printTable } from '../output.js';
 
 function instantOption(name: string, text: string): number {
   const ms = parseInstant(text);
-  if (ms === undefined) throw new LedgerInputError(`${name}: expected an ISO-8601 instant with a zone like "2026-01-01T00:00:00Z", got ${JSON.stringify(text)}`);
+  if (ms === undefined) throw new LedgerInputError(`${name}: expected an ISO-8601 instant with a zone like "2026-01-01T00:00:00Z", got ${echo(text)}`);
   return ms;
 }
 
@@ -50,6 +51,7 @@ export function registerLedgerCommands(program: Command, globals: () => GlobalOp
         try {
           result = await applyBalanceChanges(pool, source.records, {
             assets: new Set(Object.keys(config.assets)),
+            window: windowOf(config, Date.now()),
             onProgress: (records) => bar?.update(source.bytesRead(), { records }),
           });
           bar?.update(source.size);
@@ -91,12 +93,16 @@ export function registerLedgerCommands(program: Command, globals: () => GlobalOp
     .option('--at <iso>', 'when it was observed (default: now)')
     .action(async (opts: { asset: string; amount: string; id: string; at?: string }) => {
       const g = globals();
-      const amount = parseBaseUnits(opts.amount);
-      if (amount === undefined) throw new LedgerInputError(`--amount: expected a signed integer of base units like "5000", got ${JSON.stringify(opts.amount)}`);
-      if (opts.id.length === 0 || opts.id.length > 256) throw new LedgerInputError('--id: expected 1 to 256 characters');
-      const at = opts.at === undefined ? Date.now() : instantOption('--at', opts.at);
+      const amount = parseInputAmount(opts.amount, '"5000"');
+      if (typeof amount === 'string') throw new LedgerInputError(`--amount: ${amount}`);
+      const idBad = idProblem(opts.id);
+      if (idBad !== undefined) throw new LedgerInputError(`--id: ${idBad}`);
+      const now = Date.now();
+      const at = opts.at === undefined ? now : instantOption('--at', opts.at);
       await withLedger(g, async ({ config, pool }) => {
         const asset = assetOf(config, opts.asset);
+        const late = timeProblem(at, asset.symbol, windowOf(config, now));
+        if (late !== undefined) throw new LedgerInputError(`--at: ${late}`);
         const result = await recordRewardEvent(pool, { id: opts.id, asset: asset.symbol, amount, at, source: 'manual' });
         if (g.json) printJson({ id: opts.id, asset: asset.symbol, amount: amount.toString(), at: formatInstant(at), ...result });
         else process.stdout.write(result.recorded ? `recorded ${opts.id}: ${formatTokenAmount(amount, asset.decimals)} ${asset.symbol} at ${formatInstant(at)}\n` : `${opts.id} was already recorded\n`);

@@ -6,7 +6,7 @@
 import { CronExpressionParser } from 'cron-parser';
 
 import type { AssetConfig } from '../../config/index.js';
-import { RetryableError } from '../../errors.js';
+import { LedgerInputError, RetryableError } from '../../errors.js';
 import { distribute, distributionId, type Distribution } from '../../ledger/distribute.js';
 import { toMillis } from '../../ledger/db.js';
 import type { PipelineContext } from '../context.js';
@@ -22,8 +22,24 @@ export interface DistributeSummary {
   waiting?: boolean;
 }
 
+/**
+ * Closes `symbol`'s periods up to `periodEnd`, which must be a scheduled
+ * tick of the asset's cron: however a job was added (the scheduler, by
+ * hand, a dashboard's "run now", whose job has no scheduled time), the
+ * worker closes periods only where the schedule says. A period ending
+ * elsewhere is closed by the operator with `softstake distribute`.
+ * @throws LedgerInputError (not retried) for an asset the config does not list or a period end off the schedule.
+ */
 export async function distributeAsset(ctx: PipelineContext, symbol: string, periodEnd: number): Promise<DistributeSummary> {
-  const asset = ctx.config.assets[symbol]!;
+  // Own keys only: `constructor` or `toString` is no asset.
+  const asset = Object.hasOwn(ctx.config.assets, symbol) ? ctx.config.assets[symbol] : undefined;
+  if (asset === undefined) throw new LedgerInputError(`asset ${JSON.stringify(symbol.slice(0, 32))} is not in the config`);
+  if (!isScheduledTick(asset, periodEnd)) {
+    throw new LedgerInputError(
+      `${Number.isFinite(periodEnd) ? new Date(periodEnd).toISOString() : String(periodEnd)} is not a scheduled tick of ${symbol}'s distribution schedule ` +
+        `(${asset.distribution.schedule} ${asset.distribution.timezone}); a distribute job closes periods only at ticks (use \`softstake distribute\` for another period end)`,
+    );
+  }
   if (periodEnd > ctx.now()) throw new RetryableError(`${symbol}: the period ending ${new Date(periodEnd).toISOString()} has not ended yet`);
 
   const any = await ctx.pool.query('SELECT 1 FROM balance_changes WHERE asset = $1 LIMIT 1', [symbol]);
@@ -59,6 +75,13 @@ export async function distributeAsset(ctx: PipelineContext, symbol: string, peri
 
 function amounts(d: Distribution) {
   return { gross: d.gross.toString(), distributed: d.distributed.toString(), commission: d.commission.toString(), carried: d.carried.toString() };
+}
+
+/** Whether `at` (ms) is a tick of the asset's distribution schedule. */
+export function isScheduledTick(asset: AssetConfig, at: number): boolean {
+  if (!Number.isSafeInteger(at)) return false;
+  const cron = CronExpressionParser.parse(asset.distribution.schedule, { tz: asset.distribution.timezone, currentDate: new Date(at - 1) });
+  return cron.hasNext() && cron.next().getTime() === at;
 }
 
 /**

@@ -1,0 +1,183 @@
+import { SoftstakeError } from '../errors.js';
+import { toBigInt, type Tx } from './db.js';
+
+/** One period of one asset and the rules that decide who shares in it. */
+export interface PeriodRules {
+  asset: string;
+  /** Period start s and end e, milliseconds: the period is (s, e]. */
+  s: number;
+  e: number;
+  /** e − s. */
+  T: bigint;
+  minHolding: bigint;
+  cap: bigint | null;
+}
+
+/** What weighing (and allocating) a period found. */
+export interface PeriodResult {
+  eligibleUsers: number;
+  /** W, the sum of the eligible users' weights. */
+  W: bigint;
+  /** Users credited a positive share (0 when only weighed). */
+  creditedUsers: number;
+}
+
+/** PostgreSQL's bigint: a 64-bit integer whose arithmetic raises 22003 instead of wrapping. */
+const INT8_MAX = (1n << 63n) - 1n;
+/** "numeric value out of range": a bigint product, sum or cast overflowed. */
+const OUT_OF_RANGE = '22003';
+
+type Arithmetic = 'bigint' | 'numeric';
+
+/**
+ * The eligible users' integrals and weights, as a query (parameters $1 asset,
+ * $2 s, $3 e, $4 T, $5 minHolding × T, $6 cap × T or null).
+ *
+ * I_u = B_now·T − Σ_{at>s} δ·(min(at, e) − s), where B_now is the current
+ * balance (every change and credit so far): a change after e is taken back
+ * whole (δ·T), one inside the period for the time before it. One hash
+ * aggregate over the balances and the changes since s, as one stream of
+ * terms, gives every I_u without a join.
+ *
+ * In `bigint`, each term and each I_u is checked 64-bit arithmetic (the sum
+ * itself runs in 128 bits): a value that does not fit raises 22003 rather
+ * than wrapping, and the caller falls back to `numeric`.
+ */
+function weightsQuery(n: Arithmetic): string {
+  return `
+    SELECT user_id, i, CASE WHEN $6::${n} IS NULL THEN i ELSE least(i, $6::${n}) END AS w
+      FROM (SELECT user_id, sum(term)::${n} AS i
+              FROM (SELECT user_id, amount::${n} * $4::${n} AS term
+                      FROM balances WHERE asset = $1 AND amount > 0
+                    UNION ALL
+                    SELECT user_id, delta::${n} * ($2::bigint - least(at, $3::bigint))
+                      FROM balance_changes WHERE asset = $1 AND at > $2) terms
+             GROUP BY user_id) integrals
+     WHERE i > 0 AND i >= $5::${n}`;
+}
+
+/**
+ * Weighs, splits and credits in one statement, so the million rows in between
+ * stay in the executor's memory instead of temp tables. Parameters as
+ * `weightsQuery`, then $7 D and $8 the distribution id.
+ *
+ * base_u = floor(D·w_u / W), remainder_u = D·w_u − base_u·W. The leftover
+ * L = D − Σ base_u goes one unit each to the L largest remainders, ties by
+ * user id: rather than sorting every row by remainder, the L-th largest
+ * remainder r* is picked from a sort of the remainders alone
+ * (percentile_disc at position n − L + 1 of n, ascending; the fraction
+ * (n − L + ½)/n is off by far less than ½ of a position in float8 for any n
+ * below 2^50, so ceil lands on that position exactly), and of the users whose
+ * remainder equals r* the first k in byte order get the unit, k being what
+ * the larger remainders left of L. Shares land in the history in user order
+ * (so its index fills in order) and in the balances, in the same statement.
+ */
+function allocateQuery(n: Arithmetic): string {
+  return `
+    WITH weights AS (${weightsQuery(n)}
+    ), split AS MATERIALIZED (
+      SELECT user_id, i, total, base, dw - base * total AS remainder
+        FROM (SELECT user_id, i, total, dw, div(dw, nullif(total, 0)) AS base
+                FROM (SELECT user_id, i, $7::numeric * w AS dw, sum(w) OVER () AS total FROM weights) p) q
+    ), leftover AS MATERIALIZED (
+      SELECT count(*) AS n, $7::numeric - sum(base) AS l FROM split
+    ), cut AS MATERIALIZED (
+      -- The fraction is evaluated even when no row passes the filter: kept in [0, 1].
+      SELECT percentile_disc((SELECT CASE WHEN l > 0 THEN (n - l + 0.5)::float8 / n ELSE 1 END FROM leftover))
+               WITHIN GROUP (ORDER BY remainder) AS remainder
+        FROM split
+       WHERE (SELECT l FROM leftover) > 0
+    ), tie AS MATERIALIZED (
+      SELECT (array_agg(user_id ORDER BY user_id) FILTER (WHERE remainder = (SELECT remainder FROM cut)))
+               [(SELECT l FROM leftover) - count(*) FILTER (WHERE remainder > (SELECT remainder FROM cut))] AS user_id
+        FROM split
+       WHERE remainder >= (SELECT remainder FROM cut)
+    ), shares AS MATERIALIZED (
+      SELECT user_id, total,
+             base + CASE WHEN remainder > (SELECT remainder FROM cut)
+                           OR (remainder = (SELECT remainder FROM cut) AND user_id <= (SELECT user_id FROM tie))
+                         THEN 1 ELSE 0 END AS amount,
+             ${n === 'bigint' ? 'i / $4::bigint' : 'div(i, $4::numeric)'} AS avg_balance
+        FROM split
+       ORDER BY user_id
+    ), history AS (
+      INSERT INTO allocations (user_id, distribution_id, amount, avg_balance)
+      SELECT user_id, $8, amount, avg_balance FROM shares WHERE amount > 0
+    ), credited AS (
+      UPDATE balances b SET amount = b.amount + s.amount
+        FROM shares s
+       WHERE b.asset = $1 AND b.user_id = s.user_id AND s.amount > 0
+      RETURNING s.amount
+    )
+    SELECT count(*) AS eligible, coalesce(max(total), 0) AS total, count(*) FILTER (WHERE amount > 0) AS shares,
+           coalesce(sum(amount), 0) AS allocated,
+           (SELECT count(*) FROM credited) AS credited, (SELECT coalesce(sum(amount), 0) FROM credited) AS credited_amount
+      FROM shares`;
+}
+
+function parameters(p: PeriodRules): (string | number | null)[] {
+  const T = p.T;
+  return [p.asset, p.s, p.e, T.toString(), (p.minHolding * T).toString(), p.cap === null ? null : (p.cap * T).toString()];
+}
+
+/**
+ * Runs `query` in 64-bit arithmetic where the period's values fit, else in
+ * `numeric`: the bigint attempt runs under a savepoint and, if any value
+ * overflows, is rolled back and run again in numeric. Both give the same
+ * exact integers; bigint only sooner.
+ */
+async function withArithmetic<T>(tx: Tx, p: PeriodRules, query: (n: Arithmetic) => Promise<T>): Promise<T> {
+  const bounds = [p.minHolding * p.T, ...(p.cap === null ? [] : [p.cap * p.T])];
+  if (bounds.every((b) => b <= INT8_MAX)) {
+    await tx.query('SAVEPOINT bigint_arithmetic');
+    try {
+      const result = await query('bigint');
+      await tx.query('RELEASE SAVEPOINT bigint_arithmetic');
+      return result;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== OUT_OF_RANGE) throw error;
+      await tx.query('ROLLBACK TO SAVEPOINT bigint_arithmetic');
+    }
+  }
+  return query('numeric');
+}
+
+/** Only weighs the period: who is eligible and W, for a period that allocates nothing (R <= 0). */
+export async function weighPeriod(tx: Tx, p: PeriodRules): Promise<PeriodResult> {
+  return withArithmetic(tx, p, async (n) => {
+    const { rows } = await tx.query<{ n: string; w: string }>(
+      `SELECT count(*) AS n, coalesce(sum(w), 0) AS w FROM (${weightsQuery(n)}) weights`,
+      parameters(p),
+    );
+    return { eligibleUsers: Number(rows[0]!.n), W: toBigInt(rows[0]!.w), creditedUsers: 0 };
+  });
+}
+
+/**
+ * Splits D over the period's weights by largest remainder, writes each share
+ * to the distribution history and credits it to the user's balance at e.
+ * With W = 0 nothing is written. Checks that nothing was lost, no dust made,
+ * and nobody credited without a balance row.
+ */
+export async function allocatePeriod(tx: Tx, p: PeriodRules, id: string, D: bigint): Promise<PeriodResult> {
+  return withArithmetic(tx, p, async (n) => {
+    const { rows } = await tx.query<{
+      eligible: string;
+      total: string;
+      shares: string;
+      allocated: string;
+      credited: string;
+      credited_amount: string;
+    }>(allocateQuery(n), [...parameters(p), D.toString(), id]);
+    const r = rows[0]!;
+    const W = toBigInt(r.total);
+    const allocated = toBigInt(r.allocated);
+    const shares = Number(r.shares);
+    if (W > 0n && (allocated !== D || Number(r.credited) !== shares || toBigInt(r.credited_amount) !== D)) {
+      throw new SoftstakeError(
+        `invariant broken in ${id}: allocated ${allocated} of ${D} to ${shares} users, credited ${r.credited_amount} to ${r.credited} balances`,
+      );
+    }
+    return { eligibleUsers: Number(r.eligible), W, creditedUsers: W > 0n ? shares : 0 };
+  });
+}
