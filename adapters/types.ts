@@ -181,7 +181,11 @@ export type TxStatus =
   | { state: 'failed'; hash: string; fee: bigint; log: string }
   /** Not included, and may still be. */
   | { state: 'pending' }
-  /** Not included, and past `expires` at a finalized height: can never be. Sign again. */
+  /**
+   * Not included, and can never be: past `expires` at a finalized height,
+   * or its nonce (sequence) used by another transaction at a finalized
+   * height. Sign again; an operator may abandon a stuck intent on it.
+   */
   | { state: 'expired' };
 
 /**
@@ -218,6 +222,15 @@ export interface ChainLimits {
   maxUnbondingEntries?: { count: number; per: 'target' | 'account' };
   /** Liquid balance that must stay in the account (existential deposit, storage reserve); never staked. */
   reserve: bigint;
+  /**
+   * What one stake transaction (a delegation) typically costs in fees, as
+   * the adapter estimates it (Cosmos: a delegation's gas at the configured
+   * gas price; NEAR: the gas a pool call attaches at the chain's current gas
+   * price, an upper bound). > 0. The planner's default `minMove` is a
+   * multiple of it (`DEFAULT_MIN_MOVE_FEES` in `src/pipeline/plan.ts`), so
+   * stake is never moved for amounts its fees would eat.
+   */
+  typicalFee: bigint;
 }
 
 /** A chain, as the pipeline sees it. Only `sign` needs the key; every read works from the custody address. */
@@ -268,8 +281,10 @@ export interface ChainAdapter {
 
   /**
    * Asks the chain, without sending, whether `tx` was included. `expired`
-   * only once the chain's finalized head is past `tx.expires` and the bytes
-   * are not in it: then, and only then, the pipeline signs the intent again.
+   * only once the chain's finalized head is past `tx.expires`, or its nonce
+   * is used by another transaction, and the bytes are not in it: then, and
+   * only then, the pipeline signs the intent again (or lets an operator
+   * abandon it).
    */
   status(tx: SignedTx): Promise<TxStatus>;
 

@@ -3,13 +3,17 @@
  * their block through `tx_search`, and turns the indexed result into a
  * receipt (fee and what else moved: rewards a delegation change paid out)
  * or a TxRejectedError. Idempotent: bytes already included return that
- * inclusion's receipt. Cosmos bytes never expire, so `status` is never
- * `expired`: an unincluded transaction stays `pending` (its sequence may
- * still be free).
+ * inclusion's receipt. Cosmos bytes carry no expiry, but a sequence is
+ * used once: `status` says `expired` for bytes not in a block whose
+ * sequence the account has already used (another transaction took it), and
+ * `pending` while their sequence is still free.
  */
+import { accountFromAny } from '@cosmjs/stargate';
+import { AuthInfo, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+
 import { ChainProtocolError, TxNotIncludedError, TxRejectedError } from '../errors.js';
 import type { SignedTx, TxReceipt, TxStatus } from '../types.js';
-import { codeOf, hashOf, SDK_CODE, sleep, type CosmosClient } from './client.js';
+import { codeOf, hashOf, isNotFound, SDK_CODE, sleep, type CosmosClient } from './client.js';
 import { feeOf, payoutEvents, type IndexedTxLike } from './events.js';
 import { CometRpcError } from './rpc.js';
 
@@ -109,9 +113,47 @@ export async function send(client: CosmosClient, tx: SignedTx, lookFirst: boolea
   return settle(client, await awaitInclusion(client, hash, started), times);
 }
 
-/** Whether the bytes are in a block; never `expired` (Cosmos bytes do not expire). */
+/** The sequence the bytes were signed with (their first signer's: the custody account). */
+function sequenceOf(client: CosmosClient, tx: SignedTx): bigint {
+  const info = client.parse(`transaction ${tx.hash}`, () => AuthInfo.decode(TxRaw.decode(tx.bytes).authInfoBytes));
+  const sequence = info.signerInfos[0]?.sequence;
+  if (sequence === undefined) throw new ChainProtocolError(client.name, `stored transaction ${tx.hash} has no signer`);
+  return sequence;
+}
+
+/** The sequence the custody account's next transaction must carry (0 for an account the chain has not seen). */
+async function nextSequence(client: CosmosClient): Promise<bigint> {
+  const address = await client.address();
+  const found = await client.rpc('auth account', async (c) => {
+    try {
+      const any = await c.query.auth.account(address);
+      return any === null ? null : accountFromAny(any);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  });
+  return BigInt(found?.sequence ?? 0);
+}
+
+/**
+ * Whether the bytes are in a block. Not in one: `expired` when the
+ * account's sequence has passed theirs (x/auth's ante handler accepts only
+ * the account's current sequence, and CometBFT blocks are final, so another
+ * transaction took it for good), else `pending`. The sequence is read
+ * before the bytes are looked up, and the lookup repeated before saying
+ * `expired`, so bytes that used the sequence themselves are found as
+ * their inclusion (the indexer runs just behind the block).
+ */
 export async function txStatus(client: CosmosClient, tx: SignedTx): Promise<TxStatus> {
-  const found = await findTx(client, tx.hash.toUpperCase());
+  const hash = tx.hash.toUpperCase();
+  const next = await nextSequence(client);
+  let found = await findTx(client, hash);
+  if (found === undefined && sequenceOf(client, tx) < next) {
+    await sleep(client.options.pollIntervalMs);
+    found = await findTx(client, hash);
+    if (found === undefined) return { state: 'expired' };
+  }
   if (found === undefined) return { state: 'pending' };
   try {
     return { state: 'included', receipt: await settle(client, found, new Map()) };

@@ -21,6 +21,7 @@ import {
   QueryValidatorResponse,
 } from 'cosmjs-types/cosmos/staking/v1beta1/query';
 import { BondStatus, type Validator } from 'cosmjs-types/cosmos/staking/v1beta1/staking';
+import { calculateFee } from '@cosmjs/stargate';
 import { RetryableError } from '../../src/errors.js';
 import { ChainProtocolError } from '../errors.js';
 import type { ChainLimits, DueAction, Position, Unbonding, ValidatorHealth, ValidatorStake } from '../types.js';
@@ -231,8 +232,14 @@ export async function readLimits(client: CosmosClient): Promise<ChainLimits> {
   const { value } = await client.query('staking params', '/cosmos.staking.v1beta1.Query/Params', QueryParamsRequest.encode({}).finish(), (bytes) => QueryParamsResponse.decode(bytes));
   const count = value.params?.maxEntries;
   if (count === undefined || count < 1) throw new ChainProtocolError(client.name, `staking params without a max_entries (${String(count)})`);
-  return { minStake: 1n, step: 1n, maxUnbondingEntries: { count, per: 'target' }, reserve: 0n };
+  // A delegation's gas: the fixed limit where configured, else what one typically uses, adjusted as simulations are.
+  const gas = client.options.gasLimits.delegate ?? Math.ceil(TYPICAL_DELEGATE_GAS * client.options.gasAdjustment);
+  const typicalFee = BigInt(calculateFee(gas, client.options.gasPrice).amount[0]!.amount);
+  return { minStake: 1n, step: 1n, maxUnbondingEntries: { count, per: 'target' }, reserve: 0n, typicalFee: typicalFee > 0n ? typicalFee : 1n };
 }
+
+/** Gas one MsgDelegate typically uses on the Cosmos Hub (simulations answer 150–200k; more with many delegations). */
+export const TYPICAL_DELEGATE_GAS = 200_000;
 
 /**
  * What is due: one withdraw-all-rewards claim over every validator with at

@@ -5,11 +5,11 @@
  * height.
  */
 import { decodeSignedTransaction } from 'near-api-js';
-import { TransactionExecutionError, TransactionExpiredError, TransactionTimeoutError, UnknownTransactionError } from 'near-api-js/rpc-errors';
+import { AccessKeyDoesNotExistError, AccountDoesNotExistError, TransactionExecutionError, TransactionExpiredError, TransactionTimeoutError, UnknownTransactionError } from 'near-api-js/rpc-errors';
 import { TxExpiredError, TxNotIncludedError, TxRejectedError } from '../errors.js';
 import type { SignedTx, TxReceipt, TxStatus } from '../types.js';
 import { failed, feeOf, flowsOf, outcomeSchema, type Outcome } from './checkpoint.js';
-import type { NearClient } from './client.js';
+import { accessKeySchema, type NearClient } from './client.js';
 
 /**
  * Sends (or finds) a transaction; returns its receipt and outcome.
@@ -53,15 +53,16 @@ export async function send(client: NearClient, tx: SignedTx, lookFirst = true): 
  * their `expires.height` and no block has them.
  */
 export async function txStatus(client: NearClient, tx: SignedTx): Promise<TxStatus> {
-  let sender: string;
+  let signed: ReturnType<typeof decodeSignedTransaction>['transaction'];
   try {
-    sender = decodeSignedTransaction(tx.bytes).transaction.signerId;
+    signed = decodeSignedTransaction(tx.bytes).transaction;
   } catch {
     throw new TxRejectedError(client.name, tx.hash, 'decode', 'the signed bytes are not a NEAR SignedTransaction', false);
   }
-  // The head first: an outcome not found after it means not included by then.
+  // The head and the access key's nonce first: an outcome not found after them means not included by then.
   const head = await client.head();
-  const found = await lookup(client, tx.hash, sender);
+  const keyNonce = await accessKeyNonce(client, signed.signerId, signed.publicKey.toString());
+  const found = await lookup(client, tx.hash, signed.signerId);
   if (found !== undefined) {
     try {
       return { state: 'included', receipt: (await settle(client, tx.hash, found)).receipt };
@@ -70,8 +71,22 @@ export async function txStatus(client: NearClient, tx: SignedTx): Promise<TxStat
       throw error;
     }
   }
+  // nearcore (chain/chain/src/runtime verify_and_charge_transaction): a nonce must exceed the access key's, so once
+  // a final transaction took this nonce or a later one, these bytes can never be included.
+  if (keyNonce !== undefined && keyNonce >= BigInt(signed.nonce)) return { state: 'expired' };
   const expiry = tx.expires?.height;
   return expiry !== undefined && BigInt(head.height) > expiry ? { state: 'expired' } : { state: 'pending' };
+}
+
+/** The access key's nonce at the final head; `undefined` when the key is gone (then only the expiry decides). */
+async function accessKeyNonce(client: NearClient, accountId: string, publicKey: string): Promise<bigint | undefined> {
+  try {
+    const json = await client.rpc.raw('query', { request_type: 'view_access_key', account_id: accountId, public_key: publicKey, finality: 'final' });
+    return BigInt(client.parse(accessKeySchema, json, 'view_access_key').nonce);
+  } catch (error) {
+    if (error instanceof AccessKeyDoesNotExistError || error instanceof AccountDoesNotExistError) return undefined;
+    throw error;
+  }
 }
 
 export async function lookup(client: NearClient, hash: string, sender: string): Promise<Outcome | undefined> {

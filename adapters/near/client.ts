@@ -15,11 +15,11 @@ import { parseCustodyKey, type CustodyKey } from './key.js';
 import type { NearOptions, ResolvedNearOptions } from './options.js';
 import { NearRpc, type RpcCounter } from './rpc.js';
 
-
 export const blockSchema = z.object({
   header: z.object({ height: z.number().int(), hash: z.string(), epoch_id: z.string(), timestamp_nanosec: uintString }).loose(),
 });
 export const accountSchema = z.object({ amount: uintString, block_height: z.number().int(), storage_usage: z.number().int().nonnegative() }).loose();
+export const gasPriceSchema = z.object({ gas_price: uintString }).loose();
 export const protocolConfigSchema = z.object({ transaction_validity_period: z.number().int().positive() }).loose();
 export const accessKeyListSchema = z.object({ keys: z.array(z.object({ public_key: z.string(), access_key: z.object({ nonce: z.number().int().nonnegative() }).loose() })) }).loose();
 export const accessKeySchema = z.object({ nonce: z.number().int().nonnegative(), block_hash: z.string(), block_height: z.number().int() }).loose();
@@ -116,6 +116,11 @@ export class NearClient {
     const json = await this.rpc.raw('block', blockId === undefined ? { finality: 'final' } : { block_id: blockId });
     const { header } = this.parse(blockSchema, json, 'block');
     return { height: header.height, hash: header.hash, epochId: header.epoch_id, at: Number(header.timestamp_nanosec / 1_000_000n) };
+  }
+  /** The chain's current gas price, yoctoNEAR per gas (nearcore's `gas_price` RPC, latest block). */
+  async gasPrice(): Promise<bigint> {
+    await this.checkNetwork();
+    return this.parse(gasPriceSchema, await this.rpc.raw('gas_price', [null]), 'gas_price').gas_price;
   }
   async poolAccount(pool: string, accountId: string, height: number): Promise<z.output<typeof poolAccountSchema>> {
     let json: unknown;

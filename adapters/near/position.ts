@@ -76,8 +76,14 @@ async function health(client: NearClient, height: number): Promise<ValidatorHeal
  */
 export async function readLimits(client: NearClient): Promise<ChainLimits> {
   const head = await client.head();
-  const account = await client.account(await client.address(), head.height);
-  return { minStake: 1n, step: 1n, reserve: BigInt(account.storage_usage) * STORAGE_AMOUNT_PER_BYTE };
+  const [account, gasPrice] = await Promise.all([client.account(await client.address(), head.height), client.gasPrice()]);
+  return {
+    minStake: 1n,
+    step: 1n,
+    reserve: BigInt(account.storage_usage) * STORAGE_AMOUNT_PER_BYTE,
+    // Every pool call attaches `gas`; what it does not burn is refunded, so this is an upper bound.
+    typicalFee: client.options.gas * gasPrice,
+  };
 }
 
 /**

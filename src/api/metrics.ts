@@ -15,6 +15,7 @@ import { toBigInt, toMillis } from '../ledger/db.js';
 import { formatTokenAmount } from '../ledger/amount.js';
 import { latestPositions } from '../pipeline/positions.js';
 import type { ApiDeps } from './deps.js';
+import { createIntentMetrics } from './intentMetrics.js';
 import { PROBE_LOG_LEVEL } from './health.js';
 import { withTimeout } from './timeout.js';
 
@@ -68,7 +69,9 @@ export function createMetrics(deps: ApiDeps): ApiMetrics {
   // A count read from PostgreSQL only grows, so it is exported as a counter.
   const distributions = new Counter({ name: 'softstake_distributions_total', help: 'Distributions stored (closed periods).', labelNames: ['asset'], registers });
 
-  const resettable = [queueJobs, ...Object.values(position), ...Object.values(validator), ...Object.values(asset), distributions];
+  const intents = createIntentMetrics(registers);
+
+  const resettable = [queueJobs, ...Object.values(position), ...Object.values(validator), ...Object.values(asset), distributions, ...intents.gauges];
 
   async function readRedis(): Promise<void> {
     const counts = await Promise.all(deps.queues.all().map(async (queue) => [queue.name, await queue.getJobCounts()] as const));
@@ -129,6 +132,7 @@ export function createMetrics(deps: ApiDeps): ApiMetrics {
       asset.lastAmount.set(labels, tokens(toBigInt(r.distributed), decimals(r.asset)));
       asset.lastEnd.set(labels, toMillis(r.period_end) / 1000);
     }
+    await intents.read(deps.pool, Object.keys(deps.config.chains), at);
   }
 
   async function collect(): Promise<string> {

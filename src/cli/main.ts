@@ -5,6 +5,7 @@ import { ConfigError, LedgerInputError, SoftstakeError } from '../errors.js';
 import { migrate, syncAssets } from '../ledger/migrate.js';
 import { registerDaemonCommands } from './commands/start.js';
 import { registerDevnetCommand } from './commands/devnet.js';
+import { registerIntentCommands } from './commands/intents.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { configPath, type GlobalOptions } from './context.js';
 import { redactUrls } from '../redactUrls.js';
@@ -56,6 +57,7 @@ program
 registerLedgerCommands(program, globals);
 registerDaemonCommands(program, globals);
 registerDevnetCommand(program, globals);
+registerIntentCommands(program, globals);
 
 function exitCodeOf(error: unknown): number {
   if (error instanceof ConfigError) return EXIT.config;

@@ -27,9 +27,11 @@ export interface StakePolicy {
   minBuffer: bigint;
   /**
    * Stake moves smaller than this are not worth their fee and are skipped,
-   * base units. @defaultValue 0n
+   * base units; `0n`: any move. Absent: 100 times the chain's typical fee
+   * (the adapter's `limits().typicalFee`, see `DEFAULT_MIN_MOVE_FEES`).
+   * @defaultValue undefined (100 × the chain's typical fee)
    */
-  minMove: bigint;
+  minMove?: bigint;
 }
 
 /** How often the scheduler enqueues each chain job, milliseconds. */
@@ -120,9 +122,9 @@ const chainSchema = z.strictObject({
       targetRatio: percentage('90%').prefault('90%'),
       /** Whole tokens, converted once `assets` tells the decimals (see `resolveDaemonSections`). */
       minBuffer: amount.prefault('0'),
-      minMove: amount.prefault('0'),
+      minMove: amount.optional(),
     })
-    .prefault({ targetRatio: '90%', minBuffer: '0', minMove: '0' }),
+    .prefault({ targetRatio: '90%', minBuffer: '0' }),
   intervals: z
     .strictObject({
       poll: duration(1_000, 86_400_000).prefault('1m'),
@@ -167,10 +169,10 @@ export function resolveChains(
     }
     stakedBy.set(chain.asset, name);
     const minBuffer = checkAmount(chain.stake.minBuffer, chain.asset, asset.decimals);
-    const minMove = checkAmount(chain.stake.minMove, chain.asset, asset.decimals);
+    const minMove = chain.stake.minMove === undefined ? { value: undefined } : checkAmount(chain.stake.minMove, chain.asset, asset.decimals);
     if (minBuffer.problem !== undefined) issues.push({ path: at('stake.minBuffer'), message: minBuffer.problem });
     if (minMove.problem !== undefined) issues.push({ path: at('stake.minMove'), message: minMove.problem });
-    if (minBuffer.value === undefined || minMove.value === undefined) continue;
+    if (minBuffer.value === undefined || minMove.problem !== undefined) continue;
     chains[name] = {
       name,
       kind: chain.kind,
@@ -181,7 +183,7 @@ export function resolveChains(
       address: chain.address ?? null,
       requestTimeoutMs: chain.requestTimeout,
       validators: chain.validators.map((v) => ({ address: v.address, weight: v.weight })),
-      stake: { targetRatioBps: chain.stake.targetRatio, minBuffer: minBuffer.value, minMove: minMove.value },
+      stake: { targetRatioBps: chain.stake.targetRatio, minBuffer: minBuffer.value, ...(minMove.value === undefined ? {} : { minMove: minMove.value }) },
       intervals: { pollMs: chain.intervals.poll, harvestMs: chain.intervals.harvest, rebalanceMs: chain.intervals.rebalance },
       options: chain.options,
     };

@@ -26,11 +26,32 @@ import type { Logger } from 'pino';
 
 import { TxRejectedError } from '../../adapters/errors.js';
 import type { ChainAdapter, Movement, SignedTx, StakeAction, TxReceipt } from '../../adapters/types.js';
-import { RetryableError } from '../errors.js';
+import { RetryableError, SoftstakeError } from '../errors.js';
 import { toBigInt, withTransaction, type Tx } from '../ledger/db.js';
 import { post } from '../ledger/journal.js';
+import { lockHeld, SignerLockLostError, type SignerLock } from './signerLock.js';
 
-export type IntentStatus = 'signed' | 'confirmed' | 'failed' | 'rejected';
+/**
+ * `signed`: stored, maybe broadcast, outcome unknown; `confirmed`: included
+ * and succeeded; `failed`: included and failed (fee paid); `rejected`: can
+ * never be included; `abandoned`: was open, and an operator closed it once
+ * the chain showed it can never be included (see `abandon.ts`).
+ */
+export type IntentStatus = 'signed' | 'confirmed' | 'failed' | 'rejected' | 'abandoned';
+
+/** The statuses, for input checks. */
+export const INTENT_STATUSES: readonly IntentStatus[] = ['signed', 'confirmed', 'failed', 'rejected', 'abandoned'];
+
+/**
+ * What signing for one chain works with: the pool, the chain's signer lock
+ * (held; new bytes are stored only through it) and the clock.
+ */
+export interface Signing {
+  pool: pg.Pool;
+  lock: SignerLock;
+  /** The clock, milliseconds (the pipeline context's). */
+  now: () => number;
+}
 
 export interface TxIntent {
   id: string;
@@ -50,9 +71,18 @@ export interface TxIntent {
   superseded: string[];
   /** What the transaction moved besides its fee (refundable fees, unlocked funds). */
   moved: Movement[];
+  /** The last error, for a failed or rejected intent, or one that is stuck. */
+  error: string | null;
+  /** When resuming it first failed with an error no retry fixes; cleared once it resolves. `null`: not stuck. */
+  stuckSince: number | null;
+  /** Who closed it, when and why, for an `abandoned` intent. */
+  abandoned: { by: string; at: number; reason: string } | null;
+  /** When it was first signed, ms. */
+  createdAt: number;
 }
 
-type StoredIntent = TxIntent & { bytes: Uint8Array };
+/** An intent with its signed bytes. */
+export type StoredIntent = TxIntent & { bytes: Uint8Array };
 
 interface IntentRow {
   id: string;
@@ -70,9 +100,16 @@ interface IntentRow {
   expires_height: string | null;
   superseded: string[];
   moved: { kind: Movement['kind']; amount: string; validator?: string }[];
+  error: string | null;
+  stuck_since: Date | null;
+  abandoned_by: string | null;
+  abandoned_at: Date | null;
+  abandon_reason: string | null;
+  created_at: Date;
 }
 
-const COLUMNS = 'id, action_id, step, steps, chain, asset, action, status, tx_hash, tx_bytes, fee, expires_at, expires_height, superseded, moved';
+const COLUMNS =
+  'id, action_id, step, steps, chain, asset, action, status, tx_hash, tx_bytes, fee, expires_at, expires_height, superseded, moved, error, stuck_since, abandoned_by, abandoned_at, abandon_reason, created_at';
 
 /** The id of an action's step: the action's own id for step 0 (so intents stored before steps existed keep theirs). */
 export function intentId(actionId: string, step: number): string {
@@ -117,6 +154,10 @@ function fromRow(r: IntentRow): StoredIntent {
     fee: r.fee === null ? null : toBigInt(r.fee),
     superseded: r.superseded,
     moved: r.moved.map((m) => ({ ...m, amount: BigInt(m.amount) })),
+    error: r.error,
+    stuckSince: r.stuck_since === null ? null : r.stuck_since.getTime(),
+    abandoned: r.abandoned_at === null ? null : { by: r.abandoned_by ?? '', at: r.abandoned_at.getTime(), reason: r.abandon_reason ?? '' },
+    createdAt: r.created_at.getTime(),
   };
   if (r.expires_at !== null || r.expires_height !== null) {
     intent.expires = {};
@@ -126,7 +167,8 @@ function fromRow(r: IntentRow): StoredIntent {
   return intent;
 }
 
-function signedOf(intent: StoredIntent): SignedTx {
+/** The stored bytes of an intent, as the adapter takes them. */
+export function signedOf(intent: StoredIntent): SignedTx {
   const signed: SignedTx = { hash: intent.txHash, bytes: intent.bytes };
   if (intent.expires !== undefined) signed.expires = intent.expires;
   return signed;
@@ -159,12 +201,37 @@ export async function unfinishedActions(db: Tx | pg.Pool, chain: string): Promis
   return rows.map((r) => ({ actionId: r.action_id, action: actionFromJson(r.action) }));
 }
 
-export async function listIntents(db: Tx | pg.Pool, chain: string, limit = 100): Promise<TxIntent[]> {
-  const { rows } = await db.query<IntentRow>(`SELECT ${COLUMNS} FROM tx_intents WHERE chain = $1 ORDER BY created_at DESC, id LIMIT $2`, [chain, limit]);
-  return rows.map((r) => {
-    const { bytes: _bytes, ...intent } = fromRow(r);
-    return intent;
-  });
+/** Which intents {@link listIntents} returns. */
+export interface IntentFilter {
+  /** One chain; absent: every chain. */
+  chain?: string;
+  /** One status; absent: every status. */
+  status?: IntentStatus;
+  /** Only those stuck (open, and resuming failed with an error no retry fixes). @defaultValue false */
+  stuck?: boolean;
+  /** At most this many, newest first. @defaultValue 100 */
+  limit?: number;
+}
+
+/** Intents, newest first, without their bytes. */
+export async function listIntents(db: Tx | pg.Pool, filter: string | IntentFilter = {}, limit?: number): Promise<TxIntent[]> {
+  const f: IntentFilter = typeof filter === 'string' ? { chain: filter } : filter;
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.chain !== undefined) where.push(`chain = $${params.push(f.chain)}`);
+  if (f.status !== undefined) where.push(`status = $${params.push(f.status)}`);
+  if (f.stuck === true) where.push(`status = 'signed' AND stuck_since IS NOT NULL`);
+  const n = params.push(limit ?? f.limit ?? 100);
+  const { rows } = await db.query<IntentRow>(
+    `SELECT ${COLUMNS} FROM tx_intents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${n}`,
+    params,
+  );
+  return rows.map((r) => withoutBytes(fromRow(r)));
+}
+
+function withoutBytes(stored: StoredIntent): TxIntent {
+  const { bytes: _bytes, ...intent } = stored;
+  return intent;
 }
 
 /** What happened to one intent (or, from {@link runAction}, to the last step that ran). */
@@ -173,8 +240,9 @@ export type IntentOutcome =
   | { status: 'failed' | 'rejected'; error: TxRejectedError }
   | { status: 'already'; intent: TxIntent };
 
-async function loadIntent(pool: pg.Pool, id: string): Promise<StoredIntent | undefined> {
-  const { rows } = await pool.query<IntentRow>(`SELECT ${COLUMNS} FROM tx_intents WHERE id = $1`, [id]);
+/** One intent by id, with its bytes. */
+export async function loadIntent(db: Tx | pg.Pool, id: string): Promise<StoredIntent | undefined> {
+  const { rows } = await db.query<IntentRow>(`SELECT ${COLUMNS} FROM tx_intents WHERE id = $1`, [id]);
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
 
@@ -182,20 +250,21 @@ async function loadIntent(pool: pg.Pool, id: string): Promise<StoredIntent | und
  * Runs an action to its end: each step in order, resuming a stored intent
  * where there is one (a retried job, a crash) and signing the next step only
  * when the one before it is confirmed. `actionId` is deterministic for the
- * job that plans it. Stops at the first step that failed or was rejected
- * (the steps after it are never signed).
+ * job that plans it. Stops at the first step that failed, was rejected or
+ * was abandoned (the steps after it are never signed).
  * @returns the outcome of the last step that ran.
  * @throws the adapter's retryable errors, leaving the step's intent `signed` for the next attempt.
  */
-export async function runAction(pool: pg.Pool, adapter: ChainAdapter, actionId: string, action: StakeAction): Promise<IntentOutcome> {
+export async function runAction(s: Signing, adapter: ChainAdapter, actionId: string, action: StakeAction): Promise<IntentOutcome> {
+  if (s.lock.chain !== adapter.name) throw new Error(`signing for ${adapter.name} under the signer lock of ${s.lock.chain}`);
   const steps = adapter.steps(action);
   let outcome: IntentOutcome | undefined;
   for (let step = 0; step < steps; step += 1) {
-    const existing = await loadIntent(pool, intentId(actionId, step));
+    const existing = await loadIntent(s.pool, intentId(actionId, step));
     if (existing !== undefined) {
-      outcome = existing.status === 'signed' ? await resumeIntent(pool, adapter, existing) : { status: 'already', intent: existing };
+      outcome = existing.status === 'signed' ? await resumeIntent(s, adapter, existing) : { status: 'already', intent: withoutBytes(existing) };
     } else {
-      outcome = await signIntent(pool, adapter, actionId, action, step, steps);
+      outcome = await signIntent(s, adapter, actionId, action, step, steps);
     }
     const status = outcome.status === 'already' ? outcome.intent.status : outcome.status;
     if (status !== 'confirmed') return outcome;
@@ -203,17 +272,18 @@ export async function runAction(pool: pg.Pool, adapter: ChainAdapter, actionId: 
   return outcome!;
 }
 
-/** One-step shorthand kept for callers that plan single transactions. */
-export async function executeIntent(pool: pg.Pool, adapter: ChainAdapter, id: string, action: StakeAction): Promise<IntentOutcome> {
-  return runAction(pool, adapter, id, action);
-}
-
-async function signIntent(pool: pg.Pool, adapter: ChainAdapter, actionId: string, action: StakeAction, step: number, steps: number): Promise<IntentOutcome> {
+/**
+ * Signs a step and stores it through the signer lock's session, in a
+ * statement that checks the lock is held: bytes signed by a worker that
+ * lost its lock are never stored, so never sent.
+ */
+async function signIntent(s: Signing, adapter: ChainAdapter, actionId: string, action: StakeAction, step: number, steps: number): Promise<IntentOutcome> {
   const signed = await adapter.sign(action, step);
   const id = intentId(actionId, step);
-  await pool.query(
+  const { rowCount } = await s.lock.client.query(
     `INSERT INTO tx_intents (id, action_id, step, steps, chain, asset, kind, validator, amount, action, status, tx_hash, tx_bytes, expires_at, expires_height)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'signed', $11, $12, $13, $14)`,
+     SELECT $1, $2, $3::int, $4::int, $5, $6, $7, $8, $9::numeric, $10::jsonb, 'signed', $11, $12::bytea, $13::bigint, $14::numeric
+      WHERE ${lockHeld('$5::text')}`,
     [
       id,
       actionId,
@@ -231,11 +301,28 @@ async function signIntent(pool: pg.Pool, adapter: ChainAdapter, actionId: string
       signed.expires?.height?.toString() ?? null,
     ],
   );
+  if (rowCount !== 1) throw new SignerLockLostError(adapter.name);
   const intent: StoredIntent = {
-    id, actionId, step, steps, chain: adapter.name, asset: adapter.asset, action, status: 'signed', txHash: signed.hash, bytes: signed.bytes, fee: null, superseded: [], moved: [],
+    id,
+    actionId,
+    step,
+    steps,
+    chain: adapter.name,
+    asset: adapter.asset,
+    action,
+    status: 'signed',
+    txHash: signed.hash,
+    bytes: signed.bytes,
+    fee: null,
+    superseded: [],
+    moved: [],
+    error: null,
+    stuckSince: null,
+    abandoned: null,
+    createdAt: s.now(),
   };
   if (signed.expires !== undefined) intent.expires = signed.expires;
-  return resumeIntent(pool, adapter, intent, { fresh: true });
+  return resumeIntent(s, adapter, intent, { fresh: true });
 }
 
 function isExpiry(error: unknown): boolean {
@@ -248,13 +335,13 @@ function isExpiry(error: unknown): boolean {
  * past their expiry are looked up once more; only when the chain did not
  * include them is the intent signed again (same id, new hash).
  */
-export async function resumeIntent(pool: pg.Pool, adapter: ChainAdapter, stored: StoredIntent, opts: { fresh?: boolean } = {}): Promise<IntentOutcome> {
+export async function resumeIntent(s: Signing, adapter: ChainAdapter, stored: StoredIntent, opts: { fresh?: boolean } = {}): Promise<IntentOutcome> {
   let intent = stored;
   let outcome: IntentOutcome | undefined;
   // Stored bytes whose time is up by this machine's clock: ask before sending anything.
   // The chain's clock decides; while it says they may still land, they are sent as they are.
-  if (!opts.fresh && intent.expires?.at !== undefined && Date.now() > intent.expires.at) {
-    const resolved = await afterExpiry(pool, adapter, intent, false);
+  if (!opts.fresh && intent.expires?.at !== undefined && s.now() > intent.expires.at) {
+    const resolved = await afterExpiry(s, adapter, intent, false);
     if (resolved !== undefined && 'status' in resolved) outcome = resolved;
     else if (resolved !== undefined) intent = resolved.intent;
   }
@@ -264,7 +351,7 @@ export async function resumeIntent(pool: pg.Pool, adapter: ChainAdapter, stored:
     } catch (error) {
       if (!(error instanceof TxRejectedError)) throw error;
       if (isExpiry(error)) {
-        const resolved = (await afterExpiry(pool, adapter, intent, true))!;
+        const resolved = (await afterExpiry(s, adapter, intent, true))!;
         if ('status' in resolved) outcome = resolved;
         else intent = resolved.intent;
         continue;
@@ -273,21 +360,21 @@ export async function resumeIntent(pool: pg.Pool, adapter: ChainAdapter, stored:
     }
   }
   const done = outcome;
-  await withTransaction(pool, async (tx) => {
+  await withTransaction(s.pool, async (tx) => {
     if (done.status === 'confirmed') {
       const { receipt } = done;
       await tx.query(
-        `UPDATE tx_intents SET status = 'confirmed', fee = $2, height = $3, moved = $4, updated_at = now() WHERE id = $1 AND status = 'signed'`,
+        `UPDATE tx_intents SET status = 'confirmed', fee = $2, height = $3, moved = $4, error = NULL, stuck_since = NULL, updated_at = now() WHERE id = $1 AND status = 'signed'`,
         [intent.id, receipt.fee.toString(), receipt.height.toString(), movedJson(receipt.moved)],
       );
       await bookFee(tx, intent.chain, intent.asset, receipt.hash, receipt.fee, receipt.at);
     } else if (done.status === 'failed' || done.status === 'rejected') {
       const { error } = done;
       await tx.query(
-        `UPDATE tx_intents SET status = $2, fee = $3, error = $4, updated_at = now() WHERE id = $1 AND status = 'signed'`,
+        `UPDATE tx_intents SET status = $2, fee = $3, error = $4, stuck_since = NULL, updated_at = now() WHERE id = $1 AND status = 'signed'`,
         [intent.id, done.status, error.fee.toString(), error.message.slice(0, 2000)],
       );
-      if (error.included) await bookFee(tx, intent.chain, intent.asset, intent.txHash, error.fee, Date.now());
+      if (error.included) await bookFee(tx, intent.chain, intent.asset, intent.txHash, error.fee, s.now());
     }
   });
   return done;
@@ -297,11 +384,11 @@ export async function resumeIntent(pool: pg.Pool, adapter: ChainAdapter, stored:
  * The intent's bytes have expired (by the clock, or the chain said so):
  * asks the chain once more whether it included them. Included: that is the
  * outcome. Not included and never can be: signs the intent again and stores
- * the new bytes in place of the old (compare-and-set on the old hash, so two
- * workers cannot both re-sign). Still pending (the chain's final head has
- * not passed the expiry yet): retry later.
+ * the new bytes in place of the old (compare-and-set on the old hash, under
+ * the signer lock). Still pending (the chain's final head has not passed
+ * the expiry yet): retry later.
  */
-async function afterExpiry(pool: pg.Pool, adapter: ChainAdapter, intent: StoredIntent, refused: boolean): Promise<IntentOutcome | { intent: StoredIntent } | undefined> {
+async function afterExpiry(s: Signing, adapter: ChainAdapter, intent: StoredIntent, refused: boolean): Promise<IntentOutcome | { intent: StoredIntent } | undefined> {
   const status = await adapter.status(signedOf(intent));
   if (status.state === 'included') return { status: 'confirmed', receipt: status.receipt };
   if (status.state === 'failed') {
@@ -314,12 +401,12 @@ async function afterExpiry(pool: pg.Pool, adapter: ChainAdapter, intent: StoredI
   }
 
   const signed = await adapter.sign(intent.action, intent.step);
-  const { rowCount } = await pool.query(
+  const { rowCount } = await s.lock.client.query(
     `UPDATE tx_intents SET tx_hash = $3, tx_bytes = $4, expires_at = $5, expires_height = $6, superseded = superseded || $2::text, updated_at = now()
-      WHERE id = $1 AND tx_hash = $2 AND status = 'signed'`,
-    [intent.id, intent.txHash, signed.hash, Buffer.from(signed.bytes), signed.expires?.at ?? null, signed.expires?.height?.toString() ?? null],
+      WHERE id = $1 AND tx_hash = $2 AND status = 'signed' AND ${lockHeld('$7::text')}`,
+    [intent.id, intent.txHash, signed.hash, Buffer.from(signed.bytes), signed.expires?.at ?? null, signed.expires?.height?.toString() ?? null, adapter.name],
   );
-  if (rowCount === 0) throw new RetryableError(`${adapter.name}: intent ${intent.id} changed while it was signed again; resuming it afresh`);
+  if (rowCount === 0) throw new RetryableError(`${adapter.name}: intent ${intent.id} changed while it was signed again (or the signer lock was lost); resuming it afresh`);
   const next: StoredIntent = { ...intent, txHash: signed.hash, bytes: signed.bytes, superseded: [...intent.superseded, intent.txHash] };
   delete next.expires;
   if (signed.expires !== undefined) next.expires = signed.expires;
@@ -344,20 +431,61 @@ export async function bookFee(tx: Tx, chain: string, asset: string, hash: string
   ]);
 }
 
+/** An open intent that resuming could not move: nothing new is signed for its chain while it is open. */
+export interface StuckIntent {
+  id: string;
+  actionId: string;
+  error: string;
+}
+
+/** What {@link finishActions} did. */
+export interface FinishedActions {
+  /** Actions it finished or ended. */
+  finished: number;
+  /** Open intents it could not resolve (an error no retry fixes); planning waits for them. */
+  stuck: StuckIntent[];
+}
+
 /**
  * Finishes every unfinished action of the adapter's chain, oldest first:
  * what a job does before it plans anything new. A failed step is logged and
- * ends its action; a retryable error stops here (the job is retried).
- * @returns how many actions it finished or ended.
+ * ends its action; a retryable error stops here (the job is retried). An
+ * error no retry fixes (a node's malformed answer, a signature the chain
+ * refuses to re-sign) marks the action's open intent stuck, logs it at
+ * error level and goes on with the next action: the caller then signs
+ * nothing new, and the intent shows in `/v1/intents`, `softstake intents
+ * list` and the `softstake_intents_stuck` metric until it resolves or an
+ * operator abandons it.
  */
-export async function finishActions(pool: pg.Pool, adapter: ChainAdapter, logger: Pick<Logger, 'info' | 'error'>): Promise<number> {
-  const unfinished = await unfinishedActions(pool, adapter.name);
+export async function finishActions(s: Signing, adapter: ChainAdapter, logger: Pick<Logger, 'info' | 'error'>): Promise<FinishedActions> {
+  const unfinished = await unfinishedActions(s.pool, adapter.name);
+  const stuck: StuckIntent[] = [];
+  let finished = 0;
   for (const { actionId, action } of unfinished) {
-    const outcome = await runAction(pool, adapter, actionId, action);
+    let outcome: IntentOutcome;
+    try {
+      outcome = await runAction(s, adapter, actionId, action);
+    } catch (error) {
+      if (!(error instanceof SoftstakeError) || error.retryable) throw error;
+      const message = error.message.slice(0, 2000);
+      const { rows } = await s.pool.query<{ id: string }>(
+        `UPDATE tx_intents SET error = $2, stuck_since = coalesce(stuck_since, to_timestamp($3::bigint / 1000.0)), updated_at = now()
+          WHERE action_id = $1 AND status = 'signed' RETURNING id`,
+        [actionId, message, s.now()],
+      );
+      const id = rows[0]?.id ?? actionId;
+      stuck.push({ id, actionId, error: message });
+      logger.error(
+        { chain: adapter.name, action: actionId, intent: id, kind: action.kind, err: message },
+        `open transaction intent ${id} is stuck: nothing new is signed for ${adapter.name} until it resolves or an operator abandons it (softstake intents abandon ${id})`,
+      );
+      continue;
+    }
+    finished += 1;
     const status = outcome.status === 'already' ? outcome.intent.status : outcome.status;
     const log = { chain: adapter.name, action: actionId, kind: action.kind, outcome: status };
     if (status === 'failed' || status === 'rejected') logger.error(log, 'resumed transaction intent did not succeed');
     else logger.info(log, 'resumed an open transaction intent');
   }
-  return unfinished.length;
+  return { finished, stuck };
 }

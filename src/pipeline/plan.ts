@@ -12,7 +12,21 @@ import type { ChainLimits, Position, StakeAction } from '../../adapters/types.js
 import type { StakePolicy, ValidatorConfig } from '../config/index.js';
 
 /** Limits of a chain that refuses nothing beyond a positive amount. */
-export const NO_LIMITS: ChainLimits = { minStake: 1n, step: 1n, reserve: 0n };
+export const NO_LIMITS: ChainLimits = { minStake: 1n, step: 1n, reserve: 0n, typicalFee: 1n };
+
+/**
+ * Without a configured `minMove`, moves smaller than this many typical fees
+ * (the adapter's `limits().typicalFee`) are skipped: a move then costs at
+ * most 1% of itself in fees, and fee dust (the fees the buffer pays, rounding)
+ * never triggers a transaction.
+ */
+export const DEFAULT_MIN_MOVE_FEES = 100n;
+
+/** The smallest move the planner makes: the policy's `minMove`, else {@link DEFAULT_MIN_MOVE_FEES} typical fees; at least 1. */
+export function minMoveOf(policy: Pick<StakePolicy, 'minMove'>, limits: Pick<ChainLimits, 'typicalFee'>): bigint {
+  const chosen = policy.minMove ?? DEFAULT_MIN_MOVE_FEES * limits.typicalFee;
+  return chosen > 0n ? chosen : 1n;
+}
 
 export interface RebalanceInput {
   position: Pick<Position, 'liquid' | 'delegations' | 'unbonding'> & Partial<Pick<Position, 'withdrawable'>>;
@@ -48,7 +62,8 @@ function roundUp(amount: bigint, step: bigint): bigint {
  * split over validators by weight; unbonds what the buffer lacks (after
  * counting what is already unbonding or withdrawable), taken from
  * validators by weight and capped by their stake and their free unbonding
- * entries. Moves smaller than `minMove` are skipped.
+ * entries. Moves smaller than `minMove` (default: {@link DEFAULT_MIN_MOVE_FEES}
+ * typical fees) are skipped.
  */
 export function planRebalance(input: RebalanceInput): RebalancePlan {
   const { position, usersTotal, policy, validators } = input;
@@ -58,7 +73,7 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
   const targetStaked = (usersTotal * BigInt(policy.targetRatioBps)) / 10_000n;
   let buffer = usersTotal - targetStaked;
   if (buffer < policy.minBuffer) buffer = policy.minBuffer;
-  const minMove = policy.minMove > 0n ? policy.minMove : 1n;
+  const minMove = minMoveOf(policy, limits);
 
   const spendable = position.liquid > limits.reserve ? position.liquid - limits.reserve : 0n;
   if (spendable > buffer) {

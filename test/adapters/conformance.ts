@@ -190,6 +190,8 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         expect(limits.minStake).toBeGreaterThan(0n);
         expect(limits.step).toBeGreaterThan(0n);
         expect(limits.reserve).toBeGreaterThanOrEqual(0n);
+        // The planner's default minMove is a multiple of it: a delegation must cost something.
+        expect(limits.typicalFee).toBeGreaterThan(0n);
         if (limits.maxUnbondingEntries !== undefined) expect(limits.maxUnbondingEntries.count).toBeGreaterThan(0);
         expect(h.amount % limits.step).toBe(0n);
       });
@@ -432,6 +434,18 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         expect(await adapter.status(signed)).toEqual({ state: 'pending' });
         const receipt = await adapter.broadcast(signed);
         expect(await adapter.status(signed)).toEqual({ state: 'included', receipt });
+      });
+
+      it('status(): bytes whose nonce another transaction took are expired for good, and never land', async () => {
+        const stale = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        // Another transaction (another amount: the same one would be these very bytes) takes the nonce first.
+        await adapter.delegate(v0(), 2n * h.amount);
+        const before = await adapter.position();
+        expect(await adapter.status(stale)).toEqual({ state: 'expired' });
+        const error = await rejection(adapter.broadcast(stale));
+        expect(error).toBeInstanceOf(TxRejectedError);
+        expect((error as TxRejectedError).included).toBe(false);
+        expect(stakeOf(await adapter.position(), v0())).toBe(stakeOf(before, v0()));
       });
 
       it('the same signed bytes broadcast twice: the same receipt and one delegation', async () => {

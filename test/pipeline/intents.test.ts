@@ -17,7 +17,8 @@ import { RetryableError } from '../../src/errors.js';
 import { adapter as near } from '../../adapters/near/adapter.js';
 import { ONE_NEAR, startNearDevnet, type NearDevnet } from '../../adapters/near/devnet.js';
 import type { ChainAdapter, SignedTx, StakeAction } from '../../adapters/types.js';
-import { finishActions, listIntents, runAction } from '../../src/pipeline/intents.js';
+import { finishActions, listIntents, runAction, type Signing } from '../../src/pipeline/intents.js';
+import { withSignerLock } from '../../src/pipeline/signerLock.js';
 import { atom, freshDatabase, type TestDatabase } from '../helpers/db.js';
 
 const CUSTODY = 'custody.devnet';
@@ -67,6 +68,11 @@ async function fixture(txValidityBlocks: number): Promise<Fixture> {
   };
 }
 
+/** Runs `work` holding the chain's signer lock, as a job does. */
+function locked<T>(work: (s: Signing) => Promise<T>): Promise<T> {
+  return withSignerLock(f!.db.pool, 'near-intents', (lock) => work({ pool: f!.db.pool, lock, now: Date.now }));
+}
+
 function staked(devnet: NearDevnet, pool: string): bigint {
   return devnet.account(CUSTODY).pools.find((p) => p.pool === pool)?.staked ?? 0n;
 }
@@ -101,7 +107,7 @@ describe('transaction intents', () => {
     const pool = f.devnet.pools[0]!;
     // The node takes the bytes and loses them: the intent stays signed, its outcome unknown.
     f.devnet.dropNextTx();
-    const failed = await runAction(f.db.pool, f.adapter, 'expiry-1', { kind: 'delegate', validator: pool, amount: AMOUNT }).then(
+    const failed = await locked((s) => runAction(s, f!.adapter, 'expiry-1', { kind: 'delegate', validator: pool, amount: AMOUNT })).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -117,7 +123,7 @@ describe('transaction intents', () => {
     f.devnet.nextEpoch();
     f.devnet.nextEpoch();
     expect(BigInt(f.devnet.height())).toBeGreaterThan(open!.expires!.height!);
-    expect(await finishActions(f.db.pool, f.adapter, quiet)).toBe(1);
+    expect((await locked((s) => finishActions(s, f!.adapter, quiet))).finished).toBe(1);
 
     const [done] = await listIntents(f.db.pool, 'near-intents');
     expect(done).toMatchObject({ id: 'expiry-1', status: 'confirmed', superseded: [open!.txHash] });
@@ -133,14 +139,14 @@ describe('transaction intents', () => {
     f = await fixture(30);
     const pool = f.devnet.pools[0]!;
     f.devnet.dropNextTx();
-    await runAction(f.db.pool, f.adapter, 'landed-1', { kind: 'delegate', validator: pool, amount: AMOUNT }).catch(() => undefined);
+    await locked((s) => runAction(s, f!.adapter, 'landed-1', { kind: 'delegate', validator: pool, amount: AMOUNT })).catch(() => undefined);
     const [open] = await listIntents(f.db.pool, 'near-intents');
     // The same bytes arrive (another node had them) before they expire.
     const signed = await f.db.pool.query<{ tx_bytes: Buffer }>('SELECT tx_bytes FROM tx_intents WHERE id = $1', ['landed-1']);
     await f.adapter.broadcast({ hash: open!.txHash, bytes: new Uint8Array(signed.rows[0]!.tx_bytes) });
     f.devnet.nextEpoch();
     f.devnet.nextEpoch();
-    await finishActions(f.db.pool, f.adapter, quiet);
+    await locked((s) => finishActions(s, f!.adapter, quiet));
     const [done] = await listIntents(f.db.pool, 'near-intents');
     expect(done).toMatchObject({ status: 'confirmed', txHash: open!.txHash, superseded: [] });
     expect(staked(f.devnet, pool)).toBe(AMOUNT);
@@ -151,7 +157,7 @@ describe('transaction intents', () => {
     const pool = f.devnet.pools[1]!;
     const crash: { step?: number } = { step: 1 };
     const adapter = twoStepDelegate(f.adapter, crash);
-    const error = await runAction(f.db.pool, adapter, 'two-step', { kind: 'delegate', validator: pool, amount: AMOUNT }).then(
+    const error = await locked((s) => runAction(s, adapter, 'two-step', { kind: 'delegate', validator: pool, amount: AMOUNT })).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -160,7 +166,7 @@ describe('transaction intents', () => {
     expect((await listIntents(f.db.pool, 'near-intents')).map((i) => [i.step, i.status])).toEqual([[0, 'confirmed']]);
 
     // The next job finishes unfinished actions first.
-    expect(await finishActions(f.db.pool, adapter, quiet)).toBe(1);
+    expect((await locked((s) => finishActions(s, adapter, quiet))).finished).toBe(1);
     const intents = await listIntents(f.db.pool, 'near-intents');
     expect(intents.map((i) => [i.actionId, i.step, i.steps, i.status]).sort()).toEqual([
       ['two-step', 0, 2, 'confirmed'],
@@ -168,9 +174,9 @@ describe('transaction intents', () => {
     ]);
     expect(staked(f.devnet, pool)).toBe(AMOUNT);
     // Run again (a retried job): nothing new is signed.
-    const again = await runAction(f.db.pool, adapter, 'two-step', { kind: 'delegate', validator: pool, amount: AMOUNT });
+    const again = await locked((s) => runAction(s, adapter, 'two-step', { kind: 'delegate', validator: pool, amount: AMOUNT }));
     expect(again.status).toBe('already');
-    expect(await finishActions(f.db.pool, adapter, quiet)).toBe(0);
+    expect((await locked((s) => finishActions(s, adapter, quiet))).finished).toBe(0);
     expect(staked(f.devnet, pool)).toBe(AMOUNT);
   });
 });

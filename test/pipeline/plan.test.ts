@@ -1,7 +1,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
-import { planRebalance, splitByWeight, takeByWeight } from '../../src/pipeline/plan.js';
+import { DEFAULT_MIN_MOVE_FEES, minMoveOf, planRebalance, splitByWeight, takeByWeight } from '../../src/pipeline/plan.js';
 import { propertyRuns } from '../helpers/runs.js';
 
 const policy = { targetRatioBps: 9000, minBuffer: 0n, minMove: 0n };
@@ -103,9 +103,21 @@ describe('the planner never plans what the chain refuses', () => {
         { address: 'val-a', weight: 9 },
         { address: 'val-b', weight: 1 },
       ],
-      limits: { minStake: 200n, step: 1n, reserve: 0n },
+      limits: { minStake: 200n, step: 1n, reserve: 0n, typicalFee: 1n },
     });
     expect(plan.actions).toEqual([{ kind: 'delegate', validator: 'val-a', amount: 1_000n }]);
+  });
+
+  it('without a configured minMove, moves below 100 typical fees are skipped; minMove 0 moves anything', () => {
+    const limits = { minStake: 1n, step: 1n, reserve: 0n, typicalFee: 1_000n };
+    const noMinMove = { targetRatioBps: 9_000, minBuffer: 0n };
+    const plan = (liquid: bigint, p: typeof noMinMove & { minMove?: bigint }) =>
+      planRebalance({ position: { liquid, delegations: [], unbonding: [] }, usersTotal: 1_000_000n, policy: p, validators: [{ address: 'val-a', weight: 1 }], limits });
+    // The buffer is 100,000: 99,999 beyond it is dust next to a 1,000 fee; 100,000 is not.
+    expect(plan(199_999n, noMinMove).actions).toEqual([]);
+    expect(plan(200_000n, noMinMove).actions).toEqual([{ kind: 'delegate', validator: 'val-a', amount: 100_000n }]);
+    expect(minMoveOf({}, limits)).toBe(DEFAULT_MIN_MOVE_FEES * 1_000n);
+    expect(plan(100_001n, { ...noMinMove, minMove: 0n }).actions).toEqual([{ kind: 'delegate', validator: 'val-a', amount: 1n }]);
   });
 
   it('TRON-like: whole steps only, and the reserve stays liquid', () => {
@@ -114,7 +126,7 @@ describe('the planner never plans what the chain refuses', () => {
       usersTotal: 0n,
       policy,
       validators: [{ address: 'sr-1', weight: 1 }],
-      limits: { minStake: 1_000_000n, step: 1_000_000n, reserve: 1_100_000n },
+      limits: { minStake: 1_000_000n, step: 1_000_000n, reserve: 1_100_000n, typicalFee: 1n },
     });
     expect(plan.actions).toEqual([{ kind: 'delegate', validator: 'sr-1', amount: 9_000_000n }]);
   });
@@ -125,7 +137,7 @@ describe('the planner never plans what the chain refuses', () => {
       { validator: 'val-a', amount: 600n },
       { validator: 'val-b', amount: 300n },
     ];
-    const limits = { minStake: 1n, step: 1n, reserve: 0n, maxUnbondingEntries: { count: 7, per: 'target' as const } };
+    const limits = { minStake: 1n, step: 1n, reserve: 0n, typicalFee: 1n, maxUnbondingEntries: { count: 7, per: 'target' as const } };
     const one = planRebalance({ position: { liquid: 0n, delegations, unbonding: entries('val-a', 7) }, usersTotal: 1_000n, policy, validators, limits });
     expect(one.actions).toEqual([{ kind: 'undelegate', validator: 'val-b', amount: 93n }]);
     expect(one.held).toMatch(/7 open unbonding entries/);
@@ -142,7 +154,7 @@ describe('the planner never plans what the chain refuses', () => {
     fc.integer({ min: 0, max: 10_000 }),
     limitsArb,
   ])('amounts are whole steps, delegations at least the minimum, the reserve untouched, entries within the limit', runs.count(100, (liquid, usersTotal, n, each, open, ratio, l) => {
-    const limits = { minStake: l.minStake, step: l.step, reserve: l.reserve, ...(l.entries === undefined ? {} : { maxUnbondingEntries: l.entries }) };
+    const limits = { minStake: l.minStake, step: l.step, reserve: l.reserve, typicalFee: 1n, ...(l.entries === undefined ? {} : { maxUnbondingEntries: l.entries }) };
     const unbonding = open.map((u) => ({ validator: `v${u.target}`, amount: u.amount, completesAt: 0 }));
     const delegations = stake(n, each);
     const plan = planRebalance({ position: { liquid, delegations, unbonding }, usersTotal, policy: { ...policy, targetRatioBps: ratio }, validators: vals(Array.from({ length: n }, () => 1)), limits });

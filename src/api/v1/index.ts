@@ -11,6 +11,7 @@ import { notFound } from '../problems.js';
 import { registerAssetRoutes } from './assets.js';
 import { registerBalanceChangeRoutes } from './balanceChanges.js';
 import { registerDistributionRoutes } from './distributions.js';
+import { registerIntentRoutes } from './intents.js';
 import { registerRewardEventRoutes } from './rewardEvents.js';
 import { registerUserRoutes } from './users.js';
 
@@ -26,6 +27,7 @@ export async function registerV1(app: FastifyInstance, deps: ApiDeps, token: str
       registerAssetRoutes(v1, deps);
       registerDistributionRoutes(v1, deps);
       registerRewardEventRoutes(v1, deps);
+      registerIntentRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );

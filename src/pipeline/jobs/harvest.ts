@@ -9,9 +9,11 @@
  *
  * Claims live here rather than in `rebalance` because they exist for the
  * harvest: a claim just before the reading is what makes the reading
- * complete (NEAR measures a pool only after its ping). Both jobs share the
- * chain's queue (concurrency 1), so their transactions never race for a
- * sequence number. Claims whose time has not come (`dueAt`) wait for a later
+ * complete (NEAR measures a pool only after its ping). The claims run under
+ * the chain's signer lock in PostgreSQL, like a rebalance, so their
+ * transactions never race another job's for a sequence number; the reading
+ * after them signs nothing and runs without it. While an open intent of the
+ * chain is stuck, no claim is signed, but rewards are still read and stored. Claims whose time has not come (`dueAt`) wait for a later
  * harvest, which the worker schedules for that moment when it comes before
  * the next regular one; a deadline (rewards that expire) closer than two
  * harvest intervals is logged as a warning, since only a harvest claims.
@@ -20,7 +22,8 @@ import { RetryableError } from '../../errors.js';
 import { withTransaction } from '../../ledger/db.js';
 import { insertRewardEvents } from '../../ledger/rewards.js';
 import type { PipelineContext } from '../context.js';
-import { finishActions, runAction } from '../intents.js';
+import { finishActions, runAction, type StuckIntent } from '../intents.js';
+import { withSignerLock } from '../signerLock.js';
 
 export interface HarvestSummary {
   events: number;
@@ -28,6 +31,8 @@ export interface HarvestSummary {
   /** Σ of the new events, base units (negative when slashes outweigh rewards). */
   amount: string;
   checkpoint: string;
+  /** Open intents that could not be resolved: no claim was signed. */
+  stuck?: StuckIntent[];
   /** The claims and withdrawals this harvest ran, with their outcome. */
   actions: { kind: string; validator: string; status: string; hash?: string }[];
   /** The earliest `dueAt` of a claim that had to wait (TRON: 24 h after the last claim), ms; the worker runs a harvest then. */
@@ -43,38 +48,43 @@ export async function harvest(ctx: PipelineContext, chain: string, jobKey = `har
   const before = await ctx.pool.query<{ checkpoint: string }>('SELECT checkpoint FROM chain_checkpoints WHERE chain = $1', [chain]);
   const checkpoint = before.rows[0]?.checkpoint ?? null;
 
-  await finishActions(ctx.pool, adapter, ctx.logger);
   const actions: HarvestSummary['actions'] = [];
   let nextDueAt: number | undefined;
-  const now = ctx.now();
-  const interval = ctx.config.chains[chain]?.intervals.harvestMs ?? 0;
-  for (const due of await adapter.due(checkpoint)) {
-    const { action } = due;
-    const target = action.kind === 'claim' ? action.validators.join(',') : (action.validator ?? '');
-    if (due.deadline !== undefined && due.deadline < now + 2 * interval) {
-      ctx.logger.warn({ chain, kind: action.kind, validator: target, deadline: new Date(due.deadline).toISOString() }, 'unclaimed rewards expire before the harvest after next');
+  const stuck = await withSignerLock(ctx.pool, chain, async (lock): Promise<StuckIntent[]> => {
+    const signing = { pool: ctx.pool, lock, now: ctx.now };
+    const finished = await finishActions(signing, adapter, ctx.logger);
+    if (finished.stuck.length > 0) return finished.stuck;
+    const now = ctx.now();
+    const interval = ctx.config.chains[chain]?.intervals.harvestMs ?? 0;
+    for (const due of await adapter.due(checkpoint)) {
+      const { action } = due;
+      const target = action.kind === 'claim' ? action.validators.join(',') : (action.validator ?? '');
+      if (due.deadline !== undefined && due.deadline < now + 2 * interval) {
+        ctx.logger.warn({ chain, kind: action.kind, validator: target, deadline: new Date(due.deadline).toISOString() }, 'unclaimed rewards expire before the harvest after next');
+      }
+      if (due.dueAt !== undefined && due.dueAt > now) {
+        nextDueAt = Math.min(nextDueAt ?? Infinity, due.dueAt);
+        continue;
+      }
+      // Content-addressed within the job: a retry after some of them confirmed maps each to its own intent.
+      const outcome = await runAction(signing, adapter, `${chain}:${jobKey}:${action.kind}:${target}`, action);
+      const status = outcome.status === 'already' ? outcome.intent.status : outcome.status;
+      const hash = outcome.status === 'confirmed' ? outcome.receipt.hash : outcome.status === 'already' ? outcome.intent.txHash : outcome.error.hash;
+      actions.push({ kind: action.kind, validator: target, status, ...(hash ? { hash } : {}) });
+      if (status === 'failed' || status === 'rejected') {
+        ctx.logger.error({ chain, kind: action.kind, validator: target, status, error: outcome.status === 'failed' || outcome.status === 'rejected' ? outcome.error.message : undefined }, `${action.kind} ${status}`);
+      } else {
+        ctx.logger.info({ chain, kind: action.kind, validator: target, status, hash, amount: due.amount?.toString() }, `${action.kind} ${status}`);
+      }
     }
-    if (due.dueAt !== undefined && due.dueAt > now) {
-      nextDueAt = Math.min(nextDueAt ?? Infinity, due.dueAt);
-      continue;
-    }
-    // Content-addressed within the job: a retry after some of them confirmed maps each to its own intent.
-    const outcome = await runAction(ctx.pool, adapter, `${chain}:${jobKey}:${action.kind}:${target}`, action);
-    const status = outcome.status === 'already' ? outcome.intent.status : outcome.status;
-    const hash = outcome.status === 'confirmed' ? outcome.receipt.hash : outcome.status === 'already' ? outcome.intent.txHash : outcome.error.hash;
-    actions.push({ kind: action.kind, validator: target, status, ...(hash ? { hash } : {}) });
-    if (status === 'failed' || status === 'rejected') {
-      ctx.logger.error({ chain, kind: action.kind, validator: target, status, error: outcome.status === 'failed' || outcome.status === 'rejected' ? outcome.error.message : undefined }, `${action.kind} ${status}`);
-    } else {
-      ctx.logger.info({ chain, kind: action.kind, validator: target, status, hash, amount: due.amount?.toString() }, `${action.kind} ${status}`);
-    }
-  }
+    return [];
+  });
 
   const result = await adapter.harvest(checkpoint);
 
   return withTransaction(ctx.pool, async (tx) => {
-    // Signing work for a chain is serialized by its queue; this guards the
-    // checkpoint against anything else (a second daemon on another Redis).
+    // Two harvests (a second daemon on another Redis) may read at once; the
+    // checkpoint moves once.
     const locked = await tx.query<{ checkpoint: string }>('SELECT checkpoint FROM chain_checkpoints WHERE chain = $1 FOR UPDATE', [chain]);
     const current = locked.rows[0]?.checkpoint ?? null;
     if (current !== checkpoint) throw new RetryableError(`${chain}: the checkpoint moved during the harvest; harvesting again`);
@@ -95,6 +105,6 @@ export async function harvest(ctx: PipelineContext, chain: string, jobKey = `har
     );
     const amount = events.reduce((sum, e) => sum + e.amount, 0n);
     if (events.length > 0) ctx.logger.info({ chain, events: events.length, recorded: stored.recorded, amount: amount.toString() }, 'harvested');
-    return { events: events.length, recorded: stored.recorded, amount: amount.toString(), checkpoint: result.checkpoint, actions, ...(nextDueAt === undefined ? {} : { nextDueAt }) };
+    return { events: events.length, recorded: stored.recorded, amount: amount.toString(), checkpoint: result.checkpoint, actions, ...(stuck.length > 0 ? { stuck } : {}), ...(nextDueAt === undefined ? {} : { nextDueAt }) };
   });
 }

@@ -5,15 +5,25 @@
  * read again and new stake planned, within the chain's limits. So a crash
  * between broadcast and bookkeeping never leads to a second signature for
  * the same stake.
+ *
+ * All of it runs under the chain's signer lock in PostgreSQL (see
+ * `signerLock.ts`): two workers, whatever Redis they take jobs from, never
+ * plan from the same position. An open intent that is stuck (see
+ * `finishActions`) stops the planning, not the chain's other jobs.
  */
 import { toBigInt } from '../../ledger/db.js';
 import type { PipelineContext } from '../context.js';
-import { finishActions, runAction } from '../intents.js';
+import type { ChainAdapter } from '../../../adapters/types.js';
+import { finishActions, runAction, type Signing, type StuckIntent } from '../intents.js';
 import { planRebalance } from '../plan.js';
+import { withSignerLock } from '../signerLock.js';
 
 export interface RebalanceSummary {
   resumed: number;
-  buffer: string;
+  /** The liquid amount the policy asks for; absent when nothing was planned because an intent is stuck. */
+  buffer?: string;
+  /** Open intents that could not be resolved: nothing was planned. */
+  stuck?: StuckIntent[];
   actions: { kind: string; validator: string; amount: string; status: string; hash?: string }[];
   /** A limit that kept the plan from covering the whole buffer, where one did. */
   held?: string;
@@ -25,9 +35,15 @@ export interface RebalanceSummary {
  */
 export async function rebalance(ctx: PipelineContext, chainName: string, jobKey: string): Promise<RebalanceSummary> {
   const adapter = ctx.adapters.get(chainName)!;
+  return withSignerLock(ctx.pool, chainName, (lock) => rebalanceLocked(ctx, { pool: ctx.pool, lock, now: ctx.now }, adapter, jobKey));
+}
+
+async function rebalanceLocked(ctx: PipelineContext, s: Signing, adapter: ChainAdapter, jobKey: string): Promise<RebalanceSummary> {
+  const chainName = adapter.name;
   const chain = ctx.config.chains[chainName]!;
 
-  const resumed = await finishActions(ctx.pool, adapter, ctx.logger);
+  const { finished: resumed, stuck } = await finishActions(s, adapter, ctx.logger);
+  if (stuck.length > 0) return { resumed, stuck, actions: [] };
 
   const [position, limits] = await Promise.all([adapter.position(), adapter.limits()]);
   const users = await ctx.pool.query<{ total: string }>('SELECT coalesce(sum(amount), 0) AS total FROM balances WHERE asset = $1', [chain.asset]);
@@ -44,7 +60,7 @@ export async function rebalance(ctx: PipelineContext, chainName: string, jobKey:
   for (const [index, action] of plan.actions.entries()) {
     // Unique per plan: a retried job planning again at the same height makes
     // the same plan and resumes these intents; a new height is a new plan.
-    const outcome = await runAction(ctx.pool, adapter, `${chainName}:${jobKey}:${position.height}:${index}`, action);
+    const outcome = await runAction(s, adapter, `${chainName}:${jobKey}:${position.height}:${index}`, action);
     const status = outcome.status === 'already' ? outcome.intent.status : outcome.status;
     const hash = outcome.status === 'confirmed' ? outcome.receipt.hash : outcome.status === 'already' ? outcome.intent.txHash : outcome.error.hash;
     actions.push({ kind: action.kind, validator: action.validator, amount: action.amount.toString(), status, ...(hash ? { hash } : {}) });
