@@ -15,7 +15,7 @@
  */
 import { Account, type Ed25519Account, PrivateKey, PrivateKeyVariants } from '@aptos-labs/ts-sdk';
 import type { DevnetModule } from '../devnet.js';
-import type { DevnetControls } from '../devnet/controls.js';
+import { kitControls, type DevnetControls } from '../devnet/controls.js';
 import { startDevnetServer } from '../devnet/server.js';
 import { aptosRouter } from './devnet/api.js';
 import { AptosChain, OCTAS_PER_APT, type AptosChainOptions, type IncludedTx, type PoolSetup } from './devnet/chain.js';
@@ -99,8 +99,8 @@ export async function startAptosDevnet(options: AptosDevnetOptions = {}): Promis
     chain.close();
     throw error;
   }
-  let closing: Promise<void> | undefined;
   return {
+    ...kitControls({ server, mempool: chain.mempool, truth: chain.truth, stop: () => chain.close() }),
     endpoints: server.urls,
     chainId: chain.chainId,
     pools,
@@ -109,14 +109,6 @@ export async function startAptosDevnet(options: AptosDevnetOptions = {}): Promis
     advance: (ms) => chain.advance(ms),
     nextEpoch: () => chain.nextEpoch(),
     epoch: () => chain.state.epoch,
-    faults: server.faults,
-    setFault: (index, fault) => server.setFault(index, fault),
-    dropNextTx: () => chain.mempool.dropNext(),
-    failNextTx: () => chain.mempool.failNext(),
-    delayNextTx: (ms) => chain.mempool.delayNext(ms),
-    loseNextResponse: () => chain.mempool.loseNextResponse(),
-    onIncluded: (hook) => chain.mempool.onIncluded(hook),
-    truth: chain.truth,
     createAccount(amount) {
       const account = Account.generate();
       chain.fund(account.accountAddress.toStringLong(), account.accountAddress.toStringLong(), amount);
@@ -134,13 +126,6 @@ export async function startAptosDevnet(options: AptosDevnetOptions = {}): Promis
     },
     leaveValidatorSet: (pool) => chain.leaveValidatorSet(pool),
     setProposals: (pool, successful, failed) => chain.setProposals(pool, successful, failed),
-    close: () => {
-      closing ??= (async () => {
-        chain.close();
-        await server.close();
-      })();
-      return closing;
-    },
   };
 }
 

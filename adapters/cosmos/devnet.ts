@@ -25,7 +25,7 @@
  */
 import type { DevnetModule } from '../devnet.js';
 import { type ClockMode, DevnetClock } from '../devnet/clock.js';
-import type { DevnetControls } from '../devnet/controls.js';
+import { kitControls, type DevnetControls } from '../devnet/controls.js';
 import type { Faults } from '../devnet/faults.js';
 import type { GroundTruth } from '../devnet/groundTruth.js';
 import { rawSecp256k1PubkeyToRawAddress } from '@cosmjs/amino';
@@ -308,8 +308,8 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
     if (!chain.state.validators.has(address)) throw new RangeError(`cosmos devnet: unknown validator ${address}`);
   };
 
-  let closing: Promise<void> | undefined;
   return {
+    ...kitControls({ server: rpc, mempool: chain.mempool, truth: chain.truth, stop: () => chain.close() }),
     urls: rpc.urls,
     endpoints: rpc.urls,
     chainId,
@@ -353,7 +353,6 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
           .map((e) => ({ validator: e.validator, amount: e.balance, completesAt: e.completionTime, creationHeight: e.creationHeight })),
       };
     },
-    truth: chain.truth,
     rewardsPaid: (address) => chain.truth.of(address).paid,
     slashed: (address) => chain.truth.of(address).slashed,
     slash: (validator, bps) => chain.slash(validator, bps),
@@ -370,21 +369,7 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
       if (dec > DEC_ONE) throw new RangeError('cosmos devnet: commission must be ≤ 1');
       chain.setCommission(validator, dec);
     },
-    setFault: (index, fault) => rpc.setFault(index, fault),
-    faults: rpc.faults,
     wsUrls: rpc.wsUrls,
-    dropNextTx: () => chain.mempool.dropNext(),
-    failNextTx: () => chain.mempool.failNext(),
-    delayNextTx: (ms) => chain.mempool.delayNext(ms),
-    loseNextResponse: () => chain.mempool.loseNextResponse(),
-    onIncluded: (hook) => chain.mempool.onIncluded(hook),
-    close: () => {
-      closing ??= (async () => {
-        chain.close();
-        await rpc.close();
-      })();
-      return closing;
-    },
   };
 }
 

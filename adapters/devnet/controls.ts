@@ -36,3 +36,47 @@ export interface DevnetControls<Included = unknown> {
   /** Stops listeners and timers, cutting every connection. */
   close(): Promise<void>;
 }
+
+/** What a devnet's listeners, mempool and chain hand to {@link kitControls}. */
+export interface KitParts<Included> {
+  server: { readonly faults: Faults; setFault(index: number, fault: ListenerFault | null): void; close(): Promise<void> };
+  mempool: {
+    dropNext(): void;
+    failNext(): void;
+    delayNext(ms: number): void;
+    loseNextResponse(): void;
+    onIncluded(hook: ((tx: Included) => void | Promise<void>) | null): void;
+  };
+  truth: GroundTruth;
+  /** Stops the chain's own timers; runs once, before the listeners close. */
+  stop(): void;
+}
+
+/**
+ * The controls every devnet wires alike from the kit's parts: listener
+ * faults, the mempool's transaction faults and hook, the ground truth, and a
+ * close that runs once however often it is called.
+ */
+export function kitControls<Included>(
+  parts: KitParts<Included>,
+): Pick<DevnetControls<Included>, 'faults' | 'setFault' | 'dropNextTx' | 'failNextTx' | 'delayNextTx' | 'loseNextResponse' | 'onIncluded' | 'truth' | 'close'> {
+  const { server, mempool } = parts;
+  let closing: Promise<void> | undefined;
+  return {
+    faults: server.faults,
+    setFault: (index, fault) => server.setFault(index, fault),
+    dropNextTx: () => mempool.dropNext(),
+    failNextTx: () => mempool.failNext(),
+    delayNextTx: (ms) => mempool.delayNext(ms),
+    loseNextResponse: () => mempool.loseNextResponse(),
+    onIncluded: (hook) => mempool.onIncluded(hook),
+    truth: parts.truth,
+    close: () => {
+      closing ??= (async () => {
+        parts.stop();
+        await server.close();
+      })();
+      return closing;
+    },
+  };
+}

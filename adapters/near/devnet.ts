@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { KeyPair } from 'near-api-js';
 import type { DevnetModule } from '../devnet.js';
 import type { DevnetClock } from '../devnet/clock.js';
-import type { DevnetControls } from '../devnet/controls.js';
+import { kitControls, type DevnetControls } from '../devnet/controls.js';
 import type { Faults } from '../devnet/faults.js';
 import type { GroundTruth } from '../devnet/groundTruth.js';
 import type { ListenerFault } from '../devnet/listeners.js';
@@ -159,9 +159,8 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
     of: (accountId) => chain.truthOf(accountId),
     entries: (accountId) => chain.slashes.entries(accountId),
   };
-  let closing: Promise<void> | undefined;
-
   return {
+    ...kitControls({ server, mempool: chain.mempool, truth, stop: () => chain.close() }),
     urls: server.urls,
     endpoints: server.urls,
     chainId: chain.chainId,
@@ -175,13 +174,6 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
     epoch: () => chain.head.epochHeight,
     height: () => chain.head.height,
     slash: (poolId, bps) => chain.slash(poolId, bps),
-    setFault: (index, fault) => server.setFault(index, fault),
-    faults: server.faults,
-    dropNextTx: () => chain.mempool.dropNext(),
-    failNextTx: () => chain.mempool.failNext(),
-    delayNextTx: (ms) => chain.mempool.delayNext(ms),
-    loseNextResponse: () => chain.mempool.loseNextResponse(),
-    onIncluded: (hook) => chain.mempool.onIncluded(hook),
     createAccount: (accountId, amount) => chain.createAccount(accountId, amount),
     account: (accountId) => ({
       liquid: chain.state.accounts.get(accountId)?.amount ?? 0n,
@@ -190,14 +182,6 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
       pools: chain.poolBalances(accountId).map(({ pool, staked, unstaked, availableEpoch }) => ({ pool, staked, unstaked, availableEpoch })),
     }),
     rewardsPaid: (accountId) => chain.truthOf(accountId).net,
-    truth,
-    close: () => {
-      closing ??= (async () => {
-        chain.close();
-        await server.close();
-      })();
-      return closing;
-    },
   };
 }
 

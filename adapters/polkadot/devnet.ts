@@ -23,7 +23,7 @@ import { blake2AsU8a, cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-c
 
 import type { DevnetModule } from '../devnet.js';
 import type { DevnetClock } from '../devnet/clock.js';
-import type { DevnetControls } from '../devnet/controls.js';
+import { kitControls, type DevnetControls } from '../devnet/controls.js';
 import type { Faults } from '../devnet/faults.js';
 import type { GroundTruth } from '../devnet/groundTruth.js';
 import type { ListenerFault } from '../devnet/listeners.js';
@@ -115,8 +115,8 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
     throw error;
   }
   const encode = (hex: string): string => keyring.encodeAddress(hex, 0);
-  let closing: Promise<void> | undefined;
   return {
+    ...kitControls({ server, mempool: chain.mempool, truth: chain.truth, stop: () => chain.close() }),
     wsUrls: server.wsUrls,
     endpoints: server.wsUrls,
     chain,
@@ -138,21 +138,6 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
       keyring.removePair(pair.address);
       chain.endow(u8aToHex(pair.publicKey), amount);
       return { address: pair.address, accountId: u8aToHex(pair.publicKey), mnemonic };
-    },
-    faults: server.faults,
-    setFault: (index, fault) => server.setFault(index, fault),
-    dropNextTx: () => chain.mempool.dropNext(),
-    failNextTx: () => chain.mempool.failNext(),
-    delayNextTx: (ms) => chain.mempool.delayNext(ms),
-    loseNextResponse: () => chain.mempool.loseNextResponse(),
-    onIncluded: (hook) => chain.mempool.onIncluded(hook),
-    truth: chain.truth,
-    close: () => {
-      closing ??= (async () => {
-        chain.close();
-        await server.close();
-      })();
-      return closing;
     },
   };
 }

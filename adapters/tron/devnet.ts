@@ -19,7 +19,7 @@
 import { TronWeb } from 'tronweb';
 import type { DevnetModule } from '../devnet.js';
 import type { ClockMode, DevnetClock } from '../devnet/clock.js';
-import type { DevnetControls } from '../devnet/controls.js';
+import { kitControls, type DevnetControls } from '../devnet/controls.js';
 import type { Faults } from '../devnet/faults.js';
 import type { GroundTruth } from '../devnet/groundTruth.js';
 import type { ListenerFault } from '../devnet/listeners.js';
@@ -161,12 +161,12 @@ export async function startTronDevnet(options: TronDevnetOptions = {}): Promise<
     throw error;
   }
   const sorted = [...witnesses].sort((a, b) => (a.votes === b.votes ? 0 : a.votes > b.votes ? -1 : 1));
-  let closing: Promise<void> | undefined;
   const blocks = (n: number): void => {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`tron devnet: produceBlocks(n) needs an integer ≥ 0, got ${n}`);
     chain.advance(n * chain.blockMs);
   };
   return {
+    ...kitControls({ server, mempool: chain.mempool, truth: chain.truth, stop: () => chain.close() }),
     urls: server.urls,
     endpoints: server.urls,
     witnesses: sorted.map((w) => toBase58(addressOfKey(w.privateKey))),
@@ -206,21 +206,6 @@ export async function startTronDevnet(options: TronDevnetOptions = {}): Promise<
     account: (address) => chain.account(hex41(address)),
     setWitnessVotes: (witness, votes) => chain.setWitnessVotes(hex41(witness), votes),
     setBrokerage: (witness, percent) => chain.setBrokerage(hex41(witness), percent),
-    setFault: (index, fault) => server.setFault(index, fault),
-    faults: server.faults,
-    dropNextTx: () => chain.mempool.dropNext(),
-    failNextTx: () => chain.mempool.failNext(),
-    delayNextTx: (ms) => chain.mempool.delayNext(ms),
-    loseNextResponse: () => chain.mempool.loseNextResponse(),
-    onIncluded: (hook) => chain.mempool.onIncluded(hook),
-    truth: chain.truth,
-    close: () => {
-      closing ??= (async () => {
-        chain.close();
-        await server.close();
-      })();
-      return closing;
-    },
   };
 }
 
