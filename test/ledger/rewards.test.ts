@@ -28,7 +28,8 @@ async function raceAgainstOpenInsert(first: RewardEvent, other: RewardEvent): Pr
   try {
     await holder.query('BEGIN');
     await insertRewardEvents(holder, [first]);
-    const racing = Array.from({ length: WRITERS }, () => recordRewardEvent(db.pool, other));
+    // Settled from the start: a racer may reject the moment the holder commits.
+    const racing = Promise.allSettled(Array.from({ length: WRITERS }, () => recordRewardEvent(db.pool, other)));
     // Every racer is blocked on the open insert of the same id.
     await until(async () => {
       const { rows } = await db.pool.query<{ n: string }>(
@@ -37,7 +38,7 @@ async function raceAgainstOpenInsert(first: RewardEvent, other: RewardEvent): Pr
       return Number(rows[0]!.n) === WRITERS;
     }, `${WRITERS} writers wait on the open insert`, 20_000, 50);
     await holder.query('COMMIT');
-    return await Promise.allSettled(racing);
+    return await racing;
   } finally {
     holder.release();
   }
