@@ -8,12 +8,11 @@
  * sequence the account has already used (another transaction took it), and
  * `pending` while their sequence is still free.
  */
-import { accountFromAny } from '@cosmjs/stargate';
 import { AuthInfo, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 
 import { ChainProtocolError, TxNotIncludedError, TxRejectedError } from '../errors.js';
 import type { SignedTx, TxReceipt, TxStatus } from '../types.js';
-import { codeOf, hashOf, isNotFound, SDK_CODE, sleep, type CosmosClient } from './client.js';
+import { codeOf, hashOf, readAccount, SDK_CODE, sleep, type CosmosClient } from './client.js';
 import { feeOf, payoutEvents, type IndexedTxLike } from './events.js';
 import { CometRpcError } from './rpc.js';
 
@@ -124,15 +123,7 @@ function sequenceOf(client: CosmosClient, tx: SignedTx): bigint {
 /** The sequence the custody account's next transaction must carry (0 for an account the chain has not seen). */
 async function nextSequence(client: CosmosClient): Promise<bigint> {
   const address = await client.address();
-  const found = await client.rpc('auth account', async (c) => {
-    try {
-      const any = await c.query.auth.account(address);
-      return any === null ? null : accountFromAny(any);
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
-    }
-  });
+  const found = await readAccount(client, address);
   return BigInt(found?.sequence ?? 0);
 }
 

@@ -7,7 +7,7 @@
 import { sha256, stringToPath } from '@cosmjs/crypto';
 import { toHex } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet, Registry } from '@cosmjs/proto-signing';
-import { defaultRegistryTypes, SigningStargateClient } from '@cosmjs/stargate';
+import { accountFromAny, defaultRegistryTypes, SigningStargateClient, type Account } from '@cosmjs/stargate';
 import { SoftstakeError } from '../../src/errors.js';
 import { ChainProtocolError, TxRejectedError } from '../errors.js';
 import { withFailover } from '../failover.js';
@@ -225,4 +225,17 @@ export class CosmosClient {
       connection?.comet.disconnect();
     }
   }
+}
+
+/** The account at `address`, or `null` where the chain has not seen it (never funded). */
+export function readAccount(client: CosmosClient, address: string): Promise<Account | null> {
+  return client.rpc('auth account', async (c) => {
+    try {
+      const any = await c.query.auth.account(address);
+      return any === null ? null : accountFromAny(any);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  });
 }

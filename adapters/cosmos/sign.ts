@@ -10,13 +10,13 @@
 import { encodeSecp256k1Pubkey } from '@cosmjs/amino';
 import { fromBech32 } from '@cosmjs/encoding';
 import type { EncodeObject } from '@cosmjs/proto-signing';
-import { accountFromAny, calculateFee, type Account } from '@cosmjs/stargate';
+import { calculateFee, type Account } from '@cosmjs/stargate';
 import { MsgWithdrawDelegatorReward } from 'cosmjs-types/cosmos/distribution/v1beta1/tx';
 import { MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { ChainProtocolError, TxRejectedError } from '../errors.js';
 import type { SignedTx, StakeAction } from '../types.js';
-import { abciFailure, hashOf, isNotFound, type CosmosClient, type SignerState } from './client.js';
+import { abciFailure, hashOf, readAccount, type CosmosClient, type SignerState } from './client.js';
 import { readValidator } from './position.js';
 
 /** What a chain does with a message kind; selects the fixed gas limit. */
@@ -36,15 +36,7 @@ function checkValidatorAddress(client: CosmosClient, validator: string): void {
 }
 
 async function account(client: CosmosClient, address: string): Promise<Account> {
-  const found = await client.rpc('auth account', async (c) => {
-    try {
-      const any = await c.query.auth.account(address);
-      return any === null ? null : accountFromAny(any);
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
-    }
-  });
+  const found = await readAccount(client, address);
   if (found === null) {
     throw new TxRejectedError(client.name, undefined, 'account-not-found', `account ${address} does not exist on ${client.options.chainId}: fund it first`, false);
   }
