@@ -65,6 +65,8 @@ export function formatPreflight(report: PreflightReport): string {
  * @throws PreflightFailedError
  */
 export async function preflightBeforeStart(config: SoftstakeConfig, logger: Logger): Promise<void> {
+  logger.info({ chains: Object.keys(config.chains) }, 'preflight: checking the chains before starting (--skip-preflight skips it)');
+  const started = performance.now();
   const report = await preflightConfig(config, true);
   for (const chain of report.chains) {
     for (const c of chain.checks) {
@@ -73,7 +75,7 @@ export async function preflightBeforeStart(config: SoftstakeConfig, logger: Logg
       else if (c.status === 'warning') logger.warn(line, 'preflight warning');
     }
   }
-  logger.info({ ok: report.ok, checks: report.chains.reduce((n, c) => n + c.checks.length, 0) }, 'preflight done');
+  logger.info({ ok: report.ok, checks: report.chains.reduce((n, c) => n + c.checks.length, 0), ms: Math.round(performance.now() - started) }, 'preflight done');
   if (!report.ok) throw new PreflightFailedError(report);
 }
 
