@@ -22,7 +22,7 @@ export function fundingOf(options: ResolvedCosmosOptions, address: string): stri
   if (options.chainId === 'provider') {
     // The Cosmos Hub's Interchain Security testnet.
     return [
-      `${send}: the Cosmos Hub testnet faucet (its current address is in github.com/cosmos/testnets, interchain-security/README.md) pays a few ATOM a day per address`,
+      `${send}: the ICS testnet faucet at faucet.polypore.xyz, or the Cosmos Hub Discord's testnet-faucet channel (github.com/cosmos/testnets, interchain-security/provider/README.md, lists the current ones)`,
       'or send from a wallet holding testnet ATOM; the account exists on chain once it received a transfer',
     ];
   }

@@ -59,7 +59,7 @@ function dependencyChecks(facts: readonly NodeFacts[], from: bigint): PreflightC
           'dependency',
           'tx-index',
           'failure',
-          `no transaction index on ${noIndex.map((f) => `${safeUrl(f.endpoint)} (${f.firstTx instanceof Error ? messageOf(f.firstTx).slice(0, 200) : 'tx_index off'})`).join(', ')}: the daemon finds its transactions and rewards with tx_search`,
+          `no transaction index on ${noIndex.map((f) => `${safeUrl(f.endpoint)} (${f.txIndex === 'off' || !(f.firstTx instanceof Error) ? 'status says tx_index off' : messageOf(f.firstTx).slice(0, 200)})`).join(', ')}: the daemon finds its transactions and rewards with tx_search`,
           'use nodes with [tx_index] indexer = "kv" in config.toml, or drop these endpoints',
         );
   const pruned = facts.filter((f) => typeof f.firstTx === 'number' && f.firstTx < f.earliest);

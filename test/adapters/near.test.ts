@@ -91,6 +91,13 @@ describeAdapterConformance('near', async () => {
       return { ...f.config(), signer: { file }, validators: [...f.devnet.pools], options };
     }),
     fund: async (address, amount) => f.devnet.fund(address, amount),
+    // A regular node keeping 2 epochs, and a checkpoint from before them: the harvest needs an archival node.
+    lacking: async () => {
+      const g = await fixture({ keepBlocks: 2 * EPOCH_LENGTH });
+      const from = g.devnet.height();
+      for (let i = 0; i < 3; i += 1) g.devnet.nextEpoch();
+      return { adapter: g.adapter(), dependency: 'archival', checkpoint: JSON.stringify({ v: 1, height: from, pools: {} }), close: () => g.dispose() };
+    },
   };
   return harness;
 });
