@@ -600,7 +600,7 @@ describe('cosmos adapter against a devnet that behaves like the Hub', () => {
 
   it('a fee market whose base price rose: delegate() signs again at the chain price, within maxGasPrice', async () => {
     f = await fixture({ feeMarket: true, minGasPrice: '0.025uatom' });
-    const adapter = f.adapter(undefined, { maxGasPrice: '0.25uatom' }, 2_000);
+    const adapter = f.adapter(undefined, {}, 2_000); // the default ceiling: ten times gasPrice (0.025)
     const [v0] = f.devnet.validators;
     f.devnet.setBaseGasPrice('0.1');
     const receipt = await adapter.delegate(v0!, AMOUNT);
