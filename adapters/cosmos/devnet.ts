@@ -105,8 +105,6 @@ export interface CosmosDevnetOptions {
   feeMarket?: boolean | { maxBlockGas?: bigint; learningRate?: string };
   /** `max_entries` of the staking params. @defaultValue 7 (the SDK default, the Hub's) */
   maxEntries?: number;
-  /** CometBFT's tx indexer: `kv`, or `null` (`tx` and `tx_search` refused). @defaultValue 'kv' */
-  txIndexer?: 'kv' | 'null';
   /** Blocks the node keeps; older ones are pruned (`block` refuses them). @defaultValue 0 (all) */
   retainBlocks?: number;
   /**
@@ -124,6 +122,13 @@ export interface CosmosDevnetOptions {
   listeners?: number;
   /** Ports to listen on (127.0.0.1); 0 or absent: any free port. */
   ports?: number[];
+  /**
+   * The node's tx indexer (`[tx_index] indexer` in config.toml): `false` is
+   * a node with `indexer = "null"`, whose `tx` and `tx_search` answer
+   * "transaction indexing is disabled" and whose `status` says
+   * `tx_index: "off"`. @defaultValue true
+   */
+  txIndex?: boolean;
 }
 
 /** One account as a test sees it at the latest block. */
@@ -330,7 +335,6 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
           ? undefined
           : { minBaseGasPrice: gasPrice.amount, maxBlockGas: feeMarket.maxBlockGas ?? 1_000_000n, learningRate: parseDec(feeMarket.learningRate ?? '0.125', 'feeMarket.learningRate') },
       maxEntries: positiveInteger('maxEntries', options.maxEntries ?? 7, 1),
-      txIndexer: options.txIndexer ?? 'kv',
       retainBlocks: positiveInteger('retainBlocks', options.retainBlocks ?? 0, 0),
       inclusion: options.inclusion ?? (clockMode === 'wall' ? 'nextBlock' : 'prompt'),
       blockMs,
@@ -339,6 +343,7 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
       maxValidators,
       inclusionDelayMs,
       modules: moduleAddresses(prefix),
+      txIndex: options.txIndex ?? true,
     },
     genesisState(options, prefix, genesisTime),
     clock,

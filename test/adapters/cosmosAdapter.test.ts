@@ -24,7 +24,7 @@ import { createFundedAccount, startCosmosDevnet, type CosmosDevnet, type CosmosD
 import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import type { AdapterConfig } from '../../adapters/types.js';
 import { until } from '../helpers/wait.js';
-import { claimAndHarvest, describeAdapterConformance, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
 import { AmountFormatError, coinAmount, decAtomics, decToBps, timestampMs, truncateDec } from '../../adapters/cosmos/amounts.js';
 import { formatCheckpoint, parseCheckpoint } from '../../adapters/cosmos/checkpoint.js';
 import { feeOf, payoutEvents, principalChanges, type IndexedTxLike } from '../../adapters/cosmos/events.js';
@@ -256,6 +256,13 @@ describeAdapterConformance('cosmos', async () => {
     rewardPeriodMs: HOUR,
     unknownValidator: toBech32('cosmosvaloper', new Uint8Array(20).fill(7)),
     frozenClock: true,
+    keys: moduleKeys(cosmos, (file) => ({ ...f.config(), signer: { file }, validators: [...f.devnet.validators] })),
+    fund: async (address, amount) => f.devnet.fund(address, amount),
+    // A node with `[tx_index] indexer = "null"`: the harvest and the broadcast's confirmation need tx_search.
+    lacking: async () => {
+      const g = await fixture({ unbondingMs: UNBONDING_MS, txIndex: false });
+      return { adapter: g.adapter(), dependency: 'tx-index', checkpoint: null, close: () => g.dispose() };
+    },
   };
   return harness;
 });
@@ -697,7 +704,7 @@ describe('cosmos adapter against a devnet that behaves like the Hub', () => {
   });
 
   it('a node with its tx indexer off, or pruning blocks, is named in the position /ready reads', async () => {
-    f = await fixture({ txIndexer: 'null' });
+    f = await fixture({ txIndex: false });
     const blind = await f.adapter(undefined, {}, 2_000).position();
     expect(blind.problems).toHaveLength(2);
     expect(blind.problems![0]).toMatch(/endpoint 1 of 2: the node's tx indexer is off/);

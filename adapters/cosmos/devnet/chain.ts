@@ -152,8 +152,6 @@ export interface ChainConfig extends TxEnv {
   maxEntries: number;
   /** Present when the chain runs a fee market (see {@link TxEnv.feeMarket}). */
   feeMarketParams: FeeMarketParams | undefined;
-  /** CometBFT's `tx_index.indexer`: `kv`, or `null` (no `tx`/`tx_search`). */
-  txIndexer: 'kv' | 'null';
   /** Blocks the node keeps (CometBFT block pruning, `min-retain-blocks`); older ones are gone. 0: all. */
   retainBlocks: number;
   /**
@@ -168,6 +166,8 @@ export interface ChainConfig extends TxEnv {
   maxValidators: number;
   inclusionDelayMs: number;
   modules: ModuleAddresses;
+  /** CometBFT's `[tx_index] indexer`: `false` is `"null"` (`tx` and `tx_search` refused). @defaultValue true */
+  txIndex?: boolean;
 }
 
 /** Thrown for a transaction already in the mempool cache (CometBFT's `ErrTxInCache`). */

@@ -237,9 +237,12 @@ function broadcastSync(chain: Chain, params: Params): ReturnType<Chain['checkTx'
   return result;
 }
 
-/** cometbft rpc/core/tx.go (Tx, TxSearch): with the null indexer both answer this error. */
-function noIndexer(chain: Chain): void {
-  if (chain.config.txIndexer === 'null') throw internal('transaction indexing is disabled');
+/**
+ * A node whose indexer is `null` answers `tx` and `tx_search` with this
+ * (cometbft: rpc/core/tx.go, `Tx` and `TxSearch` on a `*null.TxIndex`).
+ */
+function requireTxIndex(chain: Chain): void {
+  if (chain.config.txIndex === false) throw internal('transaction indexing is disabled');
 }
 
 function statusJson(chain: Chain): unknown {
@@ -255,8 +258,8 @@ function statusJson(chain: Chain): unknown {
       version: '0.38.17',
       channels: '40202122233038606100',
       moniker: 'softstake-devnet',
-      // cometbft node/setup.go (makeNodeInfo): "off" when the tx indexer is the null one.
-      other: { tx_index: chain.config.txIndexer === 'null' ? 'off' : 'on', rpc_address: 'tcp://127.0.0.1:26657' },
+      // cometbft: node/node.go reports "off" for a `null` indexer.
+      other: { tx_index: chain.config.txIndex === false ? 'off' : 'on', rpc_address: 'tcp://127.0.0.1:26657' },
     },
     sync_info: {
       latest_block_hash: hex(head.hash),
@@ -336,14 +339,14 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
   },
   num_unconfirmed_txs: () => ({ n_txs: '0', total: '0', total_bytes: '0', txs: null }),
   tx: (chain, params) => {
-    noIndexer(chain);
+    requireTxIndex(chain);
     const hash = hexUpper(bytesParam(params, 'hash', 'base64'));
     const record = chain.txs.get(hash);
     if (record === undefined) throw internal(`tx (${hash}) not found`);
     return txJson(record);
   },
   tx_search: (chain, params) => {
-    noIndexer(chain);
+    requireTxIndex(chain);
     const query = stringParam(params, 'query');
     if (query === undefined || query === '') throw invalidParams('query is required');
     const conditions = parseQuery(query);
