@@ -246,7 +246,12 @@ export function slash(ctx: ModuleContext, validatorAddress: string, bps: number,
   const lost = (account: string, amount: bigint): void => {
     if (amount > 0n) state.truth.push({ account, kind: 'slash', amount });
   };
-  let remaining = (validator.tokens * fraction) / 10_000n;
+  // The power at the infraction: it precedes every open entry, so the stake those entries
+  // took away still counted then (Slash's `slashAmount = power × fraction`).
+  let atInfraction = validator.tokens;
+  for (const e of state.unbonding) if (e.validator === validatorAddress && e.completionTime > ctx.time) atInfraction += e.initialBalance;
+  for (const r of state.redelegations) if (r.source === validatorAddress && r.completionTime > ctx.time) atInfraction += r.initialBalance;
+  let remaining = (atInfraction * fraction) / 10_000n;
   let burned = 0n;
   for (const entry of state.unbonding) {
     if (entry.validator !== validatorAddress || entry.completionTime <= ctx.time) continue;
