@@ -717,6 +717,16 @@ describe('cosmos adapter against a devnet that behaves like the Hub', () => {
     expect(pruned.problems).toHaveLength(1);
     expect(pruned.problems![0]).toMatch(/endpoint 1 of 1: the node keeps blocks only from height 102/);
     expect((await f.adapter([f.devnet.urls[0]!], { minBlockHistoryMs: 0 }, 2_000).position()).problems).toBeUndefined();
+
+    // A payout in a block the nodes pruned: each endpoint is at fault (another might keep it), the error retryable.
+    const adapter = f.adapter(undefined, {}, 2_000);
+    await adapter.delegate(f.devnet.validators[0]!, AMOUNT);
+    f.devnet.advance(HOUR);
+    await adapter.delegate(f.devnet.validators[0]!, AMOUNT); // pays the pending rewards
+    f.devnet.produceBlocks(200);
+    const error = await rejection(adapter.harvest(null));
+    expect((error as { retryable?: boolean }).retryable).toBe(true);
+    expect((error as Error).message).toMatch(/HTTP 501.*HTTP 501/);
   });
 
   it('a rate-limited endpoint (HTTP 429) is asked after the others for a while, not on every request', async () => {
