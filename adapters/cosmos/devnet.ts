@@ -9,12 +9,19 @@
  *   `tx_search` / `block` / `block_results` / `blockchain` / ... — see
  *   `devnet/rpc.ts` and `devnet/queries.ts`;
  * - signed `TxRaw` bytes are decoded with cosmjs-types, the SIGN_MODE_DIRECT
- *   signature is verified, sequence, fee (gas × minimum gas price), gas and
- *   funds are enforced with the SDK's error codes (`devnet/tx.ts`);
+ *   signature is verified, sequence, fee (gas × minimum gas price, or with
+ *   `feeMarket` a moving base price checked in CheckTx and again in the
+ *   block, as skip-mev/feemarket does), gas and funds are enforced with the
+ *   SDK's error codes (`devnet/tx.ts`);
  * - staking and x/distribution rewards by the SDK's rules, simplified
- *   (`devnet/staking.ts`, `devnet/distribution.ts`), with the SDK 0.50 events;
+ *   (`devnet/staking.ts`, `devnet/distribution.ts`), with the SDK 0.50 events:
+ *   `max_entries` per pair (entries of one block merged), redelegation
+ *   entries, slashes of bonded, unbonding and redelegated stake;
  * - chain time moves by `advance` (frozen clock) or with the wall clock;
- *   a transaction is included promptly, in the next block;
+ *   with the frozen clock a transaction gets a block of its own promptly,
+ *   with the wall clock it waits for the next block and shares it;
+ * - a node's configuration: its tx indexer off (`txIndex: false`), its
+ *   old blocks pruned (`retainBlocks`), a listener rate-limited (429);
  * - faults per listener or per method (503, 429, no answer, reset, a lost
  *   answer), a transaction lost after CheckTx, one included and failed, one
  *   held back, one included with its broadcast's answer lost.
@@ -36,6 +43,7 @@ import { Chain, type IncludedTx } from './devnet/chain.js';
 import type { ModuleAddresses } from './devnet/distribution.js';
 import { pendingRewards } from './devnet/distribution.js';
 import { startRpcServers, type RpcFault } from './devnet/rpc.js';
+import { MAX_ENTRIES } from './devnet/staking.js';
 import { type ChainState, DEC_ONE, decodeBech32, parseDec, parseGasPrice, sha256Of, tokensFromShares, type ValidatorState } from './devnet/state.js';
 
 export type { IncludedTx } from './devnet/chain.js';
@@ -334,7 +342,7 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
         feeMarket === undefined
           ? undefined
           : { minBaseGasPrice: gasPrice.amount, maxBlockGas: feeMarket.maxBlockGas ?? 1_000_000n, learningRate: parseDec(feeMarket.learningRate ?? '0.125', 'feeMarket.learningRate') },
-      maxEntries: positiveInteger('maxEntries', options.maxEntries ?? 7, 1),
+      maxEntries: positiveInteger('maxEntries', options.maxEntries ?? MAX_ENTRIES, 1),
       retainBlocks: positiveInteger('retainBlocks', options.retainBlocks ?? 0, 0),
       inclusion: options.inclusion ?? (clockMode === 'wall' ? 'nextBlock' : 'prompt'),
       blockMs,

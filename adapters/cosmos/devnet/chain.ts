@@ -6,11 +6,15 @@
  *
  * Blocks: a block is made every `blockMs` of chain time, and with the frozen
  * clock one more at the exact new time after an `advance`, so all elapsed
- * time is in blocks (the kit's `BlockProducer` with `blockAtAdvance`). A
- * transaction accepted into the mempool is included promptly
- * (`inclusionDelayMs`) in a block at the current chain time; with the frozen
- * clock that block has the previous block's time (real CometBFT requires
- * strictly increasing times) and so mints nothing.
+ * time is in blocks (the kit's `BlockProducer` with `blockAtAdvance`).
+ * Inclusion (`ChainConfig.inclusion`): with `nextBlock` (the wall clock's
+ * default) accepted transactions wait for the next regular block and share
+ * it, as a CometBFT proposer reaps its mempool once per block; with
+ * `prompt` (the frozen clock's, where nothing else makes blocks) they are
+ * included `inclusionDelayMs` later in a block at the current chain time,
+ * which has the previous block's time (the real chain requires strictly
+ * increasing times) and so mints nothing; what arrived within that delay
+ * shares the block.
  */
 import { toBech32 } from '@cosmjs/encoding';
 import { BlockProducer } from '../../devnet/blocks.js';
