@@ -29,6 +29,7 @@ import { AmountFormatError, coinAmount, decAtomics, decToBps, timestampMs, trunc
 import { formatCheckpoint, parseCheckpoint } from '../../adapters/cosmos/checkpoint.js';
 import { feeOf, payoutEvents, principalChanges, type IndexedTxLike } from '../../adapters/cosmos/events.js';
 import { resolveCosmosOptions } from '../../adapters/cosmos/options.js';
+import { feeFor, formatPrice, requiredGasPrice } from '../../adapters/cosmos/fees.js';
 
 const ME = 'cosmos1custody';
 const OTHER = 'cosmos1someoneelse';
@@ -146,6 +147,18 @@ describe('cosmos events', () => {
       ]),
     );
     expect(feeOf(tx.tx, 'uatom')).toBe(4321n);
+  });
+});
+
+describe('cosmos gas prices', () => {
+  it('reads the price an insufficient-fee refusal asks for: x/feemarket names it, x/auth names the fee', () => {
+    const market = 'error checking fee: got: 10000uatom required: 40000uatom, minGasPrice: 0.100000000000000000uatom, gas: 1234: insufficient fee';
+    expect(requiredGasPrice(market, 400_000n, 'uatom')).toBe(10n ** 17n);
+    expect(requiredGasPrice('insufficient fees; got: 100uatom required: 10001uatom: insufficient fee', 400_000n, 'uatom')).toBe(25_002_500_000_000_000n);
+    expect(requiredGasPrice('insufficient fees; got: 100uatom required: 7ibc/ABC: insufficient fee', 400_000n, 'uatom')).toBeUndefined();
+    expect(formatPrice(25_000_000_000_000_000n)).toBe('0.025');
+    expect(formatPrice(2n * 10n ** 18n)).toBe('2');
+    expect(feeFor(200_001, 25_000_000_000_000_000n, 'uatom')).toEqual({ amount: [{ denom: 'uatom', amount: '5001' }], gas: '200001' });
   });
 });
 
