@@ -93,6 +93,8 @@ export interface NearDevnet extends DevnetControls<IncludedTx> {
   height(): number;
   /** Cuts `bps` of the pool's total staked balance (lowers its share price). */
   slash(pool: string, bps: number): void;
+  /** The pool is kicked out of the validator set at the next epoch switch: absent from `validators`, it earns nothing. */
+  leaveValidatorSet(pool: string): void;
   setFault(index: number, fault: NearDevnetFault | null): void;
   /** Faults per listener, per JSON-RPC method, or both: `faults.inject({ target: 'send_tx' }, 'http503', 1)`. */
   readonly faults: Faults;
@@ -174,6 +176,7 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
     epoch: () => chain.head.epochHeight,
     height: () => chain.head.height,
     slash: (poolId, bps) => chain.slash(poolId, bps),
+    leaveValidatorSet: (poolId) => chain.leaveValidatorSet(poolId),
     createAccount: (accountId, amount) => chain.createAccount(accountId, amount),
     account: (accountId) => ({
       liquid: chain.state.accounts.get(accountId)?.amount ?? 0n,
@@ -198,6 +201,8 @@ export const devnet: DevnetModule = {
       speedup: options.speedup,
       epochLength,
       blockMs: Math.max(1, Math.round(epochMs / epochLength)),
+      // The person's own node: it keeps every block, as an archival node does.
+      archival: true,
       ...(options.ports === undefined ? {} : { ports: options.ports }),
     });
     return {

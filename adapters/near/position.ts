@@ -45,15 +45,21 @@ export async function readPosition(client: NearClient): Promise<Position> {
     unbonding,
     withdrawable,
     pendingRewards: 0n,
-    validators: await health(client, head.height),
+    validators: await health(client),
   };
 }
 
-/** Whether each pool is in the current validator set; empty when the node cannot tell. */
-async function health(client: NearClient, height: number): Promise<ValidatorHealth[]> {
+/**
+ * Whether each pool is in the current validator set; empty when the node
+ * cannot tell. Asked for the latest epoch (`[null]`): a node answers
+ * `validators` by `block_id` only for the last block of an epoch, else
+ * VALIDATOR_INFO_UNAVAILABLE (nearcore chain/client/src/view_client_actor.rs
+ * `GetValidatorInfo`).
+ */
+async function health(client: NearClient): Promise<ValidatorHealth[]> {
   let json: unknown;
   try {
-    json = await client.rpc.raw('validators', { block_id: height });
+    json = await client.rpc.raw('validators', [null]);
   } catch (error) {
     if (error instanceof ChainProtocolError || (error as { retryable?: boolean }).retryable === true) throw error;
     return [];

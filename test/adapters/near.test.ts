@@ -236,12 +236,119 @@ describe('near adapter', () => {
     expect(harvest).toBeLessThanOrEqual(30);
   });
 
+  it('a stored intent never sent is broadcast, and a stale nonce is still found stale: the node long-polls `tx` for a transaction it has not seen', async () => {
+    f = await fixture({ pollingTimeoutMs: 5_000 });
+    const adapter = f.adapter();
+    const pool = f.devnet.pools[0]!;
+    // Signed, stored, never sent: the lookup before the send must not wait for the node's polling timeout.
+    const stored = await adapter.sign({ kind: 'delegate', validator: pool, amount: AMOUNT });
+    const receipt = await adapter.broadcast(stored);
+    expect(receipt.hash).toBe(stored.hash);
+    expect(f.devnet.account(CUSTODY).pools[0]!.staked).toBe(AMOUNT);
+    expect(await adapter.status(stored)).toMatchObject({ state: 'included' });
+    // A second signature with a nonce since taken: refused, and the re-check after InvalidNonce answers at once.
+    const first = await adapter.sign({ kind: 'delegate', validator: pool, amount: AMOUNT });
+    const stale = await adapter.sign({ kind: 'delegate', validator: pool, amount: 2n * AMOUNT });
+    await adapter.broadcast(first);
+    const refused = await adapter.broadcast(stale).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ included: false, retryable: false, code: 'InvalidNonceError' });
+    expect(await adapter.status(stale)).toEqual({ state: 'expired' });
+  });
+
+  it('the devnet answers `tx` as nearcore does: NONE at once, any other level after polling', async () => {
+    f = await fixture({ pollingTimeoutMs: 300 });
+    const unseen = { tx_hash: '11111111111111111111111111111111', sender_account_id: CUSTODY };
+    const none = await rpc(f.devnet.urls[0]!, 'tx', { ...unseen, wait_until: 'NONE' });
+    expect(none.error).toMatchObject({ name: 'HANDLER_ERROR', cause: { name: 'UNKNOWN_TRANSACTION' } });
+    const started = Date.now();
+    const polled = await rpc(f.devnet.urls[0]!, 'tx', { ...unseen, wait_until: 'FINAL' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(polled.error).toMatchObject({ name: 'HANDLER_ERROR', cause: { name: 'TIMEOUT_ERROR' } });
+    // A transaction included while the request waits is answered when it lands.
+    const adapter = f.adapter();
+    const signed = await adapter.sign({ kind: 'claim', validators: [f.devnet.pools[0]!] });
+    const waiting = rpc(f.devnet.urls[0]!, 'tx', { tx_hash: signed.hash, sender_account_id: CUSTODY, wait_until: 'FINAL' });
+    await adapter.broadcast(signed);
+    expect((await waiting).result).toMatchObject({ final_execution_status: 'FINAL', transaction: { hash: signed.hash } });
+  });
+
+  it('validators: by block only for an epoch\'s last block; position and harvest ask for the epoch, and see a pool leave the set', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [alpha, beta] = [f.devnet.pools[0]!, f.devnet.pools[1]!];
+    await adapter.delegate(alpha, AMOUNT);
+    let checkpoint = (await claimAndHarvest(adapter, null)).checkpoint;
+    f.devnet.nextEpoch();
+    f.devnet.nextEpoch();
+    const url = f.devnet.urls[0]!;
+    const head = f.devnet.height();
+    expect((await rpc(url, 'validators', { block_id: head - 2 })).error).toMatchObject({ cause: { name: 'VALIDATOR_INFO_UNAVAILABLE' } });
+    const lastOfEpoch = f.devnet.chain.epochStartHeight(f.devnet.epoch()) - 1;
+    expect((await rpc(url, 'validators', { block_id: lastOfEpoch })).result).toMatchObject({ epoch_height: f.devnet.epoch() - 1 });
+    expect((await rpc(url, 'validators', [null])).result).toMatchObject({ epoch_height: f.devnet.epoch() });
+
+    // Mid-epoch, after the pool earned: harvest reports the reward.
+    const result = await claimAndHarvest(adapter, checkpoint);
+    checkpoint = result.checkpoint;
+    expect(sumOf(result.events)).toBeGreaterThan(0n);
+    expect((await adapter.position()).validators).toEqual([
+      { validator: alpha, active: true, jailed: false },
+      { validator: beta, active: true, jailed: false },
+    ]);
+
+    f.devnet.leaveValidatorSet(alpha);
+    f.devnet.nextEpoch();
+    expect((await adapter.position()).validators.find((v) => v.validator === alpha)).toEqual({ validator: alpha, active: false, jailed: false });
+    expect((await rpc(url, 'validators', [null])).result).toMatchObject({ prev_epoch_kickout: [{ account_id: alpha }] });
+    // Out of the set, the pool earns nothing: the epoch after is measured with no reward.
+    await claimAndHarvest(adapter, checkpoint).then((r) => (checkpoint = r.checkpoint));
+    f.devnet.nextEpoch();
+    const idle = await claimAndHarvest(adapter, checkpoint);
+    expect(idle.events.filter((e) => e.validator === alpha)).toEqual([]);
+    expect(sumOf(idle.events)).toBe(0n);
+  });
+
+  it('a non-archival node has garbage collected a checkpoint older than 5 epochs: harvest says so, in few requests, and names the way forward', async () => {
+    f = await fixture();
+    const calls: string[] = [];
+    const adapter = f.adapter(undefined, undefined, (method) => calls.push(method));
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    const { checkpoint } = await claimAndHarvest(adapter, null);
+    for (let i = 0; i < 6; i += 1) f.devnet.nextEpoch();
+    calls.length = 0;
+    const error = await adapter.harvest(checkpoint).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChainProtocolError);
+    expect((error as ChainProtocolError).retryable).toBe(false);
+    expect(String(error)).toMatch(/garbage collected/);
+    expect(String(error)).toMatch(/archival/);
+    expect(calls.length).toBeLessThanOrEqual(10);
+    // Without a checkpoint it starts at the earliest block the node has.
+    expect((await adapter.harvest(null)).events.length).toBeGreaterThanOrEqual(0);
+  });
+
+  it('an archival node keeps every block: the same old checkpoint harvests', async () => {
+    f = await fixture({ archival: true });
+    const adapter = f.adapter();
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    const { checkpoint } = await claimAndHarvest(adapter, null);
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    for (let i = 0; i < 6; i += 1) f.devnet.nextEpoch();
+    const result = await claimAndHarvest(adapter, checkpoint);
+    expect(sumOf(result.events)).toBe(f.devnet.rewardsPaid(CUSTODY));
+  });
+
   it('refuses a node serving another network', async () => {
     f = await fixture();
     const error = await f.adapter(undefined, { networkId: 'mainnet' }).position().catch((e: unknown) => e);
     expect(String(error)).toMatch(/serves chain near-devnet, the config expects mainnet/);
   });
 });
+
+/** One JSON-RPC call over HTTP, as any client would make it. */
+async function rpc(url: string, method: string, params: unknown): Promise<{ result?: unknown; error?: unknown }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 'dontcare', method, params }) });
+  return (await response.json()) as { result?: unknown; error?: unknown };
+}
 
 function sumFees(receipts: readonly { fee: bigint }[]): bigint {
   return receipts.reduce((sum, r) => sum + r.fee, 0n);

@@ -6,8 +6,9 @@
  *
  * Simplifications, each harmless to an RPC client: one block per included
  * transaction, its receipts executed in the same block; every block is final
- * at once; a fixed gas per call; the state is kept per block (an archival
- * node), so queries by `block_id` see the past.
+ * at once; a fixed gas per call. The state is kept per block, so queries by
+ * `block_id` see the past; unless `archival`, only for the last
+ * `gcEpochs` epochs, as a node's garbage collection leaves it.
  *
  * Chain time, block production, the mempool's transaction faults and the
  * ground truth come from the devnet kit (adapters/devnet/).
@@ -118,6 +119,21 @@ export interface NearChainOptions {
   blockProduction?: 'on-demand' | 'clock';
   /** Rewards accrue this many times faster than chain time (recorded on the clock; NEAR pays per epoch, so `softstake devnet` shortens `blockMs`). @defaultValue 1 */
   speedup?: number;
+  /**
+   * How long `tx` (and `send_tx` for a transaction the node has) waits for
+   * an unseen transaction before answering `TIMEOUT_ERROR`, real ms
+   * (nearcore chain/jsonrpc/src/lib.rs `RpcPollingConfig::polling_timeout`).
+   * @defaultValue 10000
+   */
+  pollingTimeoutMs?: number;
+  /**
+   * Keep every block and state (an archival node). Otherwise blocks older
+   * than `gcEpochs` epochs are garbage collected, as a normal RPC node does.
+   * @defaultValue false
+   */
+  archival?: boolean;
+  /** Epochs a non-archival node keeps (nearcore core/chain-configs/src/client_config.rs `gc_num_epochs_to_keep`). @defaultValue 5 */
+  gcEpochs?: number;
 }
 
 function sha256(data: Uint8Array | string): Uint8Array {
@@ -131,6 +147,9 @@ export class NearChain {
   readonly blockMs: number;
   readonly txValidityBlocks: number;
   readonly genesisHeight: number;
+  readonly pollingTimeoutMs: number;
+  readonly archival: boolean;
+  readonly gcEpochs: number;
   /** The chain's clock (the kit's). */
   readonly clock: DevnetClock;
   /** Transactions checked and not yet included, with the kit's transaction faults. */
@@ -145,6 +164,12 @@ export class NearChain {
   /** Heights at which the state changed, with the state after that block. */
   private readonly snapshots: { height: number; state: ChainState }[] = [];
   readonly included = new Map<string, IncludedTx>();
+  /** `tx` requests long-polling for a hash the node has not seen. */
+  private readonly inclusionWaiters = new Map<string, Set<(tx: IncludedTx | undefined) => void>>();
+  /** Pools that leave the validator set at the next epoch switch. */
+  private readonly leaving = new Set<string>();
+  /** Per epoch height: the pools in its validator set and the ones kicked out at its start. */
+  readonly epochValidators = new Map<number, { validators: string[]; kickedOut: string[] }>();
 
   constructor(options: NearChainOptions = {}) {
     this.chainId = options.chainId ?? 'near-devnet';
@@ -152,6 +177,9 @@ export class NearChain {
     this.blockMs = options.blockMs ?? 1000;
     this.txValidityBlocks = options.txValidityBlocks ?? 86_400;
     this.genesisHeight = options.genesisHeight ?? 1000;
+    this.pollingTimeoutMs = options.pollingTimeoutMs ?? 10_000;
+    this.archival = options.archival ?? false;
+    this.gcEpochs = options.gcEpochs ?? 5;
     this.clock = new DevnetClock({ name: 'near devnet', mode: options.clock ?? 'frozen', speedup: options.speedup ?? 1 });
     this.pushBlock(this.genesisHeight, this.clock.start, '11111111111111111111111111111111');
     this.snapshot();
@@ -169,10 +197,63 @@ export class NearChain {
     this.clock.advance(ms);
   }
 
-  /** Stops block production. */
+  /** Stops block production; pending `tx` long-polls answer as if timed out. */
   close(): void {
     this.producer.stop();
     this.mempool.close();
+    for (const waiters of this.inclusionWaiters.values()) for (const resolve of waiters) resolve(undefined);
+    this.inclusionWaiters.clear();
+  }
+
+  /**
+   * The included transaction, waiting up to `ms` (real time) for it to be
+   * included; `undefined` if it is not by then. nearcore
+   * chain/jsonrpc/src/lib.rs (`tx_status_fetch`) polls the view client
+   * until the polling timeout, then answers TIMEOUT_ERROR.
+   */
+  whenIncluded(hash: string, ms: number): Promise<IncludedTx | undefined> {
+    const known = this.included.get(hash);
+    if (known !== undefined) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      let waiters = this.inclusionWaiters.get(hash);
+      if (waiters === undefined) this.inclusionWaiters.set(hash, (waiters = new Set()));
+      const done = (tx: IncludedTx | undefined): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0) this.inclusionWaiters.delete(hash);
+        resolve(tx);
+      };
+      const timer = setTimeout(() => done(undefined), ms);
+      timer.unref();
+      waiters.add(done);
+    });
+  }
+
+  /**
+   * The lowest height whose block and state the node still has: genesis on
+   * an archival node, else the start of the oldest of the last `gcEpochs`
+   * epochs (nearcore chain/chain/src/garbage_collection.rs clears whole
+   * epochs older than `gc_num_epochs_to_keep`).
+   */
+  earliestHeight(): number {
+    if (this.archival) return this.genesisHeight;
+    return this.epochStartHeight(Math.max(1, this.head.epochHeight - this.gcEpochs + 1));
+  }
+
+  /** Whether the block at `height` was garbage collected. */
+  collected(height: number): boolean {
+    return height < this.earliestHeight();
+  }
+
+  /** The pool leaves the validator set at the next epoch switch (kicked out: it earns nothing while out). */
+  leaveValidatorSet(poolId: string): void {
+    if (!this.state.pools.has(poolId)) throw new RangeError(`near devnet: unknown pool ${poolId}`);
+    this.leaving.add(poolId);
+  }
+
+  /** The pool's validator set, of the epoch at `epochHeight` (the current one if not recorded). */
+  validatorsOf(epochHeight: number): { validators: string[]; kickedOut: string[] } {
+    return this.epochValidators.get(epochHeight) ?? { validators: [...this.state.pools.keys()], kickedOut: [] };
   }
 
   get head(): Block {
@@ -219,15 +300,38 @@ export class NearChain {
     return this.blockAt(Math.max(this.head.time + 1, this.clock.now()));
   }
 
-  /** A block at `time`; at an epoch switch every pool receives its validator reward. */
+  /**
+   * A block at `time`; at an epoch switch every pool in the ending epoch's
+   * validator set receives its validator reward (nearcore
+   * chain/epoch-manager/src/reward_calculator.rs pays at the epoch's end),
+   * and pools told to leave are kicked out of the next set.
+   */
   private blockAt(time: number): Block {
     const prev = this.head;
     const block = this.pushBlock(prev.height + 1, time, prev.hash);
     if (block.epochHeight !== prev.epochHeight) {
-      for (const p of this.state.pools.values()) pool.accrueEpochReward(p);
+      const ending = this.validatorsOf(prev.epochHeight).validators;
+      for (const id of ending) {
+        const p = this.state.pools.get(id);
+        if (p !== undefined) pool.accrueEpochReward(p);
+      }
+      const kickedOut = ending.filter((id) => this.leaving.has(id));
+      this.leaving.clear();
+      this.epochValidators.set(block.epochHeight, { validators: ending.filter((id) => !kickedOut.includes(id)), kickedOut });
       this.snapshot();
+      this.collectGarbage();
     }
     return block;
+  }
+
+  /** Drops the per-block state snapshots a non-archival node no longer has (the blocks stay, marked by {@link collected}). */
+  private collectGarbage(): void {
+    if (this.archival) return;
+    const earliest = this.earliestHeight();
+    // Keep the last snapshot at or below `earliest`: it is the state of the earliest kept block.
+    let keepFrom = 0;
+    while (keepFrom + 1 < this.snapshots.length && this.snapshots[keepFrom + 1]!.height <= earliest) keepFrom += 1;
+    if (keepFrom > 0) this.snapshots.splice(0, keepFrom);
   }
 
   snapshot(): void {
@@ -299,6 +403,8 @@ export class NearChain {
       rewardPpmPerEpoch: BigInt(options.rewardPpmPerEpoch),
       accounts: new Map(),
     });
+    const set = this.epochValidators.get(this.head.epochHeight);
+    if (set !== undefined) set.validators.push(id);
     this.snapshot();
   }
 
@@ -513,6 +619,7 @@ export class NearChain {
     this.snapshot();
     const result: IncludedTx = { hash, signerId: tx.signerId, height: block.height, outcome };
     this.included.set(hash, result);
+    for (const resolve of [...(this.inclusionWaiters.get(hash) ?? [])]) resolve(result);
     // Only this answer is lost; the same bytes sent again get the stored outcome.
     return entry.loseResponse ? { ...result, loseResponse: true } : result;
   }
