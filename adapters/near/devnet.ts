@@ -28,6 +28,11 @@ import { nearRouter } from './devnet/rpc.js';
 export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS } from './devnet/chain.js';
 export { NUM_EPOCHS_TO_UNLOCK } from './devnet/pool.js';
 
+/** Blocks per epoch on mainnet and testnet (nearcore genesis `epoch_length`). */
+export const REAL_EPOCH_LENGTH = 43_200;
+/** Testnet's block time, about 0.6 s (43,200 blocks ≈ 7.2 h). */
+export const REAL_BLOCK_MS = 600;
+
 /** A fault one listener can be told to show. */
 export type NearDevnetFault = ListenerFault;
 
@@ -192,8 +197,9 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
 export const devnet: DevnetModule = {
   kind: 'near',
   async start(options) {
-    // A real epoch is about 12 h; sped up, and kept between 1 s and 15 s so a person sees rewards within a minute.
-    const epochMs = Math.min(15_000, Math.max(1_000, Math.round(43_200_000 / Math.max(1, options.speedup))));
+    // A real epoch is EPOCH_LENGTH blocks of about BLOCK_MS (7.2 h on testnet); sped up by the devnet clock, in
+    // 20 blocks, and kept between 1 s and 15 s so a person sees rewards within a minute.
+    const epochMs = Math.min(15_000, Math.max(1_000, Math.round((REAL_EPOCH_LENGTH * REAL_BLOCK_MS) / Math.max(1, options.speedup))));
     const epochLength = 20;
     const chain = await startNearDevnet({
       clock: 'wall',

@@ -5,7 +5,7 @@
  * itself (the access keys' nonce history, then the transactions' outcomes;
  * see checkpoint.ts). Needs no key.
  */
-import { AccountDoesNotExistError, GarbageCollectedBlockError, UnknownBlockError } from 'near-api-js/rpc-errors';
+import { AccountDoesNotExistError, ContractCodeDoesNotExistError, GarbageCollectedBlockError, UnknownBlockError } from 'near-api-js/rpc-errors';
 import { ChainProtocolError } from '../errors.js';
 import type { HarvestResult, RewardEvent } from '../types.js';
 import { flowsOf, parseCheckpoint, serializeCheckpoint, type NearCheckpoint, type Outcome } from './checkpoint.js';
@@ -106,7 +106,7 @@ export async function harvest(client: NearClient, checkpoint: string | null): Pr
   if (checkpoint === null) {
     let from = client.options.historyFromHeight;
     if (from === undefined) from = await earliestHeight(client);
-    previous = { v: 1, height: Math.min(from, head.height), pools: {} };
+    previous = await baseline(client, accountId, Math.min(from, head.height));
   } else {
     const parsed = parseCheckpoint(checkpoint);
     if (parsed === undefined) throw new ChainProtocolError(client.name, 'harvest checkpoint is not a NEAR checkpoint');
@@ -143,6 +143,30 @@ export async function harvest(client: NearClient, checkpoint: string | null): Pr
     next.pools[pool] = { epochId: head.epochId, total, flows: 0n };
   }
   return { events, checkpoint: serializeCheckpoint(next) };
+}
+
+/**
+ * The starting point without a checkpoint: the custody's balance in each
+ * pool at `height`, the oldest block read. On an archival node that is
+ * genesis, where it is 0; on one that has garbage collected the older
+ * blocks (or from `historyFromHeight`), what the custody held there is not
+ * reported as a reward: its history is not there to tell rewards from
+ * deposits.
+ */
+async function baseline(client: NearClient, accountId: string, height: number): Promise<NearCheckpoint> {
+  const pools: NearCheckpoint['pools'] = {};
+  for (const pool of client.options.pools) {
+    let total = 0n;
+    try {
+      const entry = await client.poolAccount(pool, accountId, height);
+      total = entry.staked_balance + entry.unstaked_balance;
+    } catch (error) {
+      // The pool was not deployed yet at that height: nothing was in it.
+      if (!(error instanceof AccountDoesNotExistError || error instanceof ContractCodeDoesNotExistError)) throw error;
+    }
+    if (total > 0n) pools[pool] = { epochId: '', total, flows: 0n };
+  }
+  return { v: 1, height, pools };
 }
 
 /**
