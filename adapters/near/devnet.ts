@@ -25,7 +25,7 @@ import { startDevnetServer } from '../devnet/server.js';
 import { NearChain, ONE_NEAR, type IncludedTx, type NearChainOptions } from './devnet/chain.js';
 import { nearRouter } from './devnet/rpc.js';
 
-export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS } from './devnet/chain.js';
+export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS, STAKE_ACTION_GAS, ON_STAKE_CALLBACK_GAS } from './devnet/chain.js';
 export { NUM_EPOCHS_TO_UNLOCK } from './devnet/pool.js';
 
 /** Blocks per epoch on mainnet and testnet (nearcore genesis `epoch_length`). */
