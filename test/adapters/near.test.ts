@@ -366,6 +366,12 @@ describe('near adapter', () => {
     await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
     const { checkpoint } = await claimAndHarvest(adapter, null);
     for (let i = 0; i < 6; i += 1) f.devnet.nextEpoch();
+    // The node's own words: a collected block's state is GARBAGE_COLLECTED_BLOCK, the block itself UNKNOWN_BLOCK.
+    const old = JSON.parse(checkpoint) as { height: number };
+    const url = f.devnet.urls[0]!;
+    expect((await rpc(url, 'query', { request_type: 'view_account', account_id: CUSTODY, block_id: old.height })).error).toMatchObject({ cause: { name: 'GARBAGE_COLLECTED_BLOCK' } });
+    expect((await rpc(url, 'block', { block_id: old.height })).error).toMatchObject({ cause: { name: 'UNKNOWN_BLOCK' } });
+    expect((await rpc(url, 'status', [])).result).toMatchObject({ sync_info: { earliest_block_height: f.devnet.chain.epochStartHeight(f.devnet.epoch() - 4) } });
     calls.length = 0;
     const error = await adapter.harvest(checkpoint).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChainProtocolError);
