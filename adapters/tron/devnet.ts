@@ -52,6 +52,8 @@ export interface TronDevnetOptions {
   params?: Partial<ChainParams>;
   /** TRX the rest of the world froze for bandwidth (`TotalNetWeight` at genesis). @defaultValue 26 000 000 000 (mainnet's order; the exact figure is unconfirmed) */
   genesisNetWeight?: bigint;
+  /** With the frozen clock, each accepted transaction is included and solidified this many real ms later, moving chain time (see TronChainOptions.confirmAfterMs). @defaultValue off */
+  confirmAfterMs?: number;
   /** HTTP listeners sharing the chain. @defaultValue `ports.length`, else 2 */
   listeners?: number;
   /** Ports to listen on (127.0.0.1); 0 or absent: any free port. */
@@ -142,6 +144,7 @@ export async function startTronDevnet(options: TronDevnetOptions = {}): Promise<
     ...(options.genesisTime === undefined ? {} : { genesisTime: options.genesisTime }),
     ...(options.speedup === undefined ? {} : { speedup: options.speedup }),
     ...(options.blockMs === undefined ? {} : { blockMs: options.blockMs }),
+    ...(options.confirmAfterMs === undefined ? {} : { confirmAfterMs: options.confirmAfterMs }),
     witnesses,
     params,
     genesisNetWeight: options.genesisNetWeight ?? 26_000_000_000n,
