@@ -63,14 +63,22 @@ const detailSchema = z
 /** The first solidified block whose time is after `time` (the one whose parent is at `time`), at or below `head`. */
 async function blockAfter(client: TronClient, time: number, head: Head): Promise<bigint> {
   if (head.at <= time) throw new ChainProtocolError(client.name, `latest_withdraw_time ${time} is not before the solidified block ${head.number} (${head.at})`);
-  const timeOf = async (n: bigint): Promise<number> => (n === head.number ? head.at : (await client.header('solid', n)).at);
-  // Blocks are ≥ 3 s apart, so the block after `time` is at least this low; with no slot missed it is exactly here.
+  const times = new Map<bigint, number>([[head.number, head.at]]);
+  const timeOf = async (n: bigint): Promise<number> => {
+    let at = times.get(n);
+    if (at === undefined) {
+      at = (await client.header('solid', n)).at;
+      times.set(n, at);
+    }
+    return at;
+  };
+  // Mainnet blocks are ≥ 3 s apart, so the block after `time` is at least this low; with no slot missed it is exactly here.
   const guess = head.number - BigInt(Math.floor((head.at - time) / BLOCK_MS)) + 1n;
-  if (guess >= 1n && guess <= head.number && (await timeOf(guess)) > time && (guess === 1n || (await timeOf(guess - 1n)) <= time)) return guess;
-  let lo = guess < 1n ? 1n : guess;
+  let lo = guess < 1n ? 1n : guess > head.number ? head.number : guess;
+  if ((await timeOf(lo)) > time && (lo === 1n || (await timeOf(lo - 1n)) <= time)) return lo;
   let hi = head.number;
   if ((await timeOf(lo)) > time) {
-    // Fewer blocks than slots since (a devnet with longer blocks): search below the guess.
+    // Blocks closer than 3 s (a devnet): the block is below the guess.
     hi = lo;
     lo = 1n;
   }

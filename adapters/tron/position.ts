@@ -13,7 +13,7 @@ import type { ChainLimits, DueAction, Position, Unbonding, ValidatorHealth, Vali
 import { CLAIM_INTERVAL_MS, frozenOf, type Head, SUN_PER_TRX, toBase58, type TronAccount, type TronClient, votesOf } from './client.js';
 
 /** How often a read is made afresh when the solidified block moved under it. */
-const PIN_ATTEMPTS = 5;
+const PIN_ATTEMPTS = 10;
 /** UnfreezeBalanceV2Actuator.UNFREEZE_MAX_TIMES: pending unfreezes per account. */
 export const UNFREEZE_MAX_TIMES = 32;
 /** Parameter.ChainConstant.WITNESS_STANDBY_LENGTH: the SRs whose voters are paid. */
@@ -37,8 +37,9 @@ export async function readSolid(client: TronClient): Promise<SolidView> {
   const address = await client.hexAddress();
   for (let attempt = 0; attempt < PIN_ATTEMPTS; attempt += 1) {
     const head = await client.solidHead();
-    const account = await client.account('solid', address);
-    const reward = client.parse(rewardSchema, await client.solid('getReward', { address }), 'getReward').reward ?? 0n;
+    // Both at once: the narrower the bracket, the likelier one block holds it.
+    const [account, rewardJson] = await Promise.all([client.account('solid', address), client.solid('getReward', { address })]);
+    const reward = client.parse(rewardSchema, rewardJson, 'getReward').reward ?? 0n;
     const after = await client.solidHead();
     if (after.number === head.number) return { head, account, reward };
   }
