@@ -24,6 +24,7 @@ import type {
   DueAction,
   HarvestResult,
   Position,
+  PreflightCheck,
   SignedTx,
   StakeAction,
   TxReceipt,
@@ -32,8 +33,10 @@ import type {
 import { send, txStatus } from './broadcast.js';
 import { CosmosClient, sequenceMismatch } from './client.js';
 import { harvest } from './harvest.js';
+import { cosmosAddressOf, newCosmosKey } from './keys.js';
 import { cosmosOptionsSchema, resolveCosmosOptions, type CosmosOptions, type ResolvedCosmosOptions } from './options.js';
 import { readDue, readLimits, readPosition } from './position.js';
+import { preflight } from './preflight.js';
 import { messagesOf, signAction, signMessages } from './sign.js';
 
 export type { CosmosGasLimits, CosmosOptions } from './options.js';
@@ -116,6 +119,10 @@ class CosmosAdapter implements CosmosChainAdapter {
     return harvest(this.client, checkpoint);
   }
 
+  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
+    return preflight(this.client, checkpoint);
+  }
+
   close(): Promise<void> {
     return this.client.close();
   }
@@ -136,4 +143,6 @@ export const adapter: CosmosAdapterModule = {
     options.validators = [...new Set([...(config.validators ?? []), ...options.validators])];
     return new CosmosAdapter(config, options);
   },
+  newKey: newCosmosKey,
+  addressOf: cosmosAddressOf,
 };

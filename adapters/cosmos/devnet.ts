@@ -100,6 +100,13 @@ export interface CosmosDevnetOptions {
   listeners?: number;
   /** Ports to listen on (127.0.0.1); 0 or absent: any free port. */
   ports?: number[];
+  /**
+   * The node's tx indexer (`[tx_index] indexer` in config.toml): `false` is
+   * a node with `indexer = "null"`, whose `tx` and `tx_search` answer
+   * "transaction indexing is disabled" and whose `status` says
+   * `tx_index: "off"`. @defaultValue true
+   */
+  txIndex?: boolean;
 }
 
 /** One account as a test sees it at the latest block. */
@@ -292,6 +299,7 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
       maxValidators,
       inclusionDelayMs,
       modules: moduleAddresses(prefix),
+      txIndex: options.txIndex ?? true,
     },
     genesisState(options, prefix, genesisTime),
     clock,

@@ -108,6 +108,8 @@ export interface NearDevnet extends DevnetControls<IncludedTx> {
   onIncluded(hook: ((tx: IncludedTx) => void | Promise<void>) | null): void;
   /** Creates an account holding `amount` yoctoNEAR; returns its full-access key as `ed25519:<base58>`. */
   createAccount(accountId: string, amount: bigint): string;
+  /** Credits `amount` yoctoNEAR as a faucet's transfer would: tops up an account, or creates an implicit one (64 hex digits) with its key. */
+  fund(accountId: string, amount: bigint): void;
   account(accountId: string): NearAccountSnapshot;
   /**
    * The devnet's own reward accounting for the account, across pools: its
@@ -175,6 +177,7 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
     height: () => chain.head.height,
     slash: (poolId, bps) => chain.slash(poolId, bps),
     createAccount: (accountId, amount) => chain.createAccount(accountId, amount),
+    fund: (accountId, amount) => chain.fund(accountId, amount),
     account: (accountId) => ({
       liquid: chain.state.accounts.get(accountId)?.amount ?? 0n,
       height: chain.head.height,

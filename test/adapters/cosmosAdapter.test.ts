@@ -24,7 +24,7 @@ import { createFundedAccount, startCosmosDevnet, type CosmosDevnet, type CosmosD
 import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import type { AdapterConfig } from '../../adapters/types.js';
 import { until } from '../helpers/wait.js';
-import { claimAndHarvest, describeAdapterConformance, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
 import { AmountFormatError, coinAmount, decAtomics, decToBps, timestampMs, truncateDec } from '../../adapters/cosmos/amounts.js';
 import { formatCheckpoint, parseCheckpoint } from '../../adapters/cosmos/checkpoint.js';
 import { feeOf, payoutEvents, principalChanges, type IndexedTxLike } from '../../adapters/cosmos/events.js';
@@ -254,6 +254,13 @@ describeAdapterConformance('cosmos', async () => {
     rewardPeriodMs: HOUR,
     unknownValidator: toBech32('cosmosvaloper', new Uint8Array(20).fill(7)),
     frozenClock: true,
+    keys: moduleKeys(cosmos, (file) => ({ ...f.config(), signer: { file }, validators: [...f.devnet.validators] })),
+    fund: async (address, amount) => f.devnet.fund(address, amount),
+    // A node with `[tx_index] indexer = "null"`: the harvest and the broadcast's confirmation need tx_search.
+    lacking: async () => {
+      const g = await fixture({ unbondingMs: UNBONDING_MS, txIndex: false });
+      return { adapter: g.adapter(), dependency: 'tx-index', checkpoint: null, close: () => g.dispose() };
+    },
   };
   return harness;
 });

@@ -7,7 +7,7 @@ import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import { adapter as near, createNearAdapter, type NearOptions } from '../../adapters/near/adapter.js';
 import { NUM_EPOCHS_TO_UNLOCK, ONE_NEAR, startNearDevnet, type NearDevnet, type NearDevnetOptions } from '../../adapters/near/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
 
 const EPOCH_LENGTH = 20;
 const BLOCK_MS = 1000;
@@ -84,6 +84,20 @@ describeAdapterConformance('near', async () => {
     amount: AMOUNT,
     rewardPeriodMs: EPOCH_MS,
     unknownValidator: 'nosuch.poolv1.near',
+    // No address configured: a new key is its implicit account, which a transfer creates.
+    keys: moduleKeys(near, (file) => {
+      // The pools are the chain block's validators, as in a config file.
+      const { pools: _pools, ...options } = f.config().options;
+      return { ...f.config(), signer: { file }, validators: [...f.devnet.pools], options };
+    }),
+    fund: async (address, amount) => f.devnet.fund(address, amount),
+    // A regular node keeping 2 epochs, and a checkpoint from before them: the harvest needs an archival node.
+    lacking: async () => {
+      const g = await fixture({ keepBlocks: 2 * EPOCH_LENGTH });
+      const from = g.devnet.height();
+      for (let i = 0; i < 3; i += 1) g.devnet.nextEpoch();
+      return { adapter: g.adapter(), dependency: 'archival', checkpoint: JSON.stringify({ v: 1, height: from, pools: {} }), close: () => g.dispose() };
+    },
   };
   return harness;
 });

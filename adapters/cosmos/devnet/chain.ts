@@ -139,6 +139,8 @@ export interface ChainConfig extends TxEnv {
   maxValidators: number;
   inclusionDelayMs: number;
   modules: ModuleAddresses;
+  /** CometBFT's `[tx_index] indexer`: `false` is `"null"` (`tx` and `tx_search` refused). @defaultValue true */
+  txIndex?: boolean;
 }
 
 /** Thrown for a transaction already in the mempool cache (CometBFT's `ErrTxInCache`). */

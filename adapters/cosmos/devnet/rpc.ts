@@ -236,6 +236,14 @@ function broadcastSync(chain: Chain, params: Params): ReturnType<Chain['checkTx'
   return result;
 }
 
+/**
+ * A node whose indexer is `null` answers `tx` and `tx_search` with this
+ * (cometbft: rpc/core/tx.go, `Tx` and `TxSearch` on a `*null.TxIndex`).
+ */
+function requireTxIndex(chain: Chain): void {
+  if (chain.config.txIndex === false) throw internal('transaction indexing is disabled');
+}
+
 function statusJson(chain: Chain): unknown {
   const head = chain.head;
   const first = chain.block(1n)!;
@@ -249,7 +257,8 @@ function statusJson(chain: Chain): unknown {
       version: '0.38.17',
       channels: '40202122233038606100',
       moniker: 'softstake-devnet',
-      other: { tx_index: 'on', rpc_address: 'tcp://127.0.0.1:26657' },
+      // cometbft: node/node.go reports "off" for a `null` indexer.
+      other: { tx_index: chain.config.txIndex === false ? 'off' : 'on', rpc_address: 'tcp://127.0.0.1:26657' },
     },
     sync_info: {
       latest_block_hash: hex(head.hash),
@@ -329,12 +338,14 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
   },
   num_unconfirmed_txs: () => ({ n_txs: '0', total: '0', total_bytes: '0', txs: null }),
   tx: (chain, params) => {
+    requireTxIndex(chain);
     const hash = hexUpper(bytesParam(params, 'hash', 'base64'));
     const record = chain.txs.get(hash);
     if (record === undefined) throw internal(`tx (${hash}) not found`);
     return txJson(record);
   },
   tx_search: (chain, params) => {
+    requireTxIndex(chain);
     const query = stringParam(params, 'query');
     if (query === undefined || query === '') throw invalidParams('query is required');
     const conditions = parseQuery(query);

@@ -118,6 +118,14 @@ export interface NearChainOptions {
   blockProduction?: 'on-demand' | 'clock';
   /** Rewards accrue this many times faster than chain time (recorded on the clock; NEAR pays per epoch, so `softstake devnet` shortens `blockMs`). @defaultValue 1 */
   speedup?: number;
+  /**
+   * Blocks the node keeps: a regular (non-archival) node garbage-collects
+   * everything older (nearcore `gc_num_epochs_to_keep`, 5 epochs by
+   * default), reports the first block it keeps as `earliest_block_height`
+   * and refuses older ones. Unset: an archival node, keeping every block.
+   * @defaultValue undefined (archival)
+   */
+  keepBlocks?: number;
 }
 
 function sha256(data: Uint8Array | string): Uint8Array {
@@ -131,6 +139,8 @@ export class NearChain {
   readonly blockMs: number;
   readonly txValidityBlocks: number;
   readonly genesisHeight: number;
+  /** See {@link NearChainOptions.keepBlocks}; `undefined`: archival. */
+  readonly keepBlocks: number | undefined;
   /** The chain's clock (the kit's). */
   readonly clock: DevnetClock;
   /** Transactions checked and not yet included, with the kit's transaction faults. */
@@ -152,6 +162,8 @@ export class NearChain {
     this.blockMs = options.blockMs ?? 1000;
     this.txValidityBlocks = options.txValidityBlocks ?? 86_400;
     this.genesisHeight = options.genesisHeight ?? 1000;
+    if (options.keepBlocks !== undefined && (!Number.isSafeInteger(options.keepBlocks) || options.keepBlocks < 1)) throw new RangeError('near devnet: keepBlocks must be a whole number ≥ 1');
+    this.keepBlocks = options.keepBlocks;
     this.clock = new DevnetClock({ name: 'near devnet', mode: options.clock ?? 'frozen', speedup: options.speedup ?? 1 });
     this.pushBlock(this.genesisHeight, this.clock.start, '11111111111111111111111111111111');
     this.snapshot();
@@ -173,6 +185,11 @@ export class NearChain {
   close(): void {
     this.producer.stop();
     this.mempool.close();
+  }
+
+  /** The first block the node still keeps: genesis on an archival node. */
+  earliestHeight(): number {
+    return this.keepBlocks === undefined ? this.genesisHeight : Math.max(this.genesisHeight, this.head.height - this.keepBlocks + 1);
   }
 
   get head(): Block {
@@ -281,6 +298,23 @@ export class NearChain {
     }
     this.snapshot();
     return key.toString();
+  }
+
+  /**
+   * Credits `amount` to `accountId` as a transfer from a faucet would,
+   * without a transaction: an existing account is topped up; a missing
+   * implicit account (64 hex digits, an ed25519 public key) is created with
+   * that key as its full-access key (nearcore:
+   * runtime/runtime/src/actions.rs `action_implicit_account_creation_transfer`);
+   * a missing named account is refused (only its parent can create it).
+   */
+  fund(accountId: string, amount: bigint): void {
+    const existing = this.state.accounts.get(accountId);
+    if (existing === undefined && !/^[0-9a-f]{64}$/.test(accountId)) throw new RangeError(`near devnet: ${accountId} does not exist; a transfer creates only implicit accounts`);
+    this.newBlock();
+    if (existing !== undefined) existing.amount += amount;
+    else this.state.accounts.set(accountId, { amount, keys: new Map([[`ed25519:${baseEncode(Buffer.from(accountId, 'hex'))}`, BigInt(this.head.height - 1) * 1_000_000n]]) });
+    this.snapshot();
   }
 
   /** Deploys a staking pool with `initialStake` staked by nobody (as the contract's `new` does). */

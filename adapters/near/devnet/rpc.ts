@@ -59,11 +59,28 @@ function resolveBlock(chain: NearChain, params: Params): Block {
   if (id === undefined || id === null) return chain.head;
   const block = typeof id === 'number' || typeof id === 'string' ? chain.block(typeof id === 'string' && /^[0-9]+$/.test(id) ? Number(id) : id) : undefined;
   if (block === undefined) throw handlerError('UNKNOWN_BLOCK', { block_reference: { block_id: id } });
+  // A regular node has garbage-collected older blocks (nearcore: the block is gone from its store).
+  if (block.height < chain.earliestHeight()) throw handlerError('UNKNOWN_BLOCK', { block_reference: { block_id: id } });
   return block;
 }
 
+/**
+ * A state query at a block a regular node garbage-collected: nearcore's
+ * `GARBAGE_COLLECTED_BLOCK` with the block's height and hash
+ * (chain/jsonrpc-primitives/src/types/query.rs; nearcore's gc sanity
+ * pytests expect it for `view_account` at such a block).
+ */
+function resolveStateBlock(chain: NearChain, params: Params): Block {
+  const id = params.block_id;
+  if (id !== undefined && id !== null && (typeof id === 'number' || typeof id === 'string')) {
+    const block = chain.block(typeof id === 'string' && /^[0-9]+$/.test(id) ? Number(id) : id);
+    if (block !== undefined && block.height < chain.earliestHeight()) throw handlerError('GARBAGE_COLLECTED_BLOCK', { block_height: block.height, block_hash: block.hash });
+  }
+  return resolveBlock(chain, params);
+}
+
 function query(chain: NearChain, params: Params): unknown {
-  const block = resolveBlock(chain, params);
+  const block = resolveStateBlock(chain, params);
   const state = chain.stateAt(block.height);
   const at = { block_height: block.height, block_hash: block.hash };
   const accountId = typeof params.account_id === 'string' ? params.account_id : '';
@@ -186,8 +203,8 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
           latest_block_time: new Date(head.time).toISOString(),
           latest_state_root: head.hash,
           syncing: false,
-          earliest_block_height: chain.genesisHeight,
-          earliest_block_hash: chain.blocks[0]!.hash,
+          earliest_block_height: chain.earliestHeight(),
+          earliest_block_hash: chain.block(chain.earliestHeight())!.hash,
         },
         genesis_hash: chain.blocks[0]!.hash,
       };
@@ -223,7 +240,7 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
       return found.outcome;
     }
     case 'EXPERIMENTAL_changes': {
-      const block = resolveBlock(chain, p);
+      const block = resolveStateBlock(chain, p);
       if (p.changes_type !== 'all_access_key_changes' && p.changes_type !== 'single_access_key_changes') {
         throw requestError('PARSE_ERROR', { error_message: `devnet: unsupported changes_type ${String(p.changes_type)}` });
       }
