@@ -11,17 +11,33 @@
  * - sign.ts: the actions as freeze / vote / unfreeze / claim / withdraw
  *   transactions;
  * - broadcast.ts: send, java-tron's answer codes, finality, receipt, status;
- * - harvest.ts: what WithdrawBalance paid, by transaction.
+ * - harvest.ts: what WithdrawBalance paid, by transaction;
+ * - preflight.ts, keys.ts: the config checked against the chain; custody keys.
  *
  * Config: {@link TronOptions}; the signer secret is the account's hex
  * private key. Validators are SR addresses (`T…`).
  */
-import type { AdapterConfig, AdapterModule, ChainAdapter, ChainLimits, DueAction, HarvestResult, Position, SignedTx, StakeAction, TxReceipt, TxStatus } from '../types.js';
+import type {
+  AdapterConfig,
+  AdapterModule,
+  ChainAdapter,
+  ChainLimits,
+  DueAction,
+  HarvestResult,
+  Position,
+  PreflightCheck,
+  SignedTx,
+  StakeAction,
+  TxReceipt,
+  TxStatus,
+} from '../types.js';
 import { send, txStatus } from './broadcast.js';
 import { type RequestCounter, TronClient } from './client.js';
 import { harvest } from './harvest.js';
+import { newTronKey, tronAddressOf } from './keys.js';
 import { optionsSchema, resolveOptions, type TronOptions } from './options.js';
 import { readDue, readLimits, readPosition } from './position.js';
+import { preflight } from './preflight.js';
 import { signAction, stepsOf } from './sign.js';
 
 export type { TronOptions } from './options.js';
@@ -107,6 +123,10 @@ class TronAdapter implements ChainAdapter {
     return harvest(this.client, checkpoint);
   }
 
+  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
+    return preflight(this.client, checkpoint);
+  }
+
   async close(): Promise<void> {
     // Nothing to release: requests use fetch's shared pool; no timer outlives a call.
   }
@@ -124,4 +144,6 @@ export const adapter: AdapterModule<TronOptions> = {
   create(config) {
     return createTronAdapter(config);
   },
+  newKey: newTronKey,
+  addressOf: tronAddressOf,
 };

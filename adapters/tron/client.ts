@@ -16,6 +16,7 @@ import { ChainProtocolError } from '../errors.js';
 import { EndpointHttpError, fetchJson, withFailover } from '../failover.js';
 import { readSigningSecret } from '../signer.js';
 import type { AdapterConfig } from '../types.js';
+import { parseTronKey } from './keys.js';
 import type { ResolvedTronOptions, TronOptions } from './options.js';
 
 /** sun per TRX (java-tron `Parameter.ChainConstant.TRX_PRECISION`). */
@@ -93,9 +94,6 @@ export interface Head {
   at: number;
   id: string;
 }
-
-/** A hex private key: 64 hex digits (tronweb and TronLink import it so). */
-const PRIVATE_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
 
 /** `T…` (base58check) or `41…` hex → `41…` lowercase hex; undefined when it is not a TRON address. */
 export function toHexAddress(address: string): string | undefined {
@@ -243,11 +241,7 @@ export class TronClient {
   signer(): Promise<{ privateKey: string; address: string }> {
     if (this.key === undefined) {
       const pending = (async () => {
-        const secret = await readSigningSecret(this.name, this.config.signer);
-        if (!PRIVATE_KEY.test(secret)) throw new ChainProtocolError(this.name, 'signer: the secret is not a hex private key (64 hex digits)');
-        const privateKey = secret.replace(/^0x/, '').toLowerCase();
-        const address = TronWeb.address.fromPrivateKey(privateKey);
-        if (address === false) throw new ChainProtocolError(this.name, 'signer: the secret is not a secp256k1 private key');
+        const { privateKey, address } = parseTronKey(this.name, await readSigningSecret(this.name, this.config.signer));
         if (this.config.address !== undefined && address !== this.config.address) {
           throw new ChainProtocolError(this.name, `signer: the key is for ${address}, the config's custody address is ${this.config.address}`);
         }

@@ -21,6 +21,13 @@ export interface TronOptions {
    */
   solidityEndpoints?: string[];
   /**
+   * The network's genesis block id (`wallet/getblock` of block 0): preflight
+   * refuses an endpoint on another network. TRON has no chain id; mainnet's
+   * genesis id is `00000000000000001ebf88508a03865c71d452e25f4d51194196a1d22b6653dc`.
+   * @defaultValue none (any network)
+   */
+  genesisBlockId?: string;
+  /**
    * A file holding a TronGrid API key, sent as the `TRON-PRO-API-KEY`
    * header on every request; read once, never logged.
    * @defaultValue none (no header)
@@ -57,6 +64,7 @@ export interface TronOptions {
 
 /** {@link TronOptions} with every default filled in. */
 export interface ResolvedTronOptions {
+  genesisBlockId: string | undefined;
   solidityEndpoints: string[] | undefined;
   apiKeyFile: string | undefined;
   resource: TronResource;
@@ -67,6 +75,7 @@ export interface ResolvedTronOptions {
 
 /** The zod schema of {@link TronOptions}; unknown keys are refused. */
 export const optionsSchema = z.strictObject({
+  genesisBlockId: z.string().regex(/^[0-9a-f]{64}$/, 'a block id: 64 lower-case hex digits').optional(),
   solidityEndpoints: z.array(z.url()).min(1).max(16).optional(),
   apiKeyFile: z.string().min(1).optional(),
   resource: z.enum(['BANDWIDTH', 'ENERGY']).optional(),
@@ -79,6 +88,7 @@ export const optionsSchema = z.strictObject({
 export function resolveOptions(options: TronOptions): ResolvedTronOptions {
   const parsed = optionsSchema.parse(options ?? {});
   return {
+    genesisBlockId: parsed.genesisBlockId,
     solidityEndpoints: parsed.solidityEndpoints,
     apiKeyFile: parsed.apiKeyFile,
     resource: parsed.resource ?? 'BANDWIDTH',

@@ -21,7 +21,7 @@ import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import { adapter as tron, createTronAdapter, type TronOptions } from '../../adapters/tron/adapter.js';
 import { startTronDevnet, TRX, type TronDevnet, type TronDevnetOptions } from '../../adapters/tron/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent, SignedTx } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, settleDue, sumOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, settleDue, sumOf, type ConformanceHarness } from './conformance.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -100,6 +100,18 @@ describeAdapterConformance('tron', async () => {
     // Votes earn from the cycle after they were cast, and a claim may follow the last one after 24 h: five 6 h cycles.
     rewardPeriodMs: 5 * MAINTENANCE_MS,
     unknownValidator: stranger,
+    keys: moduleKeys(tron, (file) => ({ ...f.config(), signer: { file }, validators: [f.devnet.witnesses[0]!, f.devnet.witnesses[1]!] })),
+    fund: async (address, amount) => {
+      f.devnet.chain.fund(TronWeb.address.toHex(address).toLowerCase(), amount);
+      // A solidity node sees it 18 blocks later.
+      f.devnet.produceBlocks(19);
+      return Promise.resolve();
+    },
+    // A node's HTTP port without /walletsolidity (java-tron serves it on a port of its own).
+    lacking: async () => {
+      const adapter = tron.create({ ...f.config(undefined, { solidityEndpoints: [`${f.devnet.urls[0]!}/no-solidity-api`] }), validators: [f.devnet.witnesses[0]!] });
+      return Promise.resolve({ adapter, dependency: 'solidity', checkpoint: null, close: () => Promise.resolve() });
+    },
   };
   return harness;
 });
