@@ -393,6 +393,23 @@ export class NearChain {
     return key.toString();
   }
 
+  /**
+   * Credits `amount` to `accountId` as a transfer from a faucet would,
+   * without a transaction: an existing account is topped up; a missing
+   * implicit account (64 hex digits, an ed25519 public key) is created with
+   * that key as its full-access key (nearcore:
+   * runtime/runtime/src/actions.rs `action_implicit_account_creation_transfer`);
+   * a missing named account is refused (only its parent can create it).
+   */
+  fund(accountId: string, amount: bigint): void {
+    const existing = this.state.accounts.get(accountId);
+    if (existing === undefined && !/^[0-9a-f]{64}$/.test(accountId)) throw new RangeError(`near devnet: ${accountId} does not exist; a transfer creates only implicit accounts`);
+    this.newBlock();
+    if (existing !== undefined) existing.amount += amount;
+    else this.state.accounts.set(accountId, { amount, keys: new Map([[`ed25519:${baseEncode(Buffer.from(accountId, 'hex'))}`, BigInt(this.head.height - 1) * 1_000_000n]]) });
+    this.snapshot();
+  }
+
   /** Deploys a staking pool with `initialStake` staked by nobody (as the contract's `new` does). */
   createPool(id: string, options: { ownerId: string; initialStake: bigint; rewardPpmPerEpoch: number; fee: [number, number] }): void {
     this.newBlock();
