@@ -29,7 +29,8 @@ export interface TronOptions {
   genesisBlockId?: string;
   /**
    * A file holding a TronGrid API key, sent as the `TRON-PRO-API-KEY`
-   * header on every request; read once, never logged.
+   * header on every request; read once, never logged. A relative path is
+   * from the daemon's working directory.
    * @defaultValue none (no header)
    */
   apiKeyFile?: string;

@@ -11,6 +11,8 @@
  * blocks; the adapter does not depend on the block interval.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -309,5 +311,33 @@ describe('tron adapter', () => {
     expect(await reader.address()).toBe(f.custody);
     const signed: SignedTx | Error = await reader.sign({ kind: 'withdraw' }).catch((e: unknown) => e as Error);
     expect((signed as Error).message).toMatch(/signer: could not read key file/);
+  });
+
+  it('sends the TronGrid API key from its file as TRON-PRO-API-KEY on every request, and never in a message', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers['tron-pro-api-key'] as string | undefined);
+      response.setHeader('content-type', 'application/json');
+      response.end(request.url === '/wallet/getchainparameters' ? '{"chainParameter":[{"key":"getTransactionFee","value":1000}]}' : '{"Error":"class java.lang.IllegalArgumentException : nothing here"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dir = await mkdtemp(join(tmpdir(), 'softstake-tron-key-'));
+    try {
+      const keyFile = join(dir, 'trongrid');
+      await writeFile(keyFile, 'c0ffee-api-key-0123\n', { mode: 0o600 });
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const a = tron.create({ name: 'tron-grid', asset: 'TRX', decimals: 6, endpoints: [url], signer: { file: join(dir, 'none') }, address: 'TPYmHEhy5n8TCEfYGqW2rPxsghSfzghPDn', requestTimeoutMs: 2_000, options: { apiKeyFile: keyFile } });
+      expect((await a.limits()).typicalFee).toBe(700_000n);
+      const error = await a.position().catch((e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(ChainProtocolError);
+      expect((error as Error).message).toMatch(/nothing here/);
+      expect((error as Error).message).not.toContain('c0ffee');
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(seen)).toEqual(new Set(['c0ffee-api-key-0123']));
+      await a.close();
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
