@@ -60,8 +60,8 @@ function settle(client: AptosClient, committed: UserTransaction): TxReceipt {
   const moved: TxReceipt['moved'] = [];
   for (const [pool, flow] of flowsOf(committed, longAddress(committed.sender), client.poolSet)) {
     // delegation_pool.move: the add-stake fee buys shares for the NULL shareholder and returns to the pool's active shares when the epoch ends.
-    if (flow.fee > 0n) moved.push({ kind: 'refundable-fee', amount: flow.fee, validator: pool });
-    if (flow.withdrawn > 0n) moved.push({ kind: 'unlocked', amount: flow.withdrawn, validator: pool });
+    if (flow.fee > 0n) moved.push({ kind: 'refundable-fee', amount: flow.fee, validator: client.label(pool) });
+    if (flow.withdrawn > 0n) moved.push({ kind: 'unlocked', amount: flow.withdrawn, validator: client.label(pool) });
   }
   return { hash: committed.hash, fee, height: committed.version, at: Number(committed.timestamp / 1000n), moved };
 }

@@ -146,6 +146,11 @@ export class AptosClient {
     this.poolSet = new Set(options.pools);
   }
 
+  /** A pool as the config spells it (validators are reported so; the planner matches them). */
+  label(pool: string): string {
+    return this.options.labels.get(pool) ?? pool;
+  }
+
   /** Requests sent so far, over every endpoint and failover attempt. */
   requests(): number {
     return this.sent;
@@ -194,8 +199,9 @@ export class AptosClient {
       };
       aptos = new Aptos(
         new AptosConfig({
-          // CUSTOM: the SDK assumes nothing of the chain (with LOCAL it would sign chain id 4 without asking).
-          network: Network.CUSTOM,
+          // The SDK never builds a transaction here (sign.ts does, with the chain id the node reports), so the
+          // network only names the SDK's caches; CUSTOM would print a note on stdout for every client made.
+          network: this.options.chainId === 1 ? Network.MAINNET : this.options.chainId === 2 ? Network.TESTNET : Network.LOCAL,
           fullnode: target.url,
           client: fetchClient(count, target.basicAuth),
           ...(apiKey === undefined ? {} : { clientConfig: { API_KEY: apiKey } }),

@@ -134,12 +134,15 @@ export const devnet: DevnetModule = {
   kind: 'aptos',
   async start(options) {
     const speedup = BigInt(Math.max(1, options.speedup));
-    const epochIntervalSecs = 7_200n / speedup > 1n ? 7_200n / speedup : 1n;
+    // At least 2 s: an epoch change's DKG window must stay a small part of an epoch.
+    const epochIntervalSecs = 7_200n / speedup > 2n ? 7_200n / speedup : 2n;
     const lockup = (14n * 86_400n) / speedup > epochIntervalSecs ? (14n * 86_400n) / speedup : epochIntervalSecs;
     const chain = await startAptosDevnet({
       clock: 'wall',
       speedup: options.speedup,
       blockMs: 1000,
+      // DKG takes seconds on mainnet (unconfirmed); shortened with the epochs, as stake operations abort meanwhile.
+      reconfigurationMs: 200,
       epochIntervalSecs,
       staking: { recurringLockupDurationSecs: lockup },
       ...(options.ports === undefined ? {} : { ports: options.ports }),

@@ -128,7 +128,7 @@ export async function harvest(client: AptosClient, checkpoint: string | null): P
     const [active, inactive, pendingInactive] = await client.stake(pool, custody, at);
     const total = active + inactive + pendingInactive;
     const reward = total - mark.total - mark.flows - (before.get(pool) ?? 0n);
-    if (reward !== 0n) events.push({ id: `${pool}:${epoch}`, amount: reward, at: Number(startUs / 1000n), validator: pool });
+    if (reward !== 0n) events.push({ id: `${pool}:${epoch}`, amount: reward, at: Number(startUs / 1000n), validator: client.label(pool) });
     const flows = after.get(pool) ?? 0n;
     if (total !== 0n || flows !== 0n) next.pools[pool] = { total, flows };
   }

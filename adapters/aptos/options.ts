@@ -51,6 +51,8 @@ export interface ResolvedAptosOptions {
   chainId: number | undefined;
   /** Long form (`0x` + 64 hex digits), as the adapter compares them. */
   pools: string[];
+  /** Each pool's long form → its spelling in the config, which is what the adapter reports (the planner matches it). */
+  labels: ReadonlyMap<string, string>;
   apiKeyFile: string | undefined;
   expirationSecs: bigint;
   inclusionWaitMs: number;
@@ -78,9 +80,20 @@ export function resolveOptions(options: AptosOptions, validators: readonly strin
   const parsed = optionsSchema.parse(options);
   const pools = parsed.pools ?? [...validators];
   if (pools.length === 0) throw new RangeError("aptos: no delegation pools: list them as the chain's validators (or options.pools)");
+  const labels = new Map<string, string>();
+  for (const pool of pools) {
+    let long: string;
+    try {
+      long = longAddress(pool);
+    } catch {
+      throw new RangeError(`aptos: validator ${JSON.stringify(pool)} is not an Aptos address (a delegation pool's 0x…)`);
+    }
+    if (!labels.has(long)) labels.set(long, pool);
+  }
   return {
     chainId: parsed.chainId,
-    pools: [...new Set(pools.map(longAddress))],
+    pools: [...labels.keys()],
+    labels,
     apiKeyFile: parsed.apiKeyFile,
     expirationSecs: BigInt(parsed.expirationSecs ?? 60),
     inclusionWaitMs: parsed.inclusionWaitMs ?? 20_000,

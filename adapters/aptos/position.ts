@@ -74,11 +74,11 @@ export async function readPosition(client: AptosClient): Promise<Position> {
   for (const pool of client.options.pools) {
     const [active, inactive, pendingInactive] = await client.stake(pool, custody, version);
     const bonded = active + (fees.get(pool) ?? 0n);
-    if (bonded > 0n) delegations.push({ validator: pool, amount: bonded });
+    if (bonded > 0n) delegations.push({ validator: client.label(pool), amount: bonded });
     withdrawable += inactive;
     if (pendingInactive > 0n) {
       const [lockupSecs = 0n] = await client.viewU64('0x1::stake::get_lockup_secs', [pool], version);
-      unbonding.push({ validator: pool, amount: pendingInactive, completesAt: Number(lockupSecs) * 1000 });
+      unbonding.push({ validator: client.label(pool), amount: pendingInactive, completesAt: Number(lockupSecs) * 1000 });
     }
   }
   return {
@@ -102,7 +102,7 @@ async function health(client: AptosClient, version: bigint): Promise<ValidatorHe
     const [state = 0n] = await client.viewU64('0x1::stake::get_validator_state', [pool], version);
     const [commission = 0n] = await client.viewU64('0x1::delegation_pool::operator_commission_percentage', [pool], version);
     // The commission is in hundredths of a percent (delegation_pool.move MAX_FEE = 10000): basis points.
-    out.push({ validator: pool, active: state === VALIDATOR_ACTIVE || state === VALIDATOR_PENDING_INACTIVE, jailed: false, commissionBps: Number(commission) });
+    out.push({ validator: client.label(pool), active: state === VALIDATOR_ACTIVE || state === VALIDATOR_PENDING_INACTIVE, jailed: false, commissionBps: Number(commission) });
   }
   return out;
 }
@@ -143,7 +143,7 @@ export async function readDue(client: AptosClient, _checkpoint: string | null): 
   for (const pool of client.options.pools) {
     const [withdrawable, amount] = await client.view('0x1::delegation_pool::get_pending_withdrawal', [pool, custody], version);
     if (withdrawable === true && typeof amount === 'string' && /^\d+$/.test(amount) && BigInt(amount) > 0n) {
-      due.push({ action: { kind: 'withdraw', validator: pool }, amount: BigInt(amount) });
+      due.push({ action: { kind: 'withdraw', validator: client.label(pool) }, amount: BigInt(amount) });
     }
   }
   return due;
