@@ -64,6 +64,8 @@ export interface AptosDevnet extends DevnetControls<IncludedTx> {
   leaveValidatorSet(pool: string): void;
   /** Sets a pool's proposals per epoch (its performance; rewards scale by successful / total). */
   setProposals(pool: string, successful: bigint, failed: bigint): void;
+  /** Governance's `block::update_epoch_interval_microsecs`: the next epoch change comes `secs` after the last. */
+  setEpochInterval(secs: bigint): void;
 }
 
 /** The pool address the devnet derives from a name (a resource-account-like sha3 of the seed). */
@@ -126,6 +128,7 @@ export async function startAptosDevnet(options: AptosDevnetOptions = {}): Promis
     },
     leaveValidatorSet: (pool) => chain.leaveValidatorSet(pool),
     setProposals: (pool, successful, failed) => chain.setProposals(pool, successful, failed),
+    setEpochInterval: (secs) => chain.setEpochInterval(secs),
   };
 }
 
