@@ -9,7 +9,8 @@
  *   one ledger version from the address;
  * - sign.ts: the pool calls, simulated, then signed with an expiry in chain time;
  * - broadcast.ts: send, lookup, wait, receipt, status;
- * - harvest.ts: each epoch's growth the custody's own flows (flows.ts) do not explain.
+ * - harvest.ts: each epoch's growth the custody's own flows (flows.ts) do not explain;
+ * - preflight.ts, keys.ts: the config checked against the chain; new custody keys.
  *
  * Config: {@link AptosOptions}.
  */
@@ -21,6 +22,7 @@ import type {
   DueAction,
   HarvestResult,
   Position,
+  PreflightCheck,
   SignedTx,
   StakeAction,
   TxReceipt,
@@ -29,8 +31,10 @@ import type {
 import { send, txStatus } from './broadcast.js';
 import { AptosClient, type RequestCounter } from './client.js';
 import { harvest } from './harvest.js';
+import { aptosAddressOf, newAptosKey } from './keys.js';
 import { optionsSchema, resolveOptions, type AptosOptions, type ResolvedAptosOptions } from './options.js';
 import { readDue, readLimits, readPosition } from './position.js';
+import { preflight } from './preflight.js';
 import { signAction } from './sign.js';
 
 export type { AptosOptions } from './options.js';
@@ -100,6 +104,10 @@ class AptosAdapter implements ChainAdapter {
     return harvest(this.client, checkpoint);
   }
 
+  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
+    return preflight(this.client, checkpoint);
+  }
+
   async close(): Promise<void> {
     // Nothing to release: requests go through fetch's shared pool; no timers outlive a call.
   }
@@ -117,4 +125,6 @@ export const adapter: AdapterModule<AptosOptions> = {
   create(config) {
     return createAptosAdapter(config);
   },
+  newKey: newAptosKey,
+  addressOf: aptosAddressOf,
 };

@@ -15,7 +15,7 @@ import { adapter as aptos, createAptosAdapter, type AptosOptions } from '../../a
 import { ReconfigurationInProgressError } from '../../adapters/aptos/sign.js';
 import { ONE_APT, startAptosDevnet, type AptosDevnet, type AptosDevnetOptions } from '../../adapters/aptos/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, stakeOf, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, stakeOf, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
 
 const EPOCH_MS = 3_600_000;
 const BLOCK_MS = 1_000;
@@ -96,6 +96,21 @@ describeAdapterConformance('aptos', async () => {
     unknownValidator: `0x${'ab'.repeat(32)}`,
     claims: false,
     unbondingEarns: true,
+    keys: moduleKeys(aptos, (file) => ({
+      name: 'aptos-devnet',
+      asset: 'APT',
+      decimals: 8,
+      endpoints: [...f.devnet.endpoints],
+      signer: { file },
+      validators: f.devnet.pools,
+      requestTimeoutMs: 300,
+      options: { chainId: f.devnet.chainId, inclusionWaitMs: 500 },
+    })),
+    // A transfer creates the account at its key's address (aptos_account::transfer).
+    fund: async (address, amount) => {
+      f.devnet.chain.fund(address, address, amount);
+      return Promise.resolve();
+    },
   };
   return harness;
 });

@@ -3,8 +3,8 @@
  * devnet is up: one line per chain (one JSON line with `--json`) with the
  * asset, the endpoints, the custody address and a funded test account whose
  * key the chain's own SDK takes, as anvil and hardhat do. Here cosmjs,
- * near-api-js and the Aptos ts-sdk make transactions of their own with the
- * printed keys while the daemon runs.
+ * near-api-js, tronweb and the Aptos ts-sdk make transactions of their own
+ * with the printed keys while the daemon runs.
  */
 import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { GasPrice, SigningStargateClient, StargateClient } from '@cosmjs/stargate';
 import { Account as AptosAccount, Aptos, AptosConfig, Ed25519PrivateKey, Network } from '@aptos-labs/ts-sdk';
 import { Account, type KeyPairString } from 'near-api-js';
+import { TronWeb } from 'tronweb';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import type { DevnetChainInfo } from '../../src/cli/commands/devnet.js';
@@ -95,9 +96,10 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(ready.devnets.map((d) => [d.asset, d.chain, d.kind])).toEqual([
       ['ATOM', 'cosmoshub-devnet', 'cosmos'],
       ['NEAR', 'near-devnet', 'near'],
+      ['TRX', 'tron-devnet', 'tron'],
       ['APT', 'aptos-devnet', 'aptos'],
     ]);
-    const [atom, near, apt] = ready.devnets as [DevnetChainInfo, DevnetChainInfo, DevnetChainInfo];
+    const [atom, near, trx, apt] = ready.devnets as [DevnetChainInfo, DevnetChainInfo, DevnetChainInfo, DevnetChainInfo];
     for (const d of ready.devnets) {
       expect(d.endpoints.length).toBeGreaterThanOrEqual(2);
       for (const url of d.endpoints) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -109,6 +111,8 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(atom.testAccount.key.split(' ')).toHaveLength(24); // a mnemonic, as Keplr and gaiad import it
     expect(near.testAccount.key).toMatch(/^ed25519:[1-9A-HJ-NP-Za-km-z]+$/);
     expect(near.testAccount.balance).toBe(String(1_000n * 10n ** 24n));
+    expect(trx.testAccount.key).toMatch(/^[0-9a-f]{64}$/); // a hex private key, as tronweb and TronLink import it
+    expect(trx.testAccount.balance).toBe('1000000000'); // 1,000 TRX
     expect(apt.testAccount.key).toMatch(/^ed25519-priv-0x[0-9a-f]{64}$/);
     expect(apt.testAccount.balance).toBe(String(1_000n * 10n ** 8n));
     expect(apt.chainId).toBe('4');
@@ -134,6 +138,14 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(BigInt(staked!)).toBeGreaterThanOrEqual(5n * 10n ** 24n - 1n);
     expect(await account.getBalance()).toBeLessThan(before - 5n * 10n ** 24n);
 
+    // tronweb, with the printed key: 5 TRX frozen for bandwidth.
+    const tw = new TronWeb({ fullHost: trx.endpoints[0]!, privateKey: trx.testAccount.key });
+    expect(tw.defaultAddress.base58).toBe(trx.testAccount.address);
+    const freeze = await tw.trx.sign(await tw.transactionBuilder.freezeBalanceV2(5_000_000, 'BANDWIDTH', trx.testAccount.address));
+    expect(await tw.trx.sendRawTransaction(freeze)).toMatchObject({ result: true });
+    const frozen = async (): Promise<unknown> => ((await tw.trx.getUnconfirmedAccount(trx.testAccount.address)) as unknown as { frozenV2?: unknown[] }).frozenV2?.[0];
+    expect(await frozen()).toEqual({ amount: 5_000_000 });
+
     // The Aptos ts-sdk, with the printed key: 1 APT sent to a fresh account.
     const aptos = new Aptos(new AptosConfig({ network: Network.CUSTOM, fullnode: `${apt.endpoints[0]!}/v1` }));
     const sender = AptosAccount.fromPrivateKey({ privateKey: new Ed25519PrivateKey(apt.testAccount.key) });
@@ -154,6 +166,7 @@ describe('softstake devnet: how to reach each chain', () => {
     // The custody key stays in its key file: the log never carries a key.
     expect(run.stderr()).not.toContain(atom.testAccount.key);
     expect(run.stderr()).not.toContain(near.testAccount.key);
+    expect(run.stderr()).not.toContain(trx.testAccount.key);
     expect(run.stderr()).not.toContain(apt.testAccount.key);
   }, 90_000);
 
@@ -161,11 +174,15 @@ describe('softstake devnet: how to reach each chain', () => {
     run = start(['devnet', '-c', await shippedConfig()]);
     const atom = await run.line(/^devnet ATOM /);
     const near = await run.line(/^devnet NEAR /);
+    const trx = await run.line(/^devnet TRX /);
     const apt = await run.line(/^devnet APT /);
     expect(atom).toMatch(
       /^devnet ATOM {2}cosmoshub-devnet \(cosmos, chain id softstake-devnet-1\) {2}endpoints http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ {2}websocket ws:\/\/\S+, ws:\/\/\S+ {2}custody cosmos1\w+ {2}test account cosmos1\w+ holding 1000 ATOM, key \(mnemonic, HD path m\/44'\/118'\/0'\/0\/0\): (\w+ ){23}\w+$/,
     );
     expect(near).toMatch(/^devnet NEAR {2}near-devnet \(near, chain id near-devnet\) {2}endpoints \S+, \S+ {2}custody custody-[0-9a-f]{8}\.devnet {2}test account test-[0-9a-f]{8}\.devnet holding 1000 NEAR, key \([^)]+\): ed25519:\w+$/);
+    expect(trx).toMatch(
+      /^devnet TRX {2}tron-devnet \(tron\) {2}endpoints http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ {2}custody T\w{33} {2}test account T\w{33} holding 1000 TRX, key \(hex private key, as tronweb and TronLink import it\): [0-9a-f]{64}$/,
+    );
     expect(apt).toMatch(/^devnet APT {2}aptos-devnet \(aptos, chain id 4\) {2}endpoints \S+, \S+ {2}custody 0x[0-9a-f]{64} {2}test account 0x[0-9a-f]{64} holding 1000 APT, key \(.+\): ed25519-priv-0x[0-9a-f]{64}$/);
     await run.line(/"msg":"devnet running/); // the log, on stdout without --json; Ctrl-C is handled from here on
     expect(await run.stop()).toBe(0);
