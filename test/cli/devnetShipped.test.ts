@@ -48,5 +48,5 @@ describe('softstake devnet, the shipped config', () => {
       expect(BigInt(s.staked), asset).toBeGreaterThanOrEqual(899n * unit); // 90% of the demo users' 1,000
       expect(BigInt(s.distributed), asset).toBeGreaterThan(0n);
     }
-  }, 60_000);
+  }, 90_000); // four devnets start one after another, then 30 s of running
 });
