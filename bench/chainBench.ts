@@ -8,10 +8,13 @@
  *     claim, the custody alone on the chain against a crowd of delegators.
  * E3. NEAR adapter: the same, with a crowd staking in the custody's pools.
  * E4. TRON adapter: the same, with a crowd voting for the custody's SRs.
+ * E5. Aptos adapter: the same, with a crowd delegating to the custody's
+ *     delegation pools.
  *
  * An adapter's calls must depend on the custody account's validators and
  * transactions only, never on how many other accounts use the chain.
  */
+import { PrivateKey, PrivateKeyVariants } from '@aptos-labs/ts-sdk';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +30,8 @@ import { adapter as near, type NearOptions } from '../adapters/near/adapter.js';
 import { ONE_NEAR, startNearDevnet, type NearDevnet } from '../adapters/near/devnet.js';
 import { adapter as tron, type TronOptions } from '../adapters/tron/adapter.js';
 import { startTronDevnet, TRX, type TronDevnet } from '../adapters/tron/devnet.js';
+import { adapter as aptos, type AptosOptions } from '../adapters/aptos/adapter.js';
+import { ONE_APT, startAptosDevnet } from '../adapters/aptos/devnet.js';
 import type { AdapterConfig, ChainAdapter } from '../adapters/types.js';
 import { atInterrupt } from './interrupt.js';
 import { check, count, ratio, say, seconds, timed, type SummaryRow } from './report.js';
@@ -42,6 +47,8 @@ export interface ChainBenchOptions {
   nearCrowd: number;
   /** Other accounts voting for the custody's SRs when the TRON adapter's calls are counted again. @defaultValue 100 */
   tronCrowd: number;
+  /** Other delegators in the Aptos pools when that adapter's calls are counted again. @defaultValue 100 */
+  aptosCrowd?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -489,7 +496,73 @@ async function benchTronAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
   }
 }
 
+// ---- Aptos. ----
+
+/** E5. */
+async function benchAptosAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
+  const crowdSize = o.aptosCrowd ?? 100;
+  say(`\nE5. Aptos adapter, custody delegating to 2 pools: requests (rpcRequests()) per position() and per harvest job (due withdrawals, harvest) after an epoch, alone vs ${count(crowdSize)} other delegators in the same pools; ${ROUNDS} rounds, medians`);
+  const devnet = await startAptosDevnet({ epochIntervalSecs: 3_600n, blockMs: 60_000 });
+  const keys = await keyDirectory();
+  const built: ChainAdapter[] = [];
+  try {
+    const accountAdapter = async (name: string): Promise<ChainAdapter> => {
+      const account = devnet.createAccount(1_000n * ONE_APT);
+      const file = await keys.write(`${name}.key`, PrivateKey.formatPrivateKey(account.privateKey.toHexString(), PrivateKeyVariants.Ed25519));
+      const config: AdapterConfig<AptosOptions> = {
+        name: 'aptos-bench',
+        asset: 'APT',
+        decimals: 8,
+        endpoints: [...devnet.endpoints],
+        signer: { file },
+        validators: devnet.pools,
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        options: { chainId: devnet.chainId, inclusionWaitMs: 10_000 },
+      };
+      const a = aptos.create(config);
+      built.push(a);
+      return a;
+    };
+
+    const custody = await accountAdapter('custody');
+    const [alpha, beta] = devnet.pools as [string, string];
+    await custody.delegate(alpha, 100n * ONE_APT);
+    await custody.delegate(beta, 100n * ONE_APT);
+    // The epoch that returns the add-stake fee pays the new stake nothing: from the next one on, a reward per pool.
+    devnet.nextEpoch();
+    let checkpoint = (await harvestJob(custody, null)).checkpoint;
+
+    const measure = async (): Promise<CallCounts> => {
+      const measured = await measureRounds(custody, () => devnet.nextEpoch(), { targets: 2, claims: 0, events: 2 }, checkpoint);
+      checkpoint = measured.checkpoint;
+      return measured.counts;
+    };
+
+    const alone = await measure();
+    say(`  baseline: custody alone with the pools' owners: position ${listOf(alone.position)}; harvest after an epoch ${listOf(alone.harvest)}; harvest in the same epoch ${listOf(alone.idleHarvest)}`);
+
+    const setup = await timed(async () => {
+      await eachConcurrently(crowdSize, CONCURRENCY, async (i) => {
+        const other = await accountAdapter(`delegator-${i}`);
+        await other.delegate(alpha, 20n * ONE_APT + BigInt(i));
+        await other.delegate(beta, 20n * ONE_APT + BigInt(i));
+      });
+    });
+    say(`  setup: ${count(crowdSize)} accounts, each delegating to both pools through the adapter: ${seconds(setup.seconds)} (${count(2 * crowdSize)} transactions)`);
+
+    const crowded = await measure();
+    say(`  with ${count(crowdSize)} other delegators: position ${listOf(crowded.position)}; harvest after an epoch ${listOf(crowded.harvest)}; harvest in the same epoch ${listOf(crowded.idleHarvest)}`);
+    say('  checks: every harvest after an epoch reported a reward for each pool and had nothing to withdraw; a second harvest in the epoch found nothing');
+
+    return callRows('aptos adapter', `${count(crowdSize)} delegators`, alone, crowded, 0);
+  } finally {
+    for (const a of built) await a.close();
+    await devnet.close();
+    await keys.remove();
+  }
+}
+
 /** Part E: block production of the Cosmos devnet, then the adapters' RPC calls alone and in a crowd. */
 export async function benchChains(options: ChainBenchOptions): Promise<SummaryRow[]> {
-  return [...(await benchBlockProduction(options)), ...(await benchCosmosAdapter(options)), ...(await benchNearAdapter(options)), ...(await benchTronAdapter(options))];
+  return [...(await benchBlockProduction(options)), ...(await benchCosmosAdapter(options)), ...(await benchNearAdapter(options)), ...(await benchTronAdapter(options)), ...(await benchAptosAdapter(options))];
 }

@@ -78,6 +78,20 @@ export interface ConformanceHarness {
   /** A validator the chain does not know, well-formed for the chain; the refusal test runs only where given. */
   unknownValidator?: string;
   /**
+   * Whether the chain has rewards to claim, so `due()` lists a claim once
+   * rewards accrue (Cosmos, NEAR's ping, TRON, Polkadot). `false` where
+   * rewards compound into the stake with nothing to send (Aptos): then
+   * `due()` must list no claim.
+   * @defaultValue true
+   */
+  claims?: boolean;
+  /**
+   * Whether stake on its way out keeps earning until it unlocks (Aptos pays
+   * rewards on pending_inactive stake at each epoch change), so what comes
+   * back may exceed what was undelegated. @defaultValue false
+   */
+  unbondingEarns?: boolean;
+  /**
    * Whether chain time stands still between `advance` calls; if so the suite
    * also checks that nothing at all happens between them.
    * @defaultValue true
@@ -232,6 +246,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
       return built;
     };
     const frozen = (): boolean => h.frozenClock ?? true;
+    const claims = (): boolean => h.claims ?? true;
     /** Signs and sends the steps of `action` from `from` on (the rest of an action whose first step a test sent itself); their fees. */
     const finish = async (action: StakeAction, from = 1): Promise<bigint> => {
       let fees = 0n;
@@ -311,7 +326,8 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         expect(theirs.bonded).toBe(mine.bonded);
         expect(theirs.liquid).toBe(mine.liquid);
         await reader.limits();
-        expect((await reader.due(null)).length).toBeGreaterThan(0);
+        expect((await reader.due(null)).map((d) => d.action)).toEqual((await adapter.due(null)).map((d) => d.action));
+        if (claims()) expect((await reader.due(null)).length).toBeGreaterThan(0);
         expectWellFormedEvents(await reader.harvest(null));
         // Signing is what needs the key, and says so.
         const error = await rejection(reader.sign({ kind: 'delegate', validator: v0(), amount: h.amount }));
@@ -323,7 +339,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         await adapter.delegate(v0(), h.amount);
         h.devnet.advance(h.rewardPeriodMs);
         const due = await adapter.due(null);
-        expect(due.length).toBeGreaterThan(0);
+        if (claims()) expect(due.length).toBeGreaterThan(0);
         for (const d of due) expect(['claim', 'withdraw']).toContain(d.action.kind);
         const before = await adapter.position();
         const requests = adapter.rpcRequests();
@@ -724,7 +740,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         if (h.validators.length > 1) await adapter.delegate(v1(), h.amount);
         h.devnet.advance(h.rewardPeriodMs);
         const due = await adapter.due(null);
-        expect(due.some((d) => d.action.kind === 'claim')).toBe(true);
+        expect(due.some((d) => d.action.kind === 'claim')).toBe(claims());
         for (const d of due) {
           expect(adapter.steps(d.action)).toBeGreaterThanOrEqual(1);
           if (d.dueAt !== undefined) expect(Number.isSafeInteger(d.dueAt)).toBe(true);
@@ -732,7 +748,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
           if (d.action.kind === 'claim') expect(d.action.validators.length).toBeGreaterThan(0);
         }
         const result = await claimAndHarvest(adapter, null);
-        expect(result.receipts.length).toBeGreaterThan(0);
+        if (claims()) expect(result.receipts.length).toBeGreaterThan(0);
         expect(sumOf(result.events)).toBe(paid());
         if (frozen()) expect((await adapter.due(result.checkpoint)).filter((d) => d.action.kind === 'claim')).toEqual([]);
       });
@@ -891,7 +907,8 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         const rewards = receipt.moved.filter((m) => m.kind === 'reward');
         const reported = (await adapter.harvest(null)).events.filter((e) => e.id.includes(receipt.hash));
         expect(sumOf(reported)).toBe(sumOf(rewards));
-        expect(receipt.moved.filter((m) => m.kind !== 'reward')).toEqual([]);
+        // A fee the chain returns later (Aptos's add-stake fee) may be listed too; nothing was unlocked.
+        expect(receipt.moved.filter((m) => m.kind === 'unlocked')).toEqual([]);
       });
 
       it('undelegated stake comes back: a withdraw where the chain needs one lists what it unlocked, and none of it is a reward', async () => {
@@ -911,7 +928,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
           const unlocked = receipts.flatMap((r) => r.moved.filter((m) => m.kind === 'unlocked'));
           expect(sumOf(unlocked)).toBe(before.withdrawable);
           // Staked shares may round a base unit away.
-          expect(before.withdrawable).toBeLessThanOrEqual(half);
+          if (!(h.unbondingEarns ?? false)) expect(before.withdrawable).toBeLessThanOrEqual(half);
           expect(before.withdrawable).toBeGreaterThanOrEqual(half - 2n);
           expect(after.liquid).toBe(before.liquid + before.withdrawable - receipts.reduce((sum, r) => sum + r.fee, 0n));
           expect(after.withdrawable).toBe(0n);
