@@ -284,7 +284,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await sleep(500);
     }
     // …and the daemon has had time to run every kind of job once, so the first memory reading is not its start-up.
-    await sleep(20_000);
+    await sleep(10_000);
     log('warm-up done: every chain has delegated; steady part starts');
 
     // The steady part: traffic and the seed's faults.
@@ -429,16 +429,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await sleep(1_000);
     }
     if (!settled) notes.push('the pipeline did not settle within 180 s');
-    // The scheduler finds its schedulers again within its check interval after the flush.
-    await sleep(11_000);
+    // The scheduler finds its schedulers again within its check interval (10 s) after the flush.
     const queues = openQueues(config);
-    const schedulerIds: string[] = [];
+    let schedulerIds: string[] = [];
     let failedInRedis = 0;
     try {
-      for (const q of [queues.distribute, ...queues.chains.values()]) {
-        schedulerIds.push(...(await q.getJobSchedulers()).map((s) => s.key));
-        failedInRedis += (await q.getJobCounts('failed')).failed ?? 0;
-      }
+      const expected = Object.keys(config.assets).length + 3 * chains.length;
+      const until = Date.now() + 15_000;
+      do {
+        schedulerIds = [];
+        for (const q of [queues.distribute, ...queues.chains.values()]) schedulerIds.push(...(await q.getJobSchedulers()).map((s) => s.key));
+        if (schedulerIds.length >= expected) break;
+        await sleep(1_000);
+      } while (Date.now() < until);
+      for (const q of [queues.distribute, ...queues.chains.values()]) failedInRedis += (await q.getJobCounts('failed')).failed ?? 0;
     } finally {
       await queues.close();
     }

@@ -14,9 +14,9 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const MAIN = new URL('../../bench/soak/main.ts', import.meta.url).pathname;
 
 describe('chaos soak (short, seed 1)', () => {
-  it('every invariant holds after two minutes of faults', async () => {
+  it('every invariant holds after a minute of faults (about two minutes in all, longer under load)', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--duration', '75s', '--seed', '1', '--redis-port', String(port), '--quiet'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--duration', '60s', '--seed', '1', '--redis-port', String(port), '--quiet'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
