@@ -10,6 +10,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../../src/config/fields.js';
 import { formatReport } from './report.js';
 import { runSoak } from './run.js';
+import { FAULT_KINDS, type FaultKind } from './schedule.js';
+
+function kinds(text: string): FaultKind[] {
+  const list = text.split(',').map((k) => k.trim());
+  const unknown = list.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown fault kinds ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+  return list as FaultKind[];
+}
 
 function duration(text: string): number {
   const ms = parseDuration(text);
@@ -30,10 +38,11 @@ const program = new Command('soak')
   .option('-c, --config <file>', 'the config whose chains and assets take part', 'config/devnet.yaml')
   .option('--redis-port <port>', "the soak's own redis-server (restarted and flushed during the run)", integer, 6390)
   .option('--workers <n>', 'worker processes', integer, 2)
+  .option('--only <kinds>', 'only these fault kinds, comma-separated (the one Redis flush stays)', kinds)
   .option('--keep-database', 'keep the soak database afterwards', false)
   .option('--quiet', 'no progress lines', false);
 program.parse();
-const opts = program.opts<{ duration: number; seed?: number; config: string; redisPort: number; workers: number; keepDatabase: boolean; quiet: boolean }>();
+const opts = program.opts<{ duration: number; seed?: number; config: string; redisPort: number; workers: number; keepDatabase: boolean; quiet: boolean; only?: FaultKind[] }>();
 const seed = opts.seed ?? randomInt(1, 1_000_000);
 const started = Date.now();
 const log = (line: string) => {
@@ -42,12 +51,12 @@ const log = (line: string) => {
 
 try {
   log(`seed ${seed}`);
-  const result = await runSoak({ configFile: opts.config, durationMs: opts.duration, seed, redisPort: opts.redisPort, workers: Math.max(2, opts.workers), keepDatabase: opts.keepDatabase, log });
+  const result = await runSoak({ configFile: opts.config, durationMs: opts.duration, seed, redisPort: opts.redisPort, workers: Math.max(2, opts.workers), keepDatabase: opts.keepDatabase, ...(opts.only === undefined ? {} : { only: opts.only }), log });
   process.stdout.write(`${formatReport(result)}\n`);
   for (const note of result.notes) process.stdout.write(`note: ${note}\n`);
   const violated = result.invariants.find((i) => !i.ok);
   if (violated) {
-    process.stdout.write(`\nsoak FAILED, seed ${seed}: ${violated.name}: ${violated.detail}\n`);
+    process.stdout.write(`\nsoak FAILED, seed ${seed}: ${violated.name}: ${violated.detail}\ndatabase ${result.database}\n`);
     process.exitCode = 1;
   } else process.stdout.write(`\nsoak passed, seed ${seed}, ${Math.round((Date.now() - started) / 1000)} s in all\n`);
 } catch (error) {

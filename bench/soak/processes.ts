@@ -106,6 +106,8 @@ export interface LogCounts {
 export interface Memory {
   rss: number;
   heapUsed: number;
+  /** The probe did not answer the request to collect garbage first: a periodic reading. */
+  uncollected?: boolean;
 }
 
 /** One `softstake start --role …` process, restartable in its slot. */
@@ -222,16 +224,18 @@ export class RoleProcess {
     if (pid === undefined || !this.running) return undefined;
     const asked = Date.now();
     this.child!.kill('SIGUSR2');
-    for (let i = 0; i < 50; i += 1) {
+    let last: Memory | undefined;
+    for (let i = 0; i < 150; i += 1) {
       await new Promise((r) => setTimeout(r, 100));
       try {
         const m = JSON.parse(await readFile(join(this.probeDir, `${pid}.json`), 'utf8')) as Memory & { at: number; collected: boolean };
         if (m.collected && m.at >= asked) return { rss: m.rss, heapUsed: m.heapUsed };
+        last = { rss: m.rss, heapUsed: m.heapUsed, uncollected: true };
       } catch {
         // not written yet
       }
     }
-    return undefined;
+    return last;
   }
 }
 

@@ -23,8 +23,10 @@ export function formatReport(r: SoakResult): string {
   for (const m of r.memory) {
     const growth = m.start && m.end ? ` (heap ${m.end.heapUsed >= m.start.heapUsed ? '+' : ''}${mib(m.end.heapUsed - m.start.heapUsed)})` : '';
     const restarts = m.restarts > 0 ? `, ${m.restarts} restarts` : '';
-    add('memory MiB', `${m.label} RSS, heap: start → end`, `${mib(m.start?.rss)}, ${mib(m.start?.heapUsed)} → ${mib(m.end?.rss)}, ${mib(m.end?.heapUsed)}${growth}${restarts}`);
+    const mark = m.start?.uncollected || m.end?.uncollected ? ' (a reading without GC)' : '';
+    add('memory MiB', `${m.label} RSS, heap: start → end${mark}`, `${mib(m.start?.rss)}, ${mib(m.start?.heapUsed)} → ${mib(m.end?.rss)}, ${mib(m.end?.heapUsed)}${growth}${restarts}`);
   }
+  add('run', 'database', r.database);
   for (const inv of r.invariants) add('invariant', inv.name, `${inv.ok ? 'ok' : 'VIOLATED'}: ${inv.detail}`);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['', 'measure', 'value'][i]!.length));
   const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -49,7 +49,9 @@ export interface SoakOptions {
   users?: number;
   /** Mean gap between faults, ms. @defaultValue 5000 */
   meanGapMs?: number;
-  /** Keep the database after the run (its name is printed). @defaultValue false */
+  /** Only these fault kinds (the flush always stays). @defaultValue every kind */
+  only?: FaultKind[];
+  /** Keep the database after the run (its name is printed); kept anyway when an invariant fails. @defaultValue false */
   keepDatabase?: boolean;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
@@ -171,8 +173,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       }
     }
   };
+  let keepDatabase = o.keepDatabase ?? false;
   cleanups.push(async () => {
-    if (o.keepDatabase) return;
+    if (keepDatabase) return;
     const c = new pg.Client({ connectionString: adminUrl.href, application_name: 'softstake-soak-admin' });
     await c.connect();
     await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
@@ -296,7 +299,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       jail: c.local.validatorFaults?.jail !== undefined && c.local.validatorFaults.unjail !== undefined,
       leave: c.local.validatorFaults?.leave !== undefined,
     }));
-    const schedule = faultSchedule({ seed: o.seed, steadyMs: o.durationMs, chains: capabilities, workers: workerCount, ...(o.meanGapMs === undefined ? {} : { meanGapMs: o.meanGapMs }) });
+    const schedule = faultSchedule({ seed: o.seed, steadyMs: o.durationMs, chains: capabilities, workers: workerCount, ...(o.meanGapMs === undefined ? {} : { meanGapMs: o.meanGapMs }), ...(o.only === undefined ? {} : { only: o.only }) });
     const digest = scheduleDigest(schedule);
     log(`fault schedule ${digest}: ${schedule.length} faults over ${Math.round(o.durationMs / 1000)} s`);
     const loadStart = loadavg();
@@ -310,6 +313,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const jailed = new Set<string>();
     const steadyStart = Date.now();
     const chainOf = (name: string | undefined) => chains.find((c) => c.name === name)!;
+
+    // A killed worker comes back after a while; if it is killed again while starting, the later kill's restart brings it back.
+    const generation = new Map<RoleProcess, number>();
+    const restartLater = async (worker: RoleProcess, afterMs: number): Promise<void> => {
+      const mine = (generation.get(worker) ?? 0) + 1;
+      generation.set(worker, mine);
+      await sleep(afterMs);
+      for (let attempt = 0; attempt < 3 && generation.get(worker) === mine && !worker.running; attempt += 1) {
+        try {
+          await worker.start();
+        } catch (error) {
+          if (generation.get(worker) === mine) notes.push(`${worker.label} did not start (attempt ${attempt + 1}): ${(error as Error).message.split('\n')[0]}`);
+        }
+      }
+    };
 
     const inject = async (f: ScheduledFault): Promise<void> => {
       switch (f.kind) {
@@ -325,16 +343,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
             victim = workers[f.worker ?? 0]!;
             notes.push(`${Math.round(f.at / 1000)}s worker-sigkill: no worker was in a job; killed ${victim.label} between jobs`);
           }
-          if (!victim.running) return;
           await victim.kill();
-          const v = victim;
-          pending.push(
-            sleep(f.restartAfter ?? 1_000)
-              .then(() => v.start())
-              .catch((error: unknown) => {
-                notes.push(`${v.label} did not restart: ${(error as Error).message.split('\n')[0]}`);
-              }),
-          );
+          victim.restarts += 1;
+          pending.push(restartLater(victim, f.restartAfter ?? 1_000));
           break;
         }
         case 'redis-restart':
@@ -466,12 +477,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       config,
       configFile,
       env,
-      chains: chains.map((c) => ({ name: c.name, asset: c.asset, truth: c.local.controls!.truth.of(c.custody).net, included: c.included })),
+      chains: chains.map((c) => ({ name: c.name, asset: c.asset, truth: c.local.controls!.truth.of(c.custody).net, entries: c.local.controls!.truth.entries(c.custody), included: c.included })),
       schedulerIds,
       failedInRedis,
       failedForGood: workers.flatMap((w) => w.counts.failedForGood),
     });
 
+    if (invariants.some((i) => !i.ok)) keepDatabase = true;
     const counts = await pool.query<{ intents: number; distributions: number }>(
       `SELECT (SELECT count(*)::int FROM tx_intents) AS intents, (SELECT count(*)::int FROM distributions WHERE gross <> 0) AS distributions`,
     );
@@ -512,7 +524,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       memory,
       invariants,
       load: { start: loadStart, end: loadEnd },
-      database,
+      database: keepDatabase ? `${database} (kept)` : database,
     };
   } finally {
     await cleanup();

@@ -112,6 +112,8 @@ export interface ScheduleOptions {
   workers: number;
   /** Mean gap between faults, ms. @defaultValue 5000 */
   meanGapMs?: number;
+  /** Only these kinds (besides the one flush). @defaultValue every kind */
+  only?: readonly FaultKind[];
 }
 
 /** The faults of one run, in time order. */
@@ -127,12 +129,14 @@ export function faultSchedule(o: ScheduleOptions): ScheduledFault[] {
   faults.push({ at: Math.floor(o.steadyMs * (0.35 + 0.2 * rng.next())), kind: 'redis-flush' });
   for (let at = rng.int(meanGap / 2, meanGap); at < end; at += rng.int(Math.floor(meanGap / 2), Math.floor(meanGap * 1.5))) {
     const possible = WEIGHTS.filter(([kind]) => {
+      if (o.only !== undefined && !o.only.includes(kind)) return false;
       if (kind === 'validator-slash') return chainsWith((c) => c.slash).length > 0;
       if (kind === 'validator-jail') return chainsWith((c) => c.jail && c.validators.length > 1).length > 0;
       if (kind === 'validator-leave') return chainsWith((c) => c.leave && c.validators.length > 1 && !left.has(c.name)).length > 0;
       if (kind.startsWith('rpc-') || kind.startsWith('tx-')) return o.chains.length > 0;
       return true;
     });
+    if (possible.length === 0) break;
     const total = possible.reduce((s, [, w]) => s + w, 0);
     let r = rng.next() * total;
     let kind: FaultKind = possible[0]![0];
