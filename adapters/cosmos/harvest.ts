@@ -12,7 +12,7 @@ import { indexed } from './broadcast.js';
 import { formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 import type { CosmosClient } from './client.js';
 import { payoutEvents, type IndexedTxLike } from './events.js';
-import { readDelegations } from './position.js';
+import { readDelegations, readUnbondingSlashed } from './position.js';
 import { detectSlashes } from './slashing.js';
 
 /**
@@ -58,7 +58,8 @@ export async function harvest(client: CosmosClient, checkpointText: string | nul
 
   // Every payout of the custody account's successful transactions since the checkpoint, up to
   // the height the delegations are read at, so the two agree.
-  const current = client.options.detectSlashing ? await readDelegations(client, address) : undefined;
+  const delegations = client.options.detectSlashing ? await readDelegations(client, address) : undefined;
+  const current = delegations === undefined ? undefined : { ...delegations, unbondingSlashed: await readUnbondingSlashed(client, address, delegations.height) };
   const to = current?.height ?? head.height;
   if (to < checkpoint.height) throw new RetryableError(`${client.name}: a node answered at height ${to}, below the harvest checkpoint ${checkpoint.height} (lagging); harvesting again`);
   const { txs, through } = await scanTxs(client, address, checkpoint.height, to);
@@ -67,7 +68,9 @@ export async function harvest(client: CosmosClient, checkpointText: string | nul
     const payouts = client.parse(`events of ${tx.hash}`, () => payoutEvents(tx, address, client.options.denom));
     for (const p of payouts) events.push({ id: p.id, amount: p.amount, at: await blockTime(p.height), validator: p.validator });
   }
-  const slashes = await detectSlashes(client, address, { principal: checkpoint.principal, txs, current, through }, blockTime);
+  // At height 0 no unbonding entry can exist yet: an empty baseline, so the first entries' slashes count.
+  const unbondingSlashed = checkpoint.unbondingSlashed ?? (checkpoint.height === 0n && checkpoint.principal !== undefined ? new Map<string, bigint>() : undefined);
+  const slashes = await detectSlashes(client, address, { principal: checkpoint.principal, unbondingSlashed, txs, current, through }, blockTime);
   events.push(...slashes.events);
-  return { events, checkpoint: formatCheckpoint({ height: through, principal: slashes.principal }) };
+  return { events, checkpoint: formatCheckpoint({ height: through, principal: slashes.principal, unbondingSlashed: slashes.unbondingSlashed }) };
 }

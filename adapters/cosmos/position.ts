@@ -99,6 +99,34 @@ async function readUnbondings(client: CosmosClient, address: string, height: big
   return entries;
 }
 
+/**
+ * What slashes have taken so far from each of the account's unbonding
+ * entries, `initial_balance − balance`, by `<validator>/<creation height>/<unbonding id>`
+ * (cosmos-sdk x/staking/keeper/slash.go `SlashUnbondingDelegation` lowers
+ * `balance` and keeps `initial_balance`).
+ */
+export async function readUnbondingSlashed(client: CosmosClient, address: string, height: bigint): Promise<Map<string, bigint>> {
+  const slashed = new Map<string, bigint>();
+  await pages(
+    client,
+    'staking unbonding delegations',
+    '/cosmos.staking.v1beta1.Query/DelegatorUnbondingDelegations',
+    (key) => QueryDelegatorUnbondingDelegationsRequest.encode(QueryDelegatorUnbondingDelegationsRequest.fromPartial({ delegatorAddr: address, pagination: key === undefined ? undefined : { key } })).finish(),
+    (bytes) => QueryDelegatorUnbondingDelegationsResponse.decode(bytes),
+    height,
+    (page) => {
+      for (const u of page.unbondingResponses) {
+        for (const entry of u.entries) {
+          const lost = intAmount(entry.initialBalance) - intAmount(entry.balance);
+          if (lost < 0n) throw new ChainProtocolError(client.name, `malformed unbonding delegations: an entry of ${u.validatorAddress} holds more than its initial balance`);
+          slashed.set(`${u.validatorAddress}/${entry.creationHeight}/${entry.unbondingId}`, lost);
+        }
+      }
+    },
+  );
+  return slashed;
+}
+
 /** Pending rewards per validator, each truncated to whole units: what a withdrawal would pay now. */
 export async function readPendingRewards(client: CosmosClient, address: string, height?: bigint): Promise<Map<string, bigint>> {
   const { value } = await client.query(
