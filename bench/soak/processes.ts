@@ -137,7 +137,7 @@ export class RoleProcess {
   }
 
   /** Starts the process and resolves once it logs `softstake ready`. */
-  async start(timeoutMs = 60_000): Promise<void> {
+  async start(timeoutMs = 180_000): Promise<void> {
     this.ready = false;
     const child = spawnCli(['start', '-c', this.configFile, ...this.roles.flatMap((r) => ['--role', r])], {
       SOFTSTAKE_LOG_LEVEL: 'debug',
