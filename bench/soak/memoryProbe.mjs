@@ -9,9 +9,10 @@ import { join } from 'node:path';
 
 const dir = process.env.SOFTSTAKE_SOAK_PROBE_DIR;
 if (dir) {
-  const file = join(dir, `${process.pid}.json`);
   const write = (collected) => {
     const m = process.memoryUsage();
+    // The reading after a collection has a file of its own, so the next periodic one cannot overwrite it unread.
+    const file = join(dir, `${process.pid}${collected ? '.gc' : ''}.json`);
     try {
       writeFileSync(`${file}.tmp`, JSON.stringify({ at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, collected }));
       renameSync(`${file}.tmp`, file);

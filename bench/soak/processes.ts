@@ -228,8 +228,9 @@ export class RoleProcess {
     for (let i = 0; i < 150; i += 1) {
       await new Promise((r) => setTimeout(r, 100));
       try {
-        const m = JSON.parse(await readFile(join(this.probeDir, `${pid}.json`), 'utf8')) as Memory & { at: number; collected: boolean };
-        if (m.collected && m.at >= asked) return { rss: m.rss, heapUsed: m.heapUsed };
+        const gc = JSON.parse(await readFile(join(this.probeDir, `${pid}.gc.json`), 'utf8').catch(() => '{"at":0}')) as Memory & { at: number };
+        if (gc.at >= asked) return { rss: gc.rss, heapUsed: gc.heapUsed };
+        const m = JSON.parse(await readFile(join(this.probeDir, `${pid}.json`), 'utf8')) as Memory;
         last = { rss: m.rss, heapUsed: m.heapUsed, uncollected: true };
       } catch {
         // not written yet
