@@ -11,6 +11,7 @@
  * the ground-truth ledger tests compare against (`groundTruth.ts`); every
  * devnet offers tests the kit's `DevnetControls` (`controls.ts`).
  */
+import type { DevnetControls } from './devnet/controls.js';
 
 /** A devnet started for `softstake devnet`. */
 export interface LocalDevnet {
@@ -31,8 +32,28 @@ export interface LocalDevnet {
    * accounts have names (NEAR).
    */
   createFundedAccount(amount: bigint, label?: string): Promise<FundedAccount>;
+  /**
+   * The kit's controls of the running chain (faults, transaction faults,
+   * the ground truth, `onIncluded`), so a chaos run (`npm run soak`) drives
+   * any configured chain alike. `onIncluded` reports objects with the
+   * transaction's `hash` (or TRON's `txid`).
+   */
+  controls?: DevnetControls;
+  /** What the chain can do to a validator, where the devnet offers it; each optional. */
+  validatorFaults?: ValidatorFaults;
   /** Stops its listeners and timers. */
   close(): Promise<void>;
+}
+
+/** Validator events a chaos run may cause; a devnet offers those its chain has. */
+export interface ValidatorFaults {
+  /** Slashes `bps` basis points of the validator's (pool's) stake. */
+  slash?(validator: string, bps: number): void;
+  /** Jails the validator: it leaves the active set and earns nothing until {@link unjail}. */
+  jail?(validator: string): void;
+  unjail?(validator: string): void;
+  /** The validator leaves the active set for good. */
+  leave?(validator: string): void;
 }
 
 /** An account a devnet created and funded. */

@@ -164,6 +164,8 @@ export const devnet: DevnetModule = {
           keyFormat: 'Ed25519 private key in AIP-80 form (ed25519-priv-0x…), as the Aptos CLI and ts-sdk Ed25519PrivateKey take it',
         };
       },
+      controls: chain,
+      validatorFaults: { leave: (pool) => chain.leaveValidatorSet(pool) },
       close: () => chain.close(),
     };
   },

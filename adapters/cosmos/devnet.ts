@@ -468,6 +468,8 @@ export const devnet: DevnetModule = {
         const { mnemonic, address } = await createFundedAccount(chain, amount);
         return { secret: mnemonic, address, key: mnemonic, keyFormat: `mnemonic, HD path m/44'/118'/0'/0/0` };
       },
+      controls: chain,
+      validatorFaults: { slash: (v, bps) => chain.slash(v, bps), jail: (v) => chain.jail(v), unjail: (v) => chain.unjail(v) },
       close: () => chain.close(),
     };
   },

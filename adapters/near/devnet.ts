@@ -229,6 +229,8 @@ export const devnet: DevnetModule = {
           keyFormat: 'ed25519 secret key, as near-cli and near-api-js KeyPair.fromString take it',
         };
       },
+      controls: chain,
+      validatorFaults: { slash: (pool, bps) => chain.slash(pool, bps) },
       close: () => chain.close(),
     };
   },

@@ -161,6 +161,7 @@ export const devnet: DevnetModule = {
         const account = chain.createAccount(amount);
         return { address: account.address, secret: account.mnemonic, key: account.mnemonic, keyFormat: 'sr25519 BIP39 mnemonic, as polkadot-js and wallets import it' };
       },
+      controls: chain,
       close: () => chain.close(),
     };
   },

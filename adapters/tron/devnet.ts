@@ -237,6 +237,7 @@ export const devnet: DevnetModule = {
         const { privateKey, address } = chain.createAccount(amount);
         return { secret: privateKey, address, key: privateKey, keyFormat: 'hex private key, as tronweb and TronLink import it' };
       },
+      controls: chain,
       close: () => chain.close(),
     };
   },

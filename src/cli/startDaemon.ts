@@ -14,7 +14,7 @@ import { buildMetricsServer, buildServer } from '../api/server.js';
 import { redactConfig, type SoftstakeConfig } from '../config/index.js';
 import { createAdapters } from '../pipeline/adapters.js';
 import { openQueues } from '../pipeline/queues.js';
-import { upsertSchedulers } from '../pipeline/schedulers.js';
+import { keepSchedulers, upsertSchedulers } from '../pipeline/schedulers.js';
 import { startWorkers, type Workers } from '../pipeline/worker.js';
 import { openLedger, waitForRedis } from './startup.js';
 
@@ -59,7 +59,16 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
     const queues = openQueues(config);
     closers.push(() => queues.close());
 
-    if (roles.has('scheduler')) await upsertSchedulers(config, queues);
+    if (roles.has('scheduler')) {
+      await upsertSchedulers(config, queues);
+      const stopKeeping = keepSchedulers(
+        config,
+        queues,
+        (missing) => logger.warn({ missing }, 'job schedulers were gone from Redis (flushed or replaced): upserted them again'),
+        (error) => logger.warn({ err: error.message }, 'could not check the job schedulers'),
+      );
+      closers.push(async () => stopKeeping());
+    }
 
     let workers: Workers | undefined;
     if (roles.has('worker')) {

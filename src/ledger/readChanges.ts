@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { parse as parseCsv } from 'csv-parse';
+import { CsvError, parse as parseCsv } from 'csv-parse';
 
 import { LedgerInputError } from '../errors.js';
 import { JsonKeyError, parseStrictJson } from '../strictJson.js';
@@ -71,7 +71,7 @@ async function* csvRecords(stream: NodeJS.ReadableStream): AsyncGenerator<Number
     parseCsv({ info: true, skip_empty_lines: true, relax_column_count: true, bom: true, trim: false }),
   );
   let header: string[] | undefined;
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+  for await (const { record, info } of malformedCsvRefused(parser as AsyncIterable<{ record: string[]; info: { lines: number } }>)) {
     if (!header) {
       header = record.map((h) => h.trim());
       const missing = CSV_HEADER.filter((h) => !header!.includes(h));
@@ -88,5 +88,15 @@ async function* csvRecords(stream: NodeJS.ReadableStream): AsyncGenerator<Number
       continue;
     }
     yield { line: info.lines, record: Object.fromEntries(header.map((h, i) => [h, record[i]])) };
+  }
+}
+
+/** A CSV that cannot be read at all (a quote never closed, …) is refused input, like any other bad record: exit 65, nothing written. */
+async function* malformedCsvRefused<T>(rows: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* rows;
+  } catch (error) {
+    if (error instanceof CsvError) throw new LedgerInputError(`the CSV cannot be read: ${error.message.split('\n')[0]}; nothing was written`);
+    throw error;
   }
 }

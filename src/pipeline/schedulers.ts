@@ -48,3 +48,40 @@ async function removeOthers(queue: SchedulerOwner, wanted: Set<string>): Promise
     if (!wanted.has(scheduler.key)) await queue.removeJobScheduler(scheduler.key);
   }
 }
+
+/** How often the scheduler role looks for its schedulers in Redis. */
+export const SCHEDULER_CHECK_MS = 10_000;
+
+/**
+ * Redis holds only queue state, so it may lose it all (a flush, a failover to
+ * an empty replica): the scheduler role then finds its schedulers gone and
+ * upserts them again, and sets the chain queues' global concurrency of 1
+ * again, instead of waiting for a restart. Returns the function that stops
+ * looking.
+ */
+export function keepSchedulers(config: SoftstakeConfig, queues: Queues, onRestored: (missing: string[]) => void, onError: (error: Error) => void, everyMs = SCHEDULER_CHECK_MS): () => void {
+  let running: Promise<void> | undefined;
+  const check = async () => {
+    const missing: string[] = [];
+    const have = new Set((await queues.distribute.getJobSchedulers()).map((s) => s.key));
+    for (const asset of Object.keys(config.assets)) if (!have.has(schedulerId('distribute', asset))) missing.push(schedulerId('distribute', asset));
+    for (const chain of Object.keys(config.chains)) {
+      const queue = queues.chains.get(chain)!;
+      const present = new Set((await queue.getJobSchedulers()).map((s) => s.key));
+      for (const job of CHAIN_JOBS) if (!present.has(schedulerId(job, chain))) missing.push(schedulerId(job, chain));
+    }
+    if (missing.length === 0) return;
+    for (const queue of queues.chains.values()) await queue.setGlobalConcurrency(1);
+    await upsertSchedulers(config, queues);
+    onRestored(missing);
+  };
+  const timer = setInterval(() => {
+    running ??= check()
+      .catch((error: unknown) => onError(error as Error))
+      .finally(() => {
+        running = undefined;
+      });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -499,6 +499,30 @@ describe('cosmos adapter against the devnet', () => {
     expect(third.events.filter((e) => e.amount < 0n)).toEqual([]);
   });
 
+  it('a slash that takes from an unbonding entry too is reported once, in full', async () => {
+    // Found by the chaos soak: the users' withdrawals leave unbonding entries, which a slash also cuts
+    // (cosmos-sdk x/staking/keeper/slash.go SlashUnbondingDelegation); only the bonded part was reported.
+    f = await fixture();
+    const adapter = f.adapter();
+    const [v0] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.undelegate(v0!, AMOUNT / 4n); // an entry the checkpoint knows
+    const first = await adapter.harvest(null);
+    expect(first.events.filter((e) => e.amount < 0n)).toEqual([]);
+
+    await adapter.undelegate(v0!, AMOUNT / 4n); // an entry new since the checkpoint
+    f.devnet.slash(v0!, 500); // 5 % of the stake and of both entries
+    const second = await adapter.harvest(first.checkpoint);
+    const slashes = second.events.filter((e) => e.amount < 0n);
+    expect(slashes).toHaveLength(1);
+    expect(f.devnet.account(f.address).unbonding.reduce((sum, e) => sum + e.amount, 0n)).toBeLessThan(AMOUNT / 2n);
+    expect(-slashes[0]!.amount).toBe(f.devnet.slashed(f.address));
+
+    f.devnet.advance(HOUR);
+    const third = await adapter.harvest(second.checkpoint);
+    expect(third.events.filter((e) => e.amount < 0n)).toEqual([]);
+  });
+
   it('pending rewards are truncated per delegation, not rounded', async () => {
     f = await fixture();
     const adapter = f.adapter();
