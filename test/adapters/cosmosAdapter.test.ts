@@ -499,7 +499,7 @@ describe('cosmos adapter against the devnet', () => {
     expect(third.events.filter((e) => e.amount < 0n)).toEqual([]);
   });
 
-  it('a slash that takes from an unbonding entry too is reported once, in full', async () => {
+  it('a slash that takes from unbonding entries too is reported once, in full', async () => {
     // Found by the chaos soak: the users' withdrawals leave unbonding entries, which a slash also cuts
     // (cosmos-sdk x/staking/keeper/slash.go SlashUnbondingDelegation); only the bonded part was reported.
     f = await fixture();
@@ -513,10 +513,11 @@ describe('cosmos adapter against the devnet', () => {
     await adapter.undelegate(v0!, AMOUNT / 4n); // an entry new since the checkpoint
     f.devnet.slash(v0!, 500); // 5 % of the stake and of both entries
     const second = await adapter.harvest(first.checkpoint);
+    // One event for the bonded stake and one per unbonding entry cut: together, what the chain took.
     const slashes = second.events.filter((e) => e.amount < 0n);
-    expect(slashes).toHaveLength(1);
+    expect(slashes.length).toBeGreaterThan(1);
     expect(f.devnet.account(f.address).unbonding.reduce((sum, e) => sum + e.amount, 0n)).toBeLessThan(AMOUNT / 2n);
-    expect(-slashes[0]!.amount).toBe(f.devnet.slashed(f.address));
+    expect(-slashes.reduce((sum, e) => sum + e.amount, 0n)).toBe(f.devnet.slashed(f.address));
 
     f.devnet.advance(HOUR);
     const third = await adapter.harvest(second.checkpoint);
