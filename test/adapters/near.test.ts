@@ -255,6 +255,20 @@ describe('near adapter', () => {
     const error = await f.adapter(undefined, { networkId: 'mainnet' }).position().catch((e: unknown) => e);
     expect(String(error)).toMatch(/serves chain near-devnet, the config expects mainnet/);
   });
+
+  it('a regular node: blocks older than it keeps are gone, so a harvest from an older checkpoint fails where preflight said it would', async () => {
+    f = await fixture({ keepBlocks: 2 * EPOCH_LENGTH });
+    const adapter = f.adapter();
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    const { checkpoint } = await claimAndHarvest(adapter, null);
+    for (let i = 0; i < 3; i += 1) f.devnet.nextEpoch();
+    const status = (await (await fetch(f.devnet.urls[0]!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'status', params: [] }) })).json()) as { result: { sync_info: { earliest_block_height: number; latest_block_height: number } } };
+    expect(status.result.sync_info.earliest_block_height).toBe(status.result.sync_info.latest_block_height - 2 * EPOCH_LENGTH + 1);
+    // near-api-js's GarbageCollectedBlockError, from nearcore's GARBAGE_COLLECTED_BLOCK.
+    expect(String(await adapter.harvest(checkpoint).catch((e: unknown) => e))).toMatch(/has been garbage collected/);
+    const archival = (await adapter.preflight(checkpoint)).find((c) => c.kind === 'dependency' && c.name === 'archival');
+    expect(archival?.status).toBe('failure');
+  });
 });
 
 function sumFees(receipts: readonly { fee: bigint }[]): bigint {
