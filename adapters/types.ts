@@ -79,6 +79,13 @@ export interface Position {
   pendingRewards: bigint;
   /** Health of the configured validators; empty where the chain cannot tell. */
   validators: ValidatorHealth[];
+  /**
+   * What the adapter depends on and the endpoints lack (a Cosmos node with
+   * its tx indexer off, or pruning the blocks harvest reads), in words an
+   * operator acts on; `/ready` fails while there are any. Absent or empty:
+   * nothing missing.
+   */
+  problems?: string[];
 }
 
 /**

@@ -146,8 +146,9 @@ function blockAt(chain: Chain, params: Params): BlockRecord {
   if (height === undefined || height === 0n) return chain.head;
   if (height < 0n) throw invalidRequest('height must be greater than zero');
   if (height > latest) throw internal(`height ${height} must be less than or equal to the current blockchain height ${latest}`);
+  // cometbft rpc/core/blocks.go (getHeight): a height below the block store's base (pruned) is refused.
   const block = chain.block(height);
-  if (block === undefined) throw internal(`height ${height} is not available, lowest height is 1`);
+  if (block === undefined) throw internal(`height ${height} is not available, lowest height is ${chain.earliestHeight()}`);
   return block;
 }
 
@@ -246,7 +247,7 @@ function requireTxIndex(chain: Chain): void {
 
 function statusJson(chain: Chain): unknown {
   const head = chain.head;
-  const first = chain.block(1n)!;
+  const first = chain.block(chain.earliestHeight())!;
   const validator = chain.state.validators.values().next().value;
   return {
     node_info: {
@@ -381,7 +382,8 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
     let max = intParam(params, 'maxHeight') ?? latest;
     if (max === 0n || max > latest) max = latest;
     let min = intParam(params, 'minHeight') ?? 1n;
-    if (min < 1n) min = 1n;
+    // cometbft rpc/core/blocks.go (filterMinMax): never below the block store's base.
+    if (min < chain.earliestHeight()) min = chain.earliestHeight();
     if (max - min >= 20n) min = max - 19n;
     if (min > max) throw invalidRequest(`min height ${min} can't be greater than max height ${max}`);
     const metas: unknown[] = [];
@@ -401,7 +403,7 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
   },
   genesis: (chain) => ({
     genesis: {
-      genesis_time: rfc3339(chain.block(1n)!.time),
+      genesis_time: rfc3339(chain.blocks.timeAt(1)),
       chain_id: chain.config.chainId,
       initial_height: '1',
       consensus_params: {
