@@ -227,6 +227,16 @@ export interface ChainLimits {
    * unfreezes). Absent: no limit the planner must mind.
    */
   maxUnbondingEntries?: { count: number; per: 'target' | 'account' };
+  /**
+   * `'target'`: a new undelegation from a target restarts the lock of
+   * everything still unbonding from it (NEAR: a pool keeps one unstaked
+   * balance per account, locked until the last `unstake`'s epoch + 4,
+   * core-contracts staking-pool/src/internal.rs). The planner then
+   * undelegates from targets with nothing unbonding first, and from the
+   * others only as far as needed, latest-completing first. Absent: each
+   * undelegation unbonds on its own clock.
+   */
+  unbondingRestarts?: 'target';
   /** Liquid balance that must stay in the account (existential deposit, storage reserve); never staked. */
   reserve: bigint;
   /**

@@ -64,6 +64,8 @@ export interface AptosDevnet extends DevnetControls<IncludedTx> {
   leaveValidatorSet(pool: string): void;
   /** Sets a pool's proposals per epoch (its performance; rewards scale by successful / total). */
   setProposals(pool: string, successful: bigint, failed: bigint): void;
+  /** Governance's `block::update_epoch_interval_microsecs`: the next epoch change comes `secs` after the last. */
+  setEpochInterval(secs: bigint): void;
 }
 
 /** The pool address the devnet derives from a name (a resource-account-like sha3 of the seed). */
@@ -126,6 +128,7 @@ export async function startAptosDevnet(options: AptosDevnetOptions = {}): Promis
     },
     leaveValidatorSet: (pool) => chain.leaveValidatorSet(pool),
     setProposals: (pool, successful, failed) => chain.setProposals(pool, successful, failed),
+    setEpochInterval: (secs) => chain.setEpochInterval(secs),
   };
 }
 
@@ -134,12 +137,15 @@ export const devnet: DevnetModule = {
   kind: 'aptos',
   async start(options) {
     const speedup = BigInt(Math.max(1, options.speedup));
-    const epochIntervalSecs = 7_200n / speedup > 1n ? 7_200n / speedup : 1n;
+    // At least 2 s: an epoch change's DKG window must stay a small part of an epoch.
+    const epochIntervalSecs = 7_200n / speedup > 2n ? 7_200n / speedup : 2n;
     const lockup = (14n * 86_400n) / speedup > epochIntervalSecs ? (14n * 86_400n) / speedup : epochIntervalSecs;
     const chain = await startAptosDevnet({
       clock: 'wall',
       speedup: options.speedup,
       blockMs: 1000,
+      // DKG takes seconds on mainnet (unconfirmed); shortened with the epochs, as stake operations abort meanwhile.
+      reconfigurationMs: 200,
       epochIntervalSecs,
       staking: { recurringLockupDurationSecs: lockup },
       ...(options.ports === undefined ? {} : { ports: options.ports }),

@@ -34,7 +34,7 @@ function unknownAccount(error: unknown): boolean {
   return /UNKNOWN_ACCOUNT|does not exist|AccountDoesNotExist/i.test(reasonOf(error));
 }
 
-const ARCHIVAL_FIX = 'put an archival RPC node (it keeps every block since genesis) among the endpoints, e.g. archival-rpc.testnet.near.org on testnet; each endpoint must keep the blocks since the checkpoint';
+const ARCHIVAL_FIX = 'put an archival RPC node (it keeps every block since genesis) among the endpoints, from a provider of docs.near.org/api/rpc/providers (the *.near.org ones are deprecated and rate limited; see the README, NEAR endpoints); each endpoint must keep the blocks since the checkpoint';
 
 export async function preflight(client: NearClient, checkpointText: string | null): Promise<PreflightCheck[]> {
   const { config, options } = client;
@@ -101,7 +101,9 @@ export async function preflight(client: NearClient, checkpointText: string | nul
   }
 
   const head = await client.head().catch(() => undefined);
-  const set = head === undefined ? undefined : await client.rpc.raw('validators', { block_id: head.height }).then((json) => client.parse(validatorsSchema, json, 'validators'), () => undefined);
+  // By epoch id: a node answers `validators` by block height only for an epoch's last block, else
+  // VALIDATOR_INFO_UNAVAILABLE (nearcore chain/client/src/view_client_actor.rs `GetValidatorInfo`).
+  const set = head === undefined ? undefined : await client.rpc.raw('validators', { epoch_id: head.epochId }).then((json) => client.parse(validatorsSchema, json, 'validators'), () => undefined);
   const pools = await Promise.all(
     options.pools.map((pool) =>
       guarded('validator', pool, 'check the pool account id, or pick another pool from the validator list (near validators current, or the explorer)', async () => {

@@ -61,6 +61,14 @@ export interface ConformanceHarness {
    * @defaultValue true
    */
   perTargetStake?: boolean;
+  /**
+   * Whether a transaction that fails on chain is included (and pays its
+   * fee). TRON's staking transactions never fail in a block: the producer
+   * leaves a failing one out, and it expires. Where false, the failed-
+   * transaction tests check that instead.
+   * @defaultValue true
+   */
+  failedTxIncluded?: boolean;
   /** Validators to delegate to: at least one, better two. */
   validators: readonly [string, ...string[]];
   /** A stake amount, base units; the account holds at least 4× this plus fees. */
@@ -69,6 +77,20 @@ export interface ConformanceHarness {
   rewardPeriodMs: number;
   /** A validator the chain does not know, well-formed for the chain; the refusal test runs only where given. */
   unknownValidator?: string;
+  /**
+   * Whether the chain has rewards to claim, so `due()` lists a claim once
+   * rewards accrue (Cosmos, NEAR's ping, TRON, Polkadot). `false` where
+   * rewards compound into the stake with nothing to send (Aptos): then
+   * `due()` must list no claim.
+   * @defaultValue true
+   */
+  claims?: boolean;
+  /**
+   * Whether stake on its way out keeps earning until it unlocks (Aptos pays
+   * rewards on pending_inactive stake at each epoch change), so what comes
+   * back may exceed what was undelegated. @defaultValue false
+   */
+  unbondingEarns?: boolean;
   /**
    * Whether chain time stands still between `advance` calls; if so the suite
    * also checks that nothing at all happens between them.
@@ -143,9 +165,14 @@ export function stakeOf(position: Position, validator: string): bigint {
   return position.delegations.filter((d) => d.validator === validator).reduce((sum, d) => sum + d.amount, 0n);
 }
 
-/** Unbonding amount with `validator` in a position. */
+/** Unbonding amount with `validator` in a position; entries the chain keeps per account (no validator: TRON, Polkadot) count for every validator. */
 export function unbondingOf(position: Position, validator: string): bigint {
-  return position.unbonding.filter((u) => u.validator === validator).reduce((sum, u) => sum + u.amount, 0n);
+  return unbondingEntries(position, validator).reduce((sum, u) => sum + u.amount, 0n);
+}
+
+/** Unbonding entries with `validator`, or kept per account. */
+export function unbondingEntries(position: Position, validator: string): Position['unbonding'] {
+  return position.unbonding.filter((u) => u.validator === undefined || u.validator === validator);
 }
 
 /** The sum of reward events (slashes negative), or of any amounts. */
@@ -219,6 +246,13 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
       return built;
     };
     const frozen = (): boolean => h.frozenClock ?? true;
+    const claims = (): boolean => h.claims ?? true;
+    /** Signs and sends the steps of `action` from `from` on (the rest of an action whose first step a test sent itself); their fees. */
+    const finish = async (action: StakeAction, from = 1): Promise<bigint> => {
+      let fees = 0n;
+      for (let step = from; step < adapter.steps(action); step += 1) fees += (await adapter.broadcast(await adapter.sign(action, step))).fee;
+      return fees;
+    };
     const v0 = (): string => h.validators[0];
     const v1 = (): string => h.validators[1] ?? h.validators[0];
 
@@ -233,6 +267,28 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
       for (const built of adapters) await built.close();
       await h.close();
     });
+
+    /**
+     * Where a failing transaction is left out of its block (TRON): a
+     * retryable error while it may still land, `pending`, then `expired`
+     * once past its expiry, and nothing moved.
+     */
+    const leftOut = async (): Promise<void> => {
+      const before = await adapter.position();
+      const paidBefore = paid();
+      const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+      expect(signed.expires).toBeDefined();
+      h.devnet.failNextTx();
+      expectRetryable(await rejection(adapter.broadcast(signed)));
+      expect(await adapter.status(signed)).toEqual({ state: 'pending' });
+      for (let i = 0; i < 100 && (await adapter.status(signed)).state === 'pending'; i += 1) h.devnet.advance(h.rewardPeriodMs);
+      expect(await adapter.status(signed)).toEqual({ state: 'expired' });
+      const after = await adapter.position();
+      expect(after.delegations).toEqual(before.delegations);
+      expect(after.bonded).toBe(before.bonded);
+      expect(after.liquid).toBe(before.liquid);
+      expect(paid()).toBe(paidBefore);
+    };
 
     /** What the chain paid the custody account, net of slashes: its ground truth. */
     const paid = (): bigint => h.devnet.truth.of(h.custody).net;
@@ -270,7 +326,8 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         expect(theirs.bonded).toBe(mine.bonded);
         expect(theirs.liquid).toBe(mine.liquid);
         await reader.limits();
-        expect((await reader.due(null)).length).toBeGreaterThan(0);
+        expect((await reader.due(null)).map((d) => d.action)).toEqual((await adapter.due(null)).map((d) => d.action));
+        if (claims()) expect((await reader.due(null)).length).toBeGreaterThan(0);
         expectWellFormedEvents(await reader.harvest(null));
         // Signing is what needs the key, and says so.
         const error = await rejection(reader.sign({ kind: 'delegate', validator: v0(), amount: h.amount }));
@@ -282,7 +339,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         await adapter.delegate(v0(), h.amount);
         h.devnet.advance(h.rewardPeriodMs);
         const due = await adapter.due(null);
-        expect(due.length).toBeGreaterThan(0);
+        if (claims()) expect(due.length).toBeGreaterThan(0);
         for (const d of due) expect(['claim', 'withdraw']).toContain(d.action.kind);
         const before = await adapter.position();
         const requests = adapter.rpcRequests();
@@ -334,7 +391,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
 
         expect(stakeOf(after, v0())).toBe(stakeOf(before, v0()) - half);
         expect(unbondingOf(after, v0()) - unbondingOf(before, v0())).toBe(half);
-        const entry = after.unbonding.find((u) => u.validator === v0() && u.amount === half);
+        const entry = unbondingEntries(after, v0()).find((u) => u.amount === half);
         expect(entry).toBeDefined();
         expect(entry!.completesAt).toBeGreaterThan(receipt.at);
         expect(entry!.completesAt).toBeGreaterThan(after.at);
@@ -469,6 +526,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
     describe('failed and repeated transactions', () => {
       it('a failed transaction: non-retryable TxRejectedError, only the fee is gone, no reward is credited from it', async () => {
         await adapter.delegate(v0(), h.amount);
+        if (!(h.failedTxIncluded ?? true)) return leftOut();
         h.devnet.advance(h.rewardPeriodMs);
         const before = await adapter.position();
         const paidBefore = paid();
@@ -514,29 +572,34 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
 
       it('the same signed bytes broadcast twice: the same receipt and one delegation', async () => {
         const before = await adapter.position();
-        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        const action: StakeAction = { kind: 'delegate', validator: v0(), amount: h.amount };
+        const signed = await adapter.sign(action);
         const first = await adapter.broadcast(signed);
         const again = await adapter.broadcast(signed);
         expect(first.hash).toBe(signed.hash);
         expect(again).toEqual(first);
+        const rest = await finish(action);
         const after = await adapter.position();
         expect(stakeOf(after, v0()) - stakeOf(before, v0())).toBe(h.amount);
-        expect(after.liquid).toBe(before.liquid - h.amount - first.fee);
+        expect(after.liquid).toBe(before.liquid - h.amount - first.fee - rest);
       });
 
       it('a dropped transaction: a retryable error, nothing lands; the same bytes later land once', async () => {
         const before = await adapter.position();
-        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        const action: StakeAction = { kind: 'delegate', validator: v0(), amount: h.amount };
+        const signed = await adapter.sign(action);
         h.devnet.dropNextTx();
         expectRetryable(await rejection(adapter.broadcast(signed)));
         expect(stakeOf(await adapter.position(), v0())).toBe(stakeOf(before, v0()));
+        expect((await adapter.position()).liquid).toBe(before.liquid);
 
         const landed = await adapter.broadcast(signed);
         expect(landed.hash).toBe(signed.hash);
         expect(await adapter.broadcast(signed)).toEqual(landed);
+        const rest = await finish(action);
         const after = await adapter.position();
         expect(stakeOf(after, v0()) - stakeOf(before, v0())).toBe(h.amount);
-        expect(after.liquid).toBe(before.liquid - h.amount - landed.fee);
+        expect(after.liquid).toBe(before.liquid - h.amount - landed.fee - rest);
       });
     });
 
@@ -566,7 +629,8 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
 
       it('a lost response: the transaction landed, the adapter cannot know; the same bytes return its receipt and it counts once', async () => {
         const before = await adapter.position();
-        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        const action: StakeAction = { kind: 'delegate', validator: v0(), amount: h.amount };
+        const signed = await adapter.sign(action);
         h.devnet.loseNextResponse();
         const first = await adapter.broadcast(signed).catch((error: unknown) => error);
         if (first instanceof Error) expectRetryable(first);
@@ -575,14 +639,16 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         expect(status.state).toBe('included');
         const again = await adapter.broadcast(signed);
         expect(status).toEqual({ state: 'included', receipt: again });
+        const rest = await finish(action);
         const after = await adapter.position();
         expect(stakeOf(after, v0()) - stakeOf(before, v0())).toBe(h.amount);
-        expect(after.liquid).toBe(before.liquid - h.amount - again.fee);
+        expect(after.liquid).toBe(before.liquid - h.amount - again.fee - rest);
       });
 
       it('a delayed inclusion: pending meanwhile (or waited for), then included once under the same hash', async () => {
         const before = await adapter.position();
-        const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
+        const action: StakeAction = { kind: 'delegate', validator: v0(), amount: h.amount };
+        const signed = await adapter.sign(action);
         h.devnet.delayNextTx(1_500);
         const first = await adapter.broadcast(signed).catch((error: unknown) => error);
         if (first instanceof Error) {
@@ -594,6 +660,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
           return now.state === 'included' ? now : undefined;
         }, 'the delayed transaction was included', 10_000, 100);
         expect(await adapter.broadcast(signed)).toEqual(status.receipt);
+        await finish(action);
         expect(stakeOf(await adapter.position(), v0()) - stakeOf(before, v0())).toBe(h.amount);
       });
 
@@ -611,6 +678,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
     describe('status() and expiry', () => {
       it('a failed transaction: status() says failed, with the fee the rejection named', async () => {
         await adapter.delegate(v0(), h.amount);
+        if (!(h.failedTxIncluded ?? true)) return leftOut();
         const signed = await adapter.sign({ kind: 'delegate', validator: v0(), amount: h.amount });
         h.devnet.failNextTx();
         const error = await rejection(adapter.broadcast(signed));
@@ -672,7 +740,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         if (h.validators.length > 1) await adapter.delegate(v1(), h.amount);
         h.devnet.advance(h.rewardPeriodMs);
         const due = await adapter.due(null);
-        expect(due.some((d) => d.action.kind === 'claim')).toBe(true);
+        expect(due.some((d) => d.action.kind === 'claim')).toBe(claims());
         for (const d of due) {
           expect(adapter.steps(d.action)).toBeGreaterThanOrEqual(1);
           if (d.dueAt !== undefined) expect(Number.isSafeInteger(d.dueAt)).toBe(true);
@@ -680,7 +748,7 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
           if (d.action.kind === 'claim') expect(d.action.validators.length).toBeGreaterThan(0);
         }
         const result = await claimAndHarvest(adapter, null);
-        expect(result.receipts.length).toBeGreaterThan(0);
+        if (claims()) expect(result.receipts.length).toBeGreaterThan(0);
         expect(sumOf(result.events)).toBe(paid());
         if (frozen()) expect((await adapter.due(result.checkpoint)).filter((d) => d.action.kind === 'claim')).toEqual([]);
       });
@@ -839,7 +907,8 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         const rewards = receipt.moved.filter((m) => m.kind === 'reward');
         const reported = (await adapter.harvest(null)).events.filter((e) => e.id.includes(receipt.hash));
         expect(sumOf(reported)).toBe(sumOf(rewards));
-        expect(receipt.moved.filter((m) => m.kind !== 'reward')).toEqual([]);
+        // A fee the chain returns later (Aptos's add-stake fee) may be listed too; nothing was unlocked.
+        expect(receipt.moved.filter((m) => m.kind === 'unlocked')).toEqual([]);
       });
 
       it('undelegated stake comes back: a withdraw where the chain needs one lists what it unlocked, and none of it is a reward', async () => {
@@ -853,13 +922,13 @@ export function describeAdapterConformance(name: string, setup: () => Promise<Co
         const receipts: TxReceipt[] = [];
         for (const d of withdraws) for (let step = 0; step < adapter.steps(d.action); step += 1) receipts.push(await adapter.broadcast(await adapter.sign(d.action, step)));
         const after = await adapter.position();
-        expect(after.unbonding.filter((u) => u.validator === v0())).toEqual([]);
+        expect(unbondingEntries(after, v0())).toEqual([]);
         if (withdraws.length > 0) {
           receipts.forEach(expectMovements);
           const unlocked = receipts.flatMap((r) => r.moved.filter((m) => m.kind === 'unlocked'));
           expect(sumOf(unlocked)).toBe(before.withdrawable);
           // Staked shares may round a base unit away.
-          expect(before.withdrawable).toBeLessThanOrEqual(half);
+          if (!(h.unbondingEarns ?? false)) expect(before.withdrawable).toBeLessThanOrEqual(half);
           expect(before.withdrawable).toBeGreaterThanOrEqual(half - 2n);
           expect(after.liquid).toBe(before.liquid + before.withdrawable - receipts.reduce((sum, r) => sum + r.fee, 0n));
           expect(after.withdrawable).toBe(0n);

@@ -2,9 +2,9 @@
  * `softstake devnet` tells a person how to reach each chain once every
  * devnet is up: one line per chain (one JSON line with `--json`) with the
  * asset, the endpoints, the custody address and a funded test account whose
- * key the chain's own SDK takes, as anvil and hardhat do. Here cosmjs and
- * near-api-js make transactions of their own with the printed keys while
- * the daemon runs.
+ * key the chain's own SDK takes, as anvil and hardhat do. Here cosmjs,
+ * near-api-js, tronweb and the Aptos ts-sdk make transactions of their own
+ * with the printed keys while the daemon runs.
  */
 import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -13,7 +13,9 @@ import { join } from 'node:path';
 
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { GasPrice, SigningStargateClient, StargateClient } from '@cosmjs/stargate';
+import { Account as AptosAccount, Aptos, AptosConfig, Ed25519PrivateKey, Network } from '@aptos-labs/ts-sdk';
 import { Account, type KeyPairString } from 'near-api-js';
+import { TronWeb } from 'tronweb';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import type { DevnetChainInfo } from '../../src/cli/commands/devnet.js';
@@ -94,8 +96,10 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(ready.devnets.map((d) => [d.asset, d.chain, d.kind])).toEqual([
       ['ATOM', 'cosmoshub-devnet', 'cosmos'],
       ['NEAR', 'near-devnet', 'near'],
+      ['TRX', 'tron-devnet', 'tron'],
+      ['APT', 'aptos-devnet', 'aptos'],
     ]);
-    const [atom, near] = ready.devnets as [DevnetChainInfo, DevnetChainInfo];
+    const [atom, near, trx, apt] = ready.devnets as [DevnetChainInfo, DevnetChainInfo, DevnetChainInfo, DevnetChainInfo];
     for (const d of ready.devnets) {
       expect(d.endpoints.length).toBeGreaterThanOrEqual(2);
       for (const url of d.endpoints) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -107,6 +111,11 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(atom.testAccount.key.split(' ')).toHaveLength(24); // a mnemonic, as Keplr and gaiad import it
     expect(near.testAccount.key).toMatch(/^ed25519:[1-9A-HJ-NP-Za-km-z]+$/);
     expect(near.testAccount.balance).toBe(String(1_000n * 10n ** 24n));
+    expect(trx.testAccount.key).toMatch(/^[0-9a-f]{64}$/); // a hex private key, as tronweb and TronLink import it
+    expect(trx.testAccount.balance).toBe('1000000000'); // 1,000 TRX
+    expect(apt.testAccount.key).toMatch(/^ed25519-priv-0x[0-9a-f]{64}$/);
+    expect(apt.testAccount.balance).toBe(String(1_000n * 10n ** 8n));
+    expect(apt.chainId).toBe('4');
 
     // cosmjs, with the printed mnemonic: a send of 1 ATOM to a fresh address.
     const wallet = await DirectSecp256k1HdWallet.fromMnemonic(atom.testAccount.key);
@@ -129,20 +138,52 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(BigInt(staked!)).toBeGreaterThanOrEqual(5n * 10n ** 24n - 1n);
     expect(await account.getBalance()).toBeLessThan(before - 5n * 10n ** 24n);
 
+    // tronweb, with the printed key: 5 TRX frozen for bandwidth.
+    const tw = new TronWeb({ fullHost: trx.endpoints[0]!, privateKey: trx.testAccount.key });
+    expect(tw.defaultAddress.base58).toBe(trx.testAccount.address);
+    const freeze = await tw.trx.sign(await tw.transactionBuilder.freezeBalanceV2(5_000_000, 'BANDWIDTH', trx.testAccount.address));
+    expect(await tw.trx.sendRawTransaction(freeze)).toMatchObject({ result: true });
+    const frozen = async (): Promise<unknown> => ((await tw.trx.getUnconfirmedAccount(trx.testAccount.address)) as unknown as { frozenV2?: unknown[] }).frozenV2?.[0];
+    expect(await frozen()).toEqual({ amount: 5_000_000 });
+
+    // The Aptos ts-sdk, with the printed key: 1 APT sent to a fresh account.
+    const aptos = new Aptos(new AptosConfig({ network: Network.CUSTOM, fullnode: `${apt.endpoints[0]!}/v1` }));
+    const sender = AptosAccount.fromPrivateKey({ privateKey: new Ed25519PrivateKey(apt.testAccount.key) });
+    expect(sender.accountAddress.toStringLong()).toBe(apt.testAccount.address);
+    const receiverApt = AptosAccount.generate().accountAddress;
+    const { ledger_timestamp } = await aptos.getLedgerInfo();
+    const transfer = await aptos.transaction.build.simple({
+      sender: sender.accountAddress,
+      data: { function: '0x1::aptos_account::transfer', functionArguments: [receiverApt, 100_000_000] },
+      // Chain time, not the local clock; gas well under the 2 APT the SDK's default would hold back.
+      options: { expireTimestamp: Number(BigInt(ledger_timestamp) / 1_000_000n) + 60, maxGasAmount: 10_000 },
+    });
+    const pending = await aptos.signAndSubmitTransaction({ signer: sender, transaction: transfer });
+    expect((await aptos.waitForTransaction({ transactionHash: pending.hash })).success).toBe(true);
+    expect(await aptos.getBalance({ accountAddress: receiverApt, asset: '0x1::aptos_coin::AptosCoin' })).toBe(100_000_000);
+
     expect(await run.stop()).toBe(0);
     // The custody key stays in its key file: the log never carries a key.
     expect(run.stderr()).not.toContain(atom.testAccount.key);
     expect(run.stderr()).not.toContain(near.testAccount.key);
+    expect(run.stderr()).not.toContain(trx.testAccount.key);
+    expect(run.stderr()).not.toContain(apt.testAccount.key);
   }, 90_000);
 
   it('without --json: one line per chain, for a person', async () => {
     run = start(['devnet', '-c', await shippedConfig()]);
     const atom = await run.line(/^devnet ATOM /);
     const near = await run.line(/^devnet NEAR /);
+    const trx = await run.line(/^devnet TRX /);
+    const apt = await run.line(/^devnet APT /);
     expect(atom).toMatch(
       /^devnet ATOM {2}cosmoshub-devnet \(cosmos, chain id softstake-devnet-1\) {2}endpoints http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ {2}websocket ws:\/\/\S+, ws:\/\/\S+ {2}custody cosmos1\w+ {2}test account cosmos1\w+ holding 1000 ATOM, key \(mnemonic, HD path m\/44'\/118'\/0'\/0\/0\): (\w+ ){23}\w+$/,
     );
     expect(near).toMatch(/^devnet NEAR {2}near-devnet \(near, chain id near-devnet\) {2}endpoints \S+, \S+ {2}custody custody-[0-9a-f]{8}\.devnet {2}test account test-[0-9a-f]{8}\.devnet holding 1000 NEAR, key \([^)]+\): ed25519:\w+$/);
+    expect(trx).toMatch(
+      /^devnet TRX {2}tron-devnet \(tron\) {2}endpoints http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ {2}custody T\w{33} {2}test account T\w{33} holding 1000 TRX, key \(hex private key, as tronweb and TronLink import it\): [0-9a-f]{64}$/,
+    );
+    expect(apt).toMatch(/^devnet APT {2}aptos-devnet \(aptos, chain id 4\) {2}endpoints \S+, \S+ {2}custody 0x[0-9a-f]{64} {2}test account 0x[0-9a-f]{64} holding 1000 APT, key \(.+\): ed25519-priv-0x[0-9a-f]{64}$/);
     await run.line(/"msg":"devnet running/); // the log, on stdout without --json; Ctrl-C is handled from here on
     expect(await run.stop()).toBe(0);
   }, 90_000);

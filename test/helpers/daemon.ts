@@ -89,7 +89,7 @@ export async function writeDaemonConfig(o: DaemonConfigOptions): Promise<{ file:
       ...(o.address === undefined ? [] : [`    address: ${o.address}`]),
       '    requestTimeout: 2s',
       '    validators:',
-      ...(o.validators ?? []).map((v) => `      - { address: ${v.address}, weight: ${v.weight ?? 1} }`),
+      ...(o.validators ?? []).map((v) => `      - { address: ${JSON.stringify(v.address)}, weight: ${v.weight ?? 1} }`),
       `    stake: { targetRatio: "${o.stake?.targetRatio ?? '90%'}", minBuffer: "${o.stake?.minBuffer ?? '0'}", minMove: "${o.stake?.minMove ?? '1'}" }`,
       `    intervals: { poll: ${iv.poll ?? '1s'}, harvest: ${iv.harvest ?? '1s'}, rebalance: ${iv.rebalance ?? '1s'} }`,
     );

@@ -188,7 +188,8 @@ export class AptosChain {
   readonly chainId: number;
   readonly clock: DevnetClock;
   readonly config: StakingConfig;
-  readonly epochIntervalUs: bigint;
+  /** `block::BlockResource.epoch_interval`, µs; governance may change it ({@link AptosChain.setEpochInterval}). */
+  epochIntervalUs: bigint;
   readonly reconfigurationUs: bigint;
   readonly pruneWindow: bigint;
   /** Accepted transactions not yet in a block, with the kit's transaction faults. */
@@ -266,6 +267,16 @@ export class AptosChain {
       this.catchUp();
       if (this.state.epoch === epoch && this.state.reconfigurationStartUs === start) this.produce(Math.max(dueMs, this.headTimeMs + 1));
     }
+  }
+
+  /**
+   * block.move `update_epoch_interval_microsecs` (a governance proposal):
+   * the next epoch change comes `secs` after the last one.
+   */
+  setEpochInterval(secs: bigint): void {
+    if (secs < 1n) throw new RangeError(`aptos devnet: epoch interval must be ≥ 1 s, got ${secs}`);
+    this.catchUp();
+    this.epochIntervalUs = secs * 1_000_000n;
   }
 
   close(): void {
