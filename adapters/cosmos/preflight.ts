@@ -76,6 +76,19 @@ function dependencyChecks(facts: readonly NodeFacts[], from: bigint): PreflightC
   return [txIndex, history];
 }
 
+/** One validator: exists, not jailed, in the active set; its commission. */
+function validatorCheck(client: CosmosClient, operator: string): Promise<PreflightCheck[]> {
+  return guarded('validator', operator, `check the address, or pick another validator from the active set (\`gaiad query staking validators\` on ${client.options.chainId})`, async () => {
+    const v = await readValidator(client, operator);
+    const rate = v.commission?.commissionRates?.rate;
+    const commission = rate ? `commission ${(decToBps(rate) / 100).toFixed(2)}%` : 'commission unknown';
+    const detail = `${v.description?.moniker ?? '?'}: ${commission}`;
+    if (v.jailed) return [check('validator', operator, 'failure', `${detail}, jailed: stake with it earns nothing and may be slashed`, 'pick another validator, or wait until it is unjailed')];
+    if (v.status !== BondStatus.BOND_STATUS_BONDED) return [check('validator', operator, 'warning', `${detail}, not in the active set: stake with it earns nothing until it is`, 'pick a validator in the active set')];
+    return [check('validator', operator, 'ok', `${detail}, active`)];
+  });
+}
+
 export async function preflight(client: CosmosClient, checkpointText: string | null): Promise<PreflightCheck[]> {
   const { config, options } = client;
   const checks: PreflightCheck[] = [];
@@ -93,38 +106,31 @@ export async function preflight(client: CosmosClient, checkpointText: string | n
     }
   })();
 
+  // Everything is asked at once: a preflight at start should not add seconds per chain.
   const facts: NodeFacts[] = [];
-  checks.push(...(await endpointChecks(config.endpoints, options.chainId, config.requestTimeoutMs, (endpoint, signal) => probeEndpoint(client, endpoint, signal, address, from, facts))));
-  checks.push(...dependencyChecks(facts, from));
-
-  const limits = await readLimits(client).catch((error: unknown) => error as Error);
+  const fundHint = fundingOf(options, address).join('; ');
+  const custodyReads = Promise.all([
+    readAccount(client, address),
+    client.rpc('bank balance', (c) => c.query.bank.balance(address, options.denom)),
+    readDelegations(client, address),
+  ]);
+  custodyReads.catch(() => {}); // reported by the custody check below
+  const [endpoints, limits, validators] = await Promise.all([
+    endpointChecks(config.endpoints, options.chainId, config.requestTimeoutMs, (endpoint, signal) => probeEndpoint(client, endpoint, signal, address, from, facts)),
+    readLimits(client).catch((error: unknown) => (error instanceof Error ? error : new Error(messageOf(error)))),
+    Promise.all(options.validators.map((operator) => validatorCheck(client, operator))),
+  ]);
+  checks.push(...endpoints, ...dependencyChecks(facts, from));
   if (limits instanceof Error) checks.push(check('limits', 'limits', 'failure', `could not read the staking params: ${messageOf(limits).slice(0, 300)}`, 'check the endpoints above'));
   else checks.push(limitsCheck(limits, config.decimals, config.asset));
-
-  const fundHint = fundingOf(options, address).join('; ');
   checks.push(
     ...(await guarded('custody', address, fundHint, async () => {
       if (limits instanceof Error) throw limits;
-      const account = await readAccount(client, address);
-      const balance = await client.rpc('bank balance', (c) => c.query.bank.balance(address, options.denom));
-      const { stakes } = await readDelegations(client, address);
+      const [account, balance, { stakes }] = await custodyReads;
       const bonded = [...stakes.values()].reduce((sum, v) => sum + v, 0n);
       return [custodyCheck(address, { exists: account !== null || BigInt(balance.amount) > 0n, liquid: BigInt(balance.amount), bonded }, limits, config.decimals, config.asset, fundHint)];
     })),
   );
-
-  for (const operator of options.validators) {
-    checks.push(
-      ...(await guarded('validator', operator, `check the address, or pick another validator from the active set (\`gaiad query staking validators\` on ${options.chainId})`, async () => {
-        const v = await readValidator(client, operator);
-        const rate = v.commission?.commissionRates?.rate;
-        const commission = rate ? `commission ${(decToBps(rate) / 100).toFixed(2)}%` : 'commission unknown';
-        const detail = `${v.description?.moniker ?? '?'}: ${commission}`;
-        if (v.jailed) return [check('validator', operator, 'failure', `${detail}, jailed: stake with it earns nothing and may be slashed`, 'pick another validator, or wait until it is unjailed')];
-        if (v.status !== BondStatus.BOND_STATUS_BONDED) return [check('validator', operator, 'warning', `${detail}, not in the active set: stake with it earns nothing until it is`, 'pick a validator in the active set')];
-        return [check('validator', operator, 'ok', `${detail}, active`)];
-      })),
-    );
-  }
+  checks.push(...validators.flat());
   return checks;
 }

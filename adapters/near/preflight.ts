@@ -104,9 +104,9 @@ export async function preflight(client: NearClient, checkpointText: string | nul
   // By epoch id: a node answers `validators` by block height only for an epoch's last block, else
   // VALIDATOR_INFO_UNAVAILABLE (nearcore chain/client/src/view_client_actor.rs `GetValidatorInfo`).
   const set = head === undefined ? undefined : await client.rpc.raw('validators', { epoch_id: head.epochId }).then((json) => client.parse(validatorsSchema, json, 'validators'), () => undefined);
-  for (const pool of options.pools) {
-    checks.push(
-      ...(await guarded('validator', pool, 'check the pool account id, or pick another pool from the validator list (near validators current, or the explorer)', async () => {
+  const pools = await Promise.all(
+    options.pools.map((pool) =>
+      guarded('validator', pool, 'check the pool account id, or pick another pool from the validator list (near validators current, or the explorer)', async () => {
         try {
           await client.account(pool, head?.height ?? (await client.head()).height);
         } catch (error) {
@@ -126,8 +126,8 @@ export async function preflight(client: NearClient, checkpointText: string | nul
         if (set !== undefined && current === undefined) return [check('validator', pool, 'warning', `${detail}, not in the current validator set: stake earns nothing this epoch`, 'pick a pool in the current validator set')];
         if (current?.is_slashed === true) return [check('validator', pool, 'failure', `${detail}, slashed`, 'pick another pool')];
         return [check('validator', pool, 'ok', `${detail}, ${set === undefined ? 'validator set unknown' : 'in the current validator set'}`)];
-      })),
-    );
-  }
-  return checks;
+      }),
+    ),
+  );
+  return [...checks, ...pools.flat()];
 }

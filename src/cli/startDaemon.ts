@@ -13,6 +13,7 @@ import type { ChainAdapter } from '../../adapters/types.js';
 import { buildMetricsServer, buildServer } from '../api/server.js';
 import { redactConfig, type SoftstakeConfig } from '../config/index.js';
 import { createAdapters } from '../pipeline/adapters.js';
+import { preflightBeforeStart } from '../pipeline/preflight.js';
 import { openQueues } from '../pipeline/queues.js';
 import { keepSchedulers, upsertSchedulers } from '../pipeline/schedulers.js';
 import { startWorkers, type Workers } from '../pipeline/worker.js';
@@ -28,7 +29,18 @@ export interface Daemon {
   stop(reason: string): Promise<void>;
 }
 
-export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Role>, logger: Logger): Promise<Daemon> {
+export interface DaemonOptions {
+  /**
+   * Run the chains' preflight first, where the worker role runs (it alone
+   * talks to the chains), and refuse to start on a failure
+   * (PreflightFailedError). `softstake start` sets it unless
+   * `--skip-preflight`; tests that start a daemon in-process leave it off.
+   * @defaultValue false
+   */
+  preflight?: boolean;
+}
+
+export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Role>, logger: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   const started = performance.now();
   logger.info({ roles: [...roles], config: redactConfig(config) }, 'starting');
 
@@ -49,6 +61,7 @@ export async function startDaemon(config: SoftstakeConfig, roles: ReadonlySet<Ro
   };
 
   try {
+    if (options.preflight === true && roles.has('worker') && Object.keys(config.chains).length > 0) await preflightBeforeStart(config, pool, logger);
     await waitForRedis(config, logger);
 
     // Only the worker talks to the chains: `/ready` reads the poll job's snapshots.

@@ -6,10 +6,12 @@
  */
 import { stat } from 'node:fs/promises';
 import type pg from 'pg';
+import type { Logger } from 'pino';
 
 import { readSigningSecret } from '../../adapters/signer.js';
 import type { PreflightCheck } from '../../adapters/types.js';
 import type { SoftstakeConfig } from '../config/index.js';
+import { SoftstakeError } from '../errors.js';
 import { loadChains, type LoadedChain } from './adapters.js';
 
 /** One chain's checks. */
@@ -41,9 +43,9 @@ function reasonOf(error: unknown): string {
  * not readable by other users, is a key of the chain, and controls the
  * chain block's `address` where one is configured.
  */
-export async function signerCheck({ chain, module, adapterConfig }: LoadedChain): Promise<PreflightCheck> {
+export async function signerCheck({ chain, module, adapterConfig }: LoadedChain): Promise<{ check: PreflightCheck; address?: string }> {
   const source = 'file' in chain.signer ? `key file ${chain.signer.file}` : `environment variable ${chain.signer.env}`;
-  const fail = (detail: string, fix: string): PreflightCheck => ({ kind: 'custody', name: 'signer', status: 'failure', detail, fix });
+  const fail = (detail: string, fix: string): { check: PreflightCheck } => ({ check: { kind: 'custody', name: 'signer', status: 'failure', detail, fix } });
   let secret: string;
   try {
     secret = await readSigningSecret(chain.name, chain.signer);
@@ -62,10 +64,10 @@ export async function signerCheck({ chain, module, adapterConfig }: LoadedChain)
   if ('file' in chain.signer) {
     const mode = (await stat(chain.signer.file)).mode & 0o777;
     if ((mode & 0o077) !== 0) {
-      return { kind: 'custody', name: 'signer', status: 'warning', detail: `${source} (mode ${mode.toString(8).padStart(4, '0')}) for ${address} is readable by other users`, fix: `chmod 600 ${chain.signer.file}` };
+      return { check: { kind: 'custody', name: 'signer', status: 'warning', detail: `${source} (mode ${mode.toString(8).padStart(4, '0')}) for ${address} is readable by other users`, fix: `chmod 600 ${chain.signer.file}` }, address };
     }
   }
-  return { kind: 'custody', name: 'signer', status: 'ok', detail: `${source} holds the key of ${address}` };
+  return { check: { kind: 'custody', name: 'signer', status: 'ok', detail: `${source} holds the key of ${address}` }, address };
 }
 
 /**
@@ -77,8 +79,14 @@ export async function runPreflight(config: SoftstakeConfig, options: { checkpoin
   const results = await Promise.all(
     [...chains.values()].map(async (loaded): Promise<ChainPreflight> => {
       const checks: PreflightCheck[] = [];
-      if (options.signer) checks.push(await signerCheck(loaded));
-      const adapter = loaded.module.create(loaded.adapterConfig);
+      let keyAddress: string | undefined;
+      if (options.signer) {
+        const signer = await signerCheck(loaded);
+        checks.push(signer.check);
+        keyAddress = signer.address;
+      }
+      // The key's address, once known, spares the adapter deriving it again (a BIP-39 seed takes a while).
+      const adapter = loaded.module.create(loaded.adapterConfig.address === undefined && keyAddress !== undefined ? { ...loaded.adapterConfig, address: keyAddress } : loaded.adapterConfig);
       try {
         checks.push(...(await adapter.preflight(options.checkpoints.get(loaded.chain.name) ?? null)));
       } catch (error) {
@@ -91,4 +99,33 @@ export async function runPreflight(config: SoftstakeConfig, options: { checkpoin
     }),
   );
   return { ok: results.every((r) => r.checks.every((c) => c.status !== 'failure')), chains: results };
+}
+
+/** `start` (or `devnet`) refused to run: a preflight check failed. */
+export class PreflightFailedError extends SoftstakeError {
+  constructor(readonly report: PreflightReport) {
+    const failures = report.chains.flatMap((c) => c.checks.filter((k) => k.status === 'failure').map((k) => `${c.chain} ${k.kind} ${k.name}: ${k.detail}${k.fix ? ` (fix: ${k.fix})` : ''}`));
+    super(`preflight failed, not starting: ${failures.join('; ')}. Fix these (softstake preflight shows every check) or start with --skip-preflight`);
+  }
+}
+
+/**
+ * The daemon's preflight (`softstake start` with the worker role, `softstake
+ * devnet`): the checks with the ledger's checkpoints, each one not ok
+ * logged, the signer included.
+ * @throws PreflightFailedError on a failure.
+ */
+export async function preflightBeforeStart(config: SoftstakeConfig, pool: pg.Pool, logger: Logger): Promise<void> {
+  logger.info({ chains: Object.keys(config.chains) }, 'preflight: checking the chains before starting (--skip-preflight skips it)');
+  const started = performance.now();
+  const report = await runPreflight(config, { checkpoints: await readCheckpoints(pool), signer: true });
+  for (const chain of report.chains) {
+    for (const c of chain.checks) {
+      const line = { chain: chain.chain, check: c.kind, name: c.name, status: c.status, detail: c.detail, ...(c.fix === undefined ? {} : { fix: c.fix }) };
+      if (c.status === 'failure') logger.error(line, 'preflight failure');
+      else if (c.status === 'warning') logger.warn(line, 'preflight warning');
+    }
+  }
+  logger.info({ ok: report.ok, checks: report.chains.reduce((n, c) => n + c.checks.length, 0), ms: Math.round(performance.now() - started) }, 'preflight done');
+  if (!report.ok) throw new PreflightFailedError(report);
 }

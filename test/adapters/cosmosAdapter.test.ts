@@ -767,6 +767,24 @@ describe('cosmos adapter against a devnet that behaves like the Hub', () => {
     expect((error as Error).message).toMatch(/HTTP 501.*HTTP 501/);
   });
 
+  it('preflight: blocks the harvest needs that a node pruned are a block-history failure naming the node; with a checkpoint past them, ok', async () => {
+    const g = await fixture({ retainBlocks: 100 });
+    f = g;
+    const adapter = g.adapter(undefined, {}, 2_000);
+    await adapter.delegate(g.devnet.validators[0]!, AMOUNT);
+    const before = (await adapter.preflight(null)).find((c) => c.name === 'block-history');
+    expect(before?.status).toBe('ok');
+    g.devnet.produceBlocks(200);
+    const checks = await adapter.preflight(null);
+    const history = checks.find((c) => c.kind === 'dependency' && c.name === 'block-history');
+    expect(history?.status).toBe('failure');
+    expect(history?.detail).toMatch(/keeps blocks from \d+; the custody's transactions since the checkpoint start at height \d+/);
+    // A checkpoint past the custody's last transaction needs nothing pruned.
+    const { checkpoint } = await adapter.harvest(null).catch(() => ({ checkpoint: JSON.stringify({ height: String(g.devnet.height()) }) }));
+    const later = (await adapter.preflight(checkpoint)).find((c) => c.name === 'block-history');
+    expect(later?.status, JSON.stringify(later)).toBe('ok');
+  });
+
   it('a rate-limited endpoint (HTTP 429) is asked after the others for a while, not on every request', async () => {
     f = await fixture();
     const adapter = f.adapter(undefined, {}, 2_000);

@@ -416,6 +416,19 @@ describe('near adapter', () => {
     const error = await f.adapter(undefined, { networkId: 'mainnet' }).position().catch((e: unknown) => e);
     expect(String(error)).toMatch(/serves chain near-devnet, the config expects mainnet/);
   });
+
+  it('a regular node: preflight says, before the harvest fails, that a checkpoint older than the node keeps needs an archival endpoint', async () => {
+    f = await fixture({ archival: false, gcEpochs: 2 });
+    const adapter = f.adapter();
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    const { checkpoint } = await claimAndHarvest(adapter, null);
+    expect((await adapter.preflight(checkpoint)).find((c) => c.name === 'archival')?.status).toBe('ok');
+    for (let i = 0; i < 3; i += 1) f.devnet.nextEpoch();
+    const archival = (await adapter.preflight(checkpoint)).find((c) => c.kind === 'dependency' && c.name === 'archival');
+    expect(archival?.status).toBe('failure');
+    expect(archival?.detail).toMatch(/the harvest reads from height \d+; http:\/\/127\.0\.0\.1:\d+ keeps blocks from \d+/);
+    await expect(adapter.harvest(checkpoint)).rejects.toThrow();
+  });
 });
 
 /** A block's time on the devnet, ms. */

@@ -102,7 +102,7 @@ describe('softstake keys and preflight', () => {
     expect(funded.stdout).toMatch(/ok\s+dependency\s+tx-index/);
     expect(funded.stdout).toContain('0 failure(s)');
     expectNoSecret(funded.stdout, secret);
-  }, 60_000);
+  }, 240_000);
 
   it('near: keys new writes a near-cli key file for the implicit account; a transfer creates it; preflight passes', async () => {
     const chainId = (near.devnet as unknown as NearDevnet).chainId;
@@ -125,7 +125,7 @@ describe('softstake keys and preflight', () => {
     expect(checks.find((c) => c.kind === 'custody' && c.name === key.address)?.status).toBe('ok');
     expect(checks.filter((c) => c.kind === 'validator').map((c) => c.status)).toEqual(near.validators.map(() => 'ok'));
     expect(funded.stdout).not.toContain(content.private_key.slice('ed25519:'.length, 'ed25519:'.length + 20));
-  }, 60_000);
+  }, 240_000);
 
   it('a node without a tx index: preflight fails naming it; start refuses to run (69); --skip-preflight starts', async () => {
     const account = await createFundedAccount(noIndex, 1_000_000_000n);
@@ -162,5 +162,5 @@ describe('softstake keys and preflight', () => {
     await skipped.ready();
     expect(skipped.logs.some((l) => l.msg === 'preflight skipped (--skip-preflight)')).toBe(true);
     expect(await skipped.kill('SIGTERM')).toBe(0);
-  }, 90_000);
+  }, 240_000);
 });

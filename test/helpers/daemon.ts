@@ -159,7 +159,8 @@ export class DaemonProcess {
     });
   }
 
-  ready(timeoutMs?: number): Promise<LogLine> {
+  /** Until `softstake ready`; the start includes the chains' preflight, and a loaded 2-core machine takes a while to load the code. */
+  ready(timeoutMs = 120_000): Promise<LogLine> {
     return this.waitFor((l) => l.msg === 'softstake ready', timeoutMs);
   }
 

@@ -32,8 +32,11 @@ async function chainOf(config: SoftstakeConfig, name: string): Promise<LoadedCha
     throw new ConfigError(config.file, [{ path: `chains.${name}`, message: `no such chain block${known.length ? `; the config has ${known.join(', ')}` : ''}` }]);
   }
   // Only this chain's module: another block's problems do not stop a key for this one.
-  const loaded = await loadChains({ ...config, chains: { [name]: config.chains[name] } });
-  return loaded.get(name)!;
+  const loaded = (await loadChains({ ...config, chains: { [name]: config.chains[name] } })).get(name)!;
+  if (typeof loaded.module.newKey !== 'function' || typeof loaded.module.addressOf !== 'function') {
+    throw new ConfigError(config.file, [{ path: `chains.${name}.module`, message: 'the adapter module does not provide keys (newKey and addressOf, adapters/types.ts)' }]);
+  }
+  return loaded;
 }
 
 /** Writes `content` to a new file, mode 0600, refusing an existing one; the directory is made (0700) if missing. */

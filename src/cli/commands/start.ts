@@ -7,7 +7,6 @@ import { createAdapters } from '../../pipeline/adapters.js';
 import { reconcile } from '../../pipeline/reconcile.js';
 import { configPath, withLedger, type GlobalOptions } from '../context.js';
 import { ROLES, startDaemon, type Role } from '../startDaemon.js';
-import { preflightBeforeStart } from './preflight.js';
 import { printJson, printTable } from '../output.js';
 
 /** `reconcile` exits with this when a chain holds less than the ledger owes. */
@@ -32,11 +31,8 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
       const logger = createLogger();
       const roles = new Set<Role>(opts.role ?? ROLES);
       // Only the worker talks to the chains and signs: it checks them, and its key, first.
-      if (roles.has('worker') && Object.keys(config.chains).length > 0) {
-        if (opts.skipPreflight === true) logger.warn('preflight skipped (--skip-preflight)');
-        else await preflightBeforeStart(config, logger);
-      }
-      const daemon = await startDaemon(config, roles, logger);
+      if (opts.skipPreflight === true && roles.has('worker')) logger.warn('preflight skipped (--skip-preflight)');
+      const daemon = await startDaemon(config, roles, logger, { preflight: opts.skipPreflight !== true });
       await new Promise<void>((resolve) => {
         let signals = 0;
         const onSignal = (signal: NodeJS.Signals) => {
