@@ -35,6 +35,7 @@ import { Runtime } from './runtime.js';
 import { genesisPool, poolCalls } from './pools.js';
 import { type EraConfig, plan, stakingCalls, stakingOnInitialize } from './staking.js';
 import { encodeEvents, type EventEntry, Storage } from './state.js';
+import { utilityCalls } from './utility.js';
 
 /** `TransactionStatus` as the node serializes it (`substrate/client/transaction-pool/api/src/lib.rs`): only the block hash for inBlock/finalized. */
 export type TxStatus = 'future' | 'ready' | 'dropped' | 'invalid' | { inBlock: string } | { finalized: string };
@@ -258,10 +259,12 @@ export class PolkadotChain {
     return this.build(Math.max(this.head.time + 1, this.clock.now()));
   }
 
+  private readonly utility = utilityCalls((section, method) => this.callSpec(section, method));
+
   /** The calls the devnet carries out. */
   callSpec(section: string, method: string): CallSpec | undefined {
     const name = `${section}.${method}`;
-    return balancesCalls[name] ?? stakingCalls[name] ?? poolCalls[name];
+    return balancesCalls[name] ?? stakingCalls[name] ?? poolCalls[name] ?? this.utility[name];
   }
 
   /** The fee the devnet charges an extrinsic of `length` bytes carrying this call (without tip). */
