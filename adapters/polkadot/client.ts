@@ -52,6 +52,7 @@ export class PolkadotClient {
   private readonly apis = new Map<string, Promise<ApiPromise>>();
   private readonly opened = new Set<ApiPromise>();
   private key: Promise<KeyringPair> | undefined;
+  private derived: Promise<string> | undefined;
   private sent = 0;
   private closed = false;
 
@@ -233,11 +234,17 @@ export class PolkadotClient {
    * The custody address (SS58): the chain block's `address`, else the
    * key's, in the chain's SS58 format.
    */
-  async address(): Promise<string> {
-    if (this.config.address !== undefined) return this.config.address;
-    const pair = await this.custody();
-    const format = await this.call(async (api) => api.registry.chainSS58 ?? 42);
-    return new Keyring({ type: pair.type, ss58Format: format }).encodeAddress(pair.publicKey);
+  address(): Promise<string> {
+    if (this.config.address !== undefined) return Promise.resolve(this.config.address);
+    this.derived ??= (async () => {
+      const pair = await this.custody();
+      const format = await this.call(async (api) => api.registry.chainSS58 ?? 42);
+      return new Keyring({ type: pair.type, ss58Format: format }).encodeAddress(pair.publicKey);
+    })();
+    this.derived.catch(() => {
+      this.derived = undefined;
+    });
+    return this.derived;
   }
 
   /** The custody account as hex (AccountId32). */

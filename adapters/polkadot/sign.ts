@@ -48,10 +48,12 @@ export async function signAction(client: PolkadotClient, action: StakeAction, st
   }
   // The key first: an api role without it learns so before any read.
   const pair = await client.custody();
+  const custody = await client.accountId();
   const s = await readSnapshot(client);
-  const build = client.options.mode === 'pool' ? poolCall : nominateCall;
+  // Reads first, each its own request; then one call builds and signs (no request inside another's timeout).
+  const build = await (client.options.mode === 'pool' ? poolCall : nominateCall)(client, s, action, refuse, custody);
   return client.call(async (api) => {
-    const tx = await build(client, api, s, action, refuse);
+    const tx = build(api);
     const address = u8aToHex(pair.publicKey);
     const nonce = (await api.call.accountNonceApi!.accountNonce!(address)) as unknown as { toNumber(): number };
     const era = api.createType('ExtrinsicEra', { current: s.head.number, period: client.options.mortalityBlocks }) as ExtrinsicEra;
@@ -74,25 +76,29 @@ function isTarget(client: PolkadotClient, target: string): boolean {
 
 type Refuse = (code: string, log: string) => TxRejectedError;
 
+/** Builds the extrinsic once the reads it needs are done. */
+type Builder = (api: ApiPromise) => Tx;
+
 /** The amount must leave the existential deposit liquid: staking would bond less than asked, a pool join would fail. */
 function checkFunds(s: Snapshot, amount: bigint, refuse: Refuse): void {
   const spendable = s.account.free - s.existentialDeposit;
   if (amount > spendable) throw refuse('insufficient-funds', `${amount} planck would leave less than the existential deposit liquid (spendable ${spendable > 0n ? spendable : 0n})`);
 }
 
-async function nominateCall(client: PolkadotClient, api: ApiPromise, s: Snapshot, action: StakeAction, refuse: Refuse): Promise<Tx> {
-  const staking = api.tx.staking!;
+async function nominateCall(client: PolkadotClient, s: Snapshot, action: StakeAction, refuse: Refuse, custody: string): Promise<Builder> {
   const ledger = s.ledger;
   switch (action.kind) {
     case 'delegate': {
       checkFunds(s, action.amount, refuse);
       const active = ledger?.active ?? 0n;
       if (active + action.amount < s.minNominatorBond) throw refuse('below-minimum', `a nominator bonds at least MinNominatorBond ${s.minNominatorBond} planck; ${active + action.amount} would not`);
-      const bond = ledger === undefined ? staking.bond!(action.amount, 'Stash') : staking.bondExtra!(action.amount);
       const wanted = [...targetHexes(client)].sort();
       const current = [...s.nominations].sort();
-      if (wanted.length === current.length && wanted.every((t, i) => t === current[i])) return bond;
-      return api.tx.utility!.batchAll!([bond, staking.nominate!(client.options.targets)]);
+      const same = wanted.length === current.length && wanted.every((t, i) => t === current[i]);
+      return (api) => {
+        const bond = ledger === undefined ? api.tx.staking!.bond!(action.amount, 'Stash') : api.tx.staking!.bondExtra!(action.amount);
+        return same ? bond : api.tx.utility!.batchAll!([bond, api.tx.staking!.nominate!(client.options.targets)]);
+      };
     }
     case 'undelegate': {
       if (ledger === undefined || ledger.active === 0n) throw refuse('not-bonded', 'the custody has nothing bonded');
@@ -102,34 +108,36 @@ async function nominateCall(client: PolkadotClient, api: ApiPromise, s: Snapshot
       if (left > 0n && left < s.minNominatorBond && s.nominations.length > 0) {
         throw refuse('insufficient-bond', `${left} planck would stay bonded, below MinNominatorBond ${s.minNominatorBond}: unbond all or less`);
       }
-      return staking.unbond!(action.amount);
+      return (api) => api.tx.staking!.unbond!(action.amount);
     }
-    case 'withdraw':
-      return staking.withdrawUnbonded!(await slashingSpans(api, s, await client.accountId()));
+    case 'withdraw': {
+      const spans = await slashingSpans(client, s, custody);
+      return (api) => api.tx.staking!.withdrawUnbonded!(spans);
+    }
     case 'claim': {
-      const custody = await client.accountId();
       const pages = (await unclaimedPages(client, s, action.validators.map(accountHex), custody)).slice(0, MAX_PAGES_PER_CLAIM);
       if (pages.length === 0) throw refuse('nothing-due', `no unclaimed payout of ${action.validators.join(', ')} holds the custody`);
-      const calls = pages.map((p) => staking.payoutStakersByPage!(p.validator, p.era, p.page));
-      return calls.length === 1 ? calls[0]! : api.tx.utility!.batchAll!(calls);
+      return (api) => {
+        const calls = pages.map((p) => api.tx.staking!.payoutStakersByPage!(p.validator, p.era, p.page));
+        return calls.length === 1 ? calls[0]! : api.tx.utility!.batchAll!(calls);
+      };
     }
   }
 }
 
 /** `num_slashing_spans` for withdraw_unbonded: ignored by staking-async (Asset Hub has no `SlashingSpans`); the relay's pallet-staking wants the stash's span count. */
-async function slashingSpans(api: ApiPromise, s: Snapshot, custody: string): Promise<number> {
-  const entry = api.query.staking?.slashingSpans;
-  if (entry === undefined) return 0;
-  const at = await api.at(s.head.hash);
-  const spans = json<{ prior: unknown[] }>((await at.query.staking!.slashingSpans!(custody)) as Codec);
-  return spans === undefined ? 0 : spans.prior.length + 1;
+async function slashingSpans(client: PolkadotClient, s: Snapshot, custody: string): Promise<number> {
+  return client.call(async (api) => {
+    if (api.query.staking?.slashingSpans === undefined) return 0;
+    const at = await client.atRecent(api, s.head.hash);
+    const spans = json<{ prior: unknown[] }>((await at.query.staking!.slashingSpans!(custody)) as Codec);
+    return spans === undefined ? 0 : spans.prior.length + 1;
+  });
 }
 
-async function poolCall(client: PolkadotClient, api: ApiPromise, s: Snapshot, action: StakeAction, refuse: Refuse): Promise<Tx> {
-  const pools = api.tx.nominationPools!;
+async function poolCall(client: PolkadotClient, s: Snapshot, action: StakeAction, refuse: Refuse, custody: string): Promise<Builder> {
   const poolId = client.options.poolId!;
   const member = s.member;
-  const custody = await client.accountId();
   switch (action.kind) {
     case 'delegate': {
       checkFunds(s, action.amount, refuse);
@@ -139,9 +147,9 @@ async function poolCall(client: PolkadotClient, api: ApiPromise, s: Snapshot, ac
       if (member !== undefined && member.poolId !== poolId) throw refuse('other-pool', `the custody is a member of pool ${member.poolId}`);
       if (member === undefined) {
         if (action.amount < s.minJoinBond) throw refuse('below-minimum', `joining takes at least MinJoinBond ${s.minJoinBond} planck`);
-        return pools.join!(action.amount, poolId);
+        return (api) => api.tx.nominationPools!.join!(action.amount, poolId);
       }
-      return pools.bondExtra!({ FreeBalance: action.amount });
+      return (api) => api.tx.nominationPools!.bondExtra!({ FreeBalance: action.amount });
     }
     case 'undelegate': {
       if (member === undefined || member.points === 0n) throw refuse('not-bonded', `the custody has nothing bonded in pool ${poolId}`);
@@ -149,17 +157,19 @@ async function poolCall(client: PolkadotClient, api: ApiPromise, s: Snapshot, ac
       const left = member.balance - action.amount;
       if (left > 0n && left < s.minJoinBond) throw refuse('insufficient-bond', `${left} planck would stay in the pool, below MinJoinBond ${s.minJoinBond}: unbond all or less`);
       // unbond takes points: the runtime API converts at the pool's current rate (nomination-pools `balance_to_point`).
-      const at = await client.atRecent(api, s.head.hash);
-      const converted = big(json((await at.call.nominationPoolsApi!.balanceToPoints!(poolId, action.amount)) as Codec) ?? 0);
+      const converted = await client.call(async (api) => {
+        const at = await client.atRecent(api, s.head.hash);
+        return big(json((await at.call.nominationPoolsApi!.balanceToPoints!(poolId, action.amount)) as Codec) ?? 0);
+      });
       const points = left === 0n || converted > member.points ? member.points : converted;
-      return pools.unbond!(custody, points);
+      return (api) => api.tx.nominationPools!.unbond!(custody, points);
     }
     case 'withdraw': {
       if (member === undefined || !member.unbonding.some((u) => u.era <= s.currentEra)) throw refuse('nothing-due', 'no unbonding era of the custody has ended');
-      return pools.withdrawUnbonded!(custody, 0);
+      return (api) => api.tx.nominationPools!.withdrawUnbonded!(custody, 0);
     }
     case 'claim':
       if (member === undefined) throw refuse('not-bonded', `the custody is not a member of pool ${poolId}`);
-      return pools.claimPayout!();
+      return (api) => api.tx.nominationPools!.claimPayout!();
   }
 }

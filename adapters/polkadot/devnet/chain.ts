@@ -106,7 +106,7 @@ export interface PolkadotChainOptions {
   fees?: FeeSchedule;
   /** Real ms between a transaction entering the pool and the block that includes it. @defaultValue 20 */
   inclusionDelayMs?: number;
-  /** Real ms between a block and its finality (long enough for a client to read the block before it is final). @defaultValue 250 */
+  /** Real ms between a block and its finality (long enough for a client to read the block before it is final); 0: final at once. @defaultValue 250 */
   finalityDelayMs?: number;
   /** Blocks of state kept. @defaultValue 256 */
   statePruning?: number;
@@ -449,6 +449,8 @@ export class PolkadotChain {
       for (const listener of this.finalityListeners) listener(block);
       for (const tx of txs) for (const w of tx.watchers) w({ finalized: block.hash });
     };
+    // 0: final with the block itself (tests that read the chain right after moving its clock).
+    if (this.finalityDelayMs === 0) return finalize();
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       finalize();
