@@ -8,10 +8,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeAddress } from '@polkadot/util-crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { TxRejectedError } from '../../adapters/errors.js';
 import { adapter as polkadot, createPolkadotAdapter, type PolkadotOptions } from '../../adapters/polkadot/adapter.js';
 import { DOT, startPolkadotDevnet, type PolkadotDevnet, type PolkadotDevnetOptions } from '../../adapters/polkadot/devnet.js';
-import type { AdapterConfig, ChainAdapter } from '../../adapters/types.js';
-import { describeAdapterConformance, type ConformanceHarness } from './conformance.js';
+import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
+import { claimAndHarvest, describeAdapterConformance, sumOf, type ConformanceHarness } from './conformance.js';
 
 const BLOCK_MS = 12_000;
 /** A short era: 12 blocks. */
@@ -125,4 +128,116 @@ describeAdapterConformance('polkadot (pool)', async () => {
     unknownValidator: 'pool:2',
   };
   return harness;
+});
+
+describe('polkadot adapter', () => {
+  let f: Fixture | undefined;
+  afterEach(async () => {
+    await f?.dispose();
+    f = undefined;
+  });
+
+  /** Harvests from `checkpoint`, checking no id comes twice; returns the new checkpoint. */
+  const harvestInto = async (adapter: ChainAdapter, events: RewardEvent[], checkpoint: string | null): Promise<string> => {
+    const result = await claimAndHarvest(adapter, checkpoint);
+    const seen = new Set(events.map((e) => e.id));
+    for (const e of result.events) expect(seen.has(e.id)).toBe(false);
+    events.push(...result.events);
+    return result.checkpoint;
+  };
+
+  it('nominate: over several eras, payouts the custody claims and payouts another account triggers are each reported once, equal to what the devnet paid', async () => {
+    f = await fixture('nominate');
+    const requests: string[] = [];
+    const adapter = f.adapter(undefined, undefined, (m) => requests.push(m));
+    const events: RewardEvent[] = [];
+    let checkpoint: string | null = null;
+    await adapter.delegate(f.devnet.validators[0]!, 123n * DOT + 456_789n);
+    for (let era = 0; era < 6; era += 1) {
+      f.devnet.nextEra();
+      // Someone else pays some eras out before the custody's own claim does.
+      if (era % 2 === 1) expect(f.devnet.payoutAll()).toBeGreaterThan(0);
+      if (era === 2) await adapter.delegate(f.devnet.validators[1]!, 7n * DOT + 3n);
+      if (era === 3) await adapter.undelegate(f.devnet.validators[0]!, 11n * DOT);
+      if (era % 2 === 0) checkpoint = await harvestInto(adapter, events, checkpoint);
+    }
+    checkpoint = await harvestInto(adapter, events, checkpoint);
+    const truth = f.devnet.truth.of(f.custody);
+    expect(truth.paid).toBeGreaterThan(0n);
+    expect(sumOf(events)).toBe(truth.net);
+    // The bot's payouts are in: events from extrinsics the custody did not sign.
+    expect(events.length).toBeGreaterThan(3);
+    for (const e of events) expect(f.devnet.validators).toContain(e.validator);
+    // Nothing left to claim; the bond grew by nothing (payee Stash: rewards are liquid).
+    expect((await adapter.due(checkpoint)).filter((d) => d.action.kind === 'claim')).toEqual([]);
+    const position = await adapter.position();
+    expect(position.pendingRewards).toBe(0n);
+    expect(position.bonded).toBe(123n * DOT + 456_789n + 7n * DOT + 3n - 11n * DOT);
+
+    // Cost of a poll (position) and of a harvest with nothing new.
+    requests.length = 0;
+    await adapter.position();
+    const poll = requests.length;
+    requests.length = 0;
+    await adapter.harvest(checkpoint);
+    console.log(`polkadot nominate: position ${poll} requests, harvest with nothing new ${requests.length}`);
+  });
+
+  it('nominate: refuses before signing what the chain would refuse or do otherwise', async () => {
+    f = await fixture('nominate', { minNominatorBond: 250n * DOT });
+    const adapter = f.adapter();
+    const refused = async (promise: Promise<unknown>, code: string): Promise<void> => {
+      const error = await promise.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(TxRejectedError);
+      expect((error as TxRejectedError).code).toBe(code);
+      expect((error as TxRejectedError).included).toBe(false);
+    };
+    const v0 = f.devnet.validators[0]!;
+    await refused(adapter.sign({ kind: 'delegate', validator: v0, amount: 249n * DOT }), 'below-minimum');
+    await refused(adapter.sign({ kind: 'undelegate', validator: v0, amount: DOT }), 'not-bonded');
+    await refused(adapter.sign({ kind: 'claim', validators: [v0] }), 'nothing-due');
+    await adapter.delegate(v0, 300n * DOT);
+    // 100 DOT would stay bonded: below MinNominatorBond while nominating (staking `unbond`: InsufficientBond).
+    await refused(adapter.sign({ kind: 'undelegate', validator: v0, amount: 200n * DOT }), 'insufficient-bond');
+    // The limit the planner reads is the one the chain applies.
+    expect((await adapter.limits()).minStake).toBe(1n);
+    expect((await f.readOnlyAdapter().limits()).reserve).toBe(100_000_000n);
+  });
+
+  it('pool: rewards are the PaidOut events (bond_extra and unbond pay out first), unbonding by points, withdrawal after BondingDuration', async () => {
+    f = await fixture('pool');
+    const requests: string[] = [];
+    const adapter = f.adapter(undefined, undefined, (m) => requests.push(m));
+    const events: RewardEvent[] = [];
+    let checkpoint: string | null = null;
+    await adapter.delegate('pool:1', 50n * DOT);
+    f.devnet.nextEra();
+    f.devnet.nextEra();
+    f.devnet.payoutAll();
+    // bond_extra pays the pending rewards first: a reward the receipt lists and harvest reports under its hash.
+    const extra = await adapter.delegate('pool:1', 25n * DOT);
+    expect(sumOf(extra.moved.filter((m) => m.kind === 'reward'))).toBeGreaterThan(0n);
+    f.devnet.nextEra();
+    f.devnet.payoutAll();
+    const unbond = await adapter.undelegate('pool:1', 30n * DOT);
+    expect(sumOf(unbond.moved.filter((m) => m.kind === 'reward'))).toBeGreaterThan(0n);
+    checkpoint = await harvestInto(adapter, events, checkpoint);
+    expect(events.some((e) => e.id.startsWith(extra.hash))).toBe(true);
+    expect(events.some((e) => e.id.startsWith(unbond.hash))).toBe(true);
+    let position = await adapter.position();
+    expect(position.bonded).toBe(45n * DOT);
+    expect(position.unbonding).toEqual([expect.objectContaining({ validator: 'pool:1', amount: 30n * DOT })]);
+    for (let i = 0; i < 29; i += 1) f.devnet.nextEra();
+    f.devnet.payoutAll();
+    position = await adapter.position();
+    expect(position.withdrawable).toBe(30n * DOT);
+    requests.length = 0;
+    await harvestInto(adapter, events, checkpoint);
+    console.log(`polkadot pool: harvest job with a claim and a withdrawal ${requests.length} requests`);
+    expect((await adapter.position()).withdrawable).toBe(0n);
+    expect(sumOf(events)).toBe(f.devnet.truth.of(f.custody).net);
+    requests.length = 0;
+    await adapter.position();
+    console.log(`polkadot pool: position ${requests.length} requests`);
+  });
 });
