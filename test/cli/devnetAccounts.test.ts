@@ -70,7 +70,7 @@ function start(args: string[]): Run {
     child,
     stdout: () => out,
     stderr: () => err,
-    async line(pattern, timeoutMs = 30_000) {
+    async line(pattern, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = out.split('\n').find((l) => pattern.test(l));
@@ -94,6 +94,7 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(ready.devnets.map((d) => [d.asset, d.chain, d.kind])).toEqual([
       ['ATOM', 'cosmoshub-devnet', 'cosmos'],
       ['NEAR', 'near-devnet', 'near'],
+      ['DOT', 'polkadot-devnet', 'polkadot'],
     ]);
     const [atom, near] = ready.devnets as [DevnetChainInfo, DevnetChainInfo];
     for (const d of ready.devnets) {
@@ -133,17 +134,19 @@ describe('softstake devnet: how to reach each chain', () => {
     // The custody key stays in its key file: the log never carries a key.
     expect(run.stderr()).not.toContain(atom.testAccount.key);
     expect(run.stderr()).not.toContain(near.testAccount.key);
-  }, 90_000);
+  }, 150_000);
 
   it('without --json: one line per chain, for a person', async () => {
     run = start(['devnet', '-c', await shippedConfig()]);
     const atom = await run.line(/^devnet ATOM /);
     const near = await run.line(/^devnet NEAR /);
+    const dot = await run.line(/^devnet DOT /);
     expect(atom).toMatch(
       /^devnet ATOM {2}cosmoshub-devnet \(cosmos, chain id softstake-devnet-1\) {2}endpoints http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ {2}websocket ws:\/\/\S+, ws:\/\/\S+ {2}custody cosmos1\w+ {2}test account cosmos1\w+ holding 1000 ATOM, key \(mnemonic, HD path m\/44'\/118'\/0'\/0\/0\): (\w+ ){23}\w+$/,
     );
     expect(near).toMatch(/^devnet NEAR {2}near-devnet \(near, chain id near-devnet\) {2}endpoints \S+, \S+ {2}custody custody-[0-9a-f]{8}\.devnet {2}test account test-[0-9a-f]{8}\.devnet holding 1000 NEAR, key \([^)]+\): ed25519:\w+$/);
+    expect(dot).toMatch(/^devnet DOT {2}polkadot-devnet \(polkadot\) {2}endpoints ws:\/\/127\.0\.0\.1:\d+, ws:\/\/127\.0\.0\.1:\d+ {2}custody 1\w+ {2}test account 1\w+ holding 1000 DOT, key \([^)]+\): (\w+ ){11}\w+$/);
     await run.line(/"msg":"devnet running/); // the log, on stdout without --json; Ctrl-C is handled from here on
     expect(await run.stop()).toBe(0);
-  }, 90_000);
+  }, 150_000);
 });
