@@ -99,7 +99,7 @@ describe('softstake devnet: how to reach each chain', () => {
     const [atom, near] = ready.devnets as [DevnetChainInfo, DevnetChainInfo];
     for (const d of ready.devnets) {
       expect(d.endpoints.length).toBeGreaterThanOrEqual(2);
-      for (const url of d.endpoints) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      for (const url of d.endpoints) expect(url).toMatch(/^(http|ws):\/\/127\.0\.0\.1:\d+$/);
       expect(d.testAccount.address).not.toBe(d.custody);
     }
     expect(atom.chainId).toBe('softstake-devnet-1');
