@@ -150,6 +150,13 @@ export interface FetchJsonOptions {
   body?: unknown;
   /** Aborts the request (withFailover's per-attempt timeout). */
   signal?: AbortSignal;
+  /** Extra request headers (an API key); never part of an error message. @defaultValue none */
+  headers?: Record<string, string>;
+  /**
+   * Parses a 2xx body (TRON prints int64 as bare JSON numbers past 2^53, which `JSON.parse` would round).
+   * @defaultValue `JSON.parse`
+   */
+  parse?: (text: string) => unknown;
   /**
    * The largest response body read, bytes; a longer one is an endpoint fault.
    * @defaultValue 16 MiB
@@ -222,7 +229,8 @@ async function readLimited(response: Response, maxBytes: number, endpoint: strin
  * Network failures surface as fetch's own errors, which failover classifies.
  */
 export async function fetchJson(endpoint: string, path: string, options: FetchJsonOptions = {}): Promise<unknown> {
-  const { url, headers } = requestFor(endpoint, path);
+  const { url, headers: base } = requestFor(endpoint, path);
+  const headers = { ...options.headers, ...base };
   const shown = safeUrl(endpoint);
   let body: string | Uint8Array | undefined;
   if (options.body instanceof Uint8Array || typeof options.body === 'string') body = options.body;
@@ -238,7 +246,7 @@ export async function fetchJson(endpoint: string, path: string, options: FetchJs
   let parsed: unknown;
   let isJson = true;
   try {
-    parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+    parsed = text === '' ? undefined : response.ok && options.parse !== undefined ? options.parse(text) : (JSON.parse(text) as unknown);
   } catch {
     isJson = false;
     parsed = text.slice(0, 500);

@@ -79,6 +79,13 @@ export interface Position {
   pendingRewards: bigint;
   /** Health of the configured validators; empty where the chain cannot tell. */
   validators: ValidatorHealth[];
+  /**
+   * What the adapter depends on and the endpoints lack (a Cosmos node with
+   * its tx indexer off, or pruning the blocks harvest reads), in words an
+   * operator acts on; `/ready` fails while there are any. Absent or empty:
+   * nothing missing.
+   */
+  problems?: string[];
 }
 
 /**
@@ -220,6 +227,16 @@ export interface ChainLimits {
    * unfreezes). Absent: no limit the planner must mind.
    */
   maxUnbondingEntries?: { count: number; per: 'target' | 'account' };
+  /**
+   * `'target'`: a new undelegation from a target restarts the lock of
+   * everything still unbonding from it (NEAR: a pool keeps one unstaked
+   * balance per account, locked until the last `unstake`'s epoch + 4,
+   * core-contracts staking-pool/src/internal.rs). The planner then
+   * undelegates from targets with nothing unbonding first, and from the
+   * others only as far as needed, latest-completing first. Absent: each
+   * undelegation unbonds on its own clock.
+   */
+  unbondingRestarts?: 'target';
   /** Liquid balance that must stay in the account (existential deposit, storage reserve); never staked. */
   reserve: bigint;
   /**
@@ -231,6 +248,52 @@ export interface ChainLimits {
    * stake is never moved for amounts its fees would eat.
    */
   typicalFee: bigint;
+}
+
+/** How one preflight check came out. */
+export type PreflightStatus =
+  /** As the daemon needs it. */
+  | 'ok'
+  /** The daemon can run, but an operator should look (one endpoint of several down, a validator's high commission). */
+  | 'warning'
+  /** The daemon would fail at its first job (no endpoint serves the chain, the tx index is off, the custody cannot pay a fee): `start` refuses to run. */
+  | 'failure';
+
+/**
+ * What a preflight check is about. Every chain reports each kind:
+ *
+ * - `endpoint`: one per configured endpoint, named by it without
+ *   credentials (`safeUrl` in adapters/errors.ts): it answers and serves the configured
+ *   chain id or network. A wrong chain is a failure; an endpoint down is a
+ *   warning while another answers, a failure when none does.
+ * - `dependency`: what the adapter needs of the nodes beyond the basic
+ *   reads, named by one of these stable names: `tx-index` and
+ *   `block-history` (Cosmos: `tx_search` and the blocks a harvest reads),
+ *   `archival` (NEAR: blocks as old as the checkpoint), `solidity` (TRON:
+ *   the `walletsolidity/*` API), `rest-api` (Aptos: the REST API version),
+ *   `staking-pallets` (Polkadot: `staking`/`nominationPools` in the metadata).
+ * - `custody`: one, named by the custody address: the account exists and
+ *   its liquid balance pays the fees (a failure when it cannot pay one
+ *   delegation's fee above the reserve), with a warning when what it holds
+ *   is below the minimum stake.
+ * - `validator`: one per configured validator or pool, named by its
+ *   address: it exists (else failure), is active and not jailed (else
+ *   warning), accepts delegations, and its commission (in `detail`).
+ * - `limits`: one, named `limits`: the chain's limits the planner will obey
+ *   ({@link ChainLimits}), in `detail`; a failure when they cannot be read.
+ */
+export type PreflightKind = 'endpoint' | 'dependency' | 'custody' | 'validator' | 'limits';
+
+/** One line of `softstake preflight`: what was checked, how it came out, what to do. */
+export interface PreflightCheck {
+  kind: PreflightKind;
+  /** What was checked: an endpoint (scheme://host:port), a dependency's stable name, the custody or a validator address, `limits`. */
+  name: string;
+  status: PreflightStatus;
+  /** What the chain answered, for a person (chain id, balance, commission, limits); never a secret, never a URL's path or query. */
+  detail: string;
+  /** What to do about it; given for every warning and failure. */
+  fix?: string;
 }
 
 /** A chain, as the pipeline sees it. Only `sign` needs the key; every read works from the custody address. */
@@ -307,6 +370,20 @@ export interface ChainAdapter {
    */
   rpcRequests(): number;
 
+  /**
+   * Checks the config against the chain before the daemon starts
+   * (`softstake preflight`, `softstake start`): every endpoint, what the
+   * adapter depends on, the custody account, each configured validator or
+   * pool, the chain's limits; see {@link PreflightKind} for what each kind
+   * covers. Read-only, from the custody address: no key (the key file is
+   * checked by the caller through {@link AdapterModule.addressOf}).
+   * `checkpoint` is the last harvest's (`null` before the first): a
+   * dependency on history is checked against how far back the next harvest
+   * reads. Never throws for what the chain answers or fails to answer:
+   * that is a check with status `failure`.
+   */
+  preflight(checkpoint: string | null): Promise<PreflightCheck[]>;
+
   /** Releases sockets and timers. */
   close(): Promise<void>;
 }
@@ -342,12 +419,46 @@ export interface AdapterConfig<Options = unknown> {
   options: Options;
 }
 
+/** A custody key made by {@link AdapterModule.newKey}. */
+export interface NewKey {
+  /**
+   * The signer file's whole content, in the format the chain's own tools
+   * write and the adapter's signer reads (a BIP-39 mnemonic; a near-cli
+   * JSON key file; a hex private key). Secret: `softstake keys new` writes
+   * it to the signer file with mode 0600 and never prints or logs it.
+   */
+  secret: string;
+  /** The custody address the key controls (or, NEAR, the account it is for). */
+  address: string;
+  /** What `secret` is, for a person: `BIP-39 mnemonic, 24 words, HD path m/44'/118'/0'/0/0`. */
+  format: string;
+  /** The public key, where a person needs it to create or register the account (NEAR `ed25519:…`). */
+  publicKey?: string;
+  /** Where and how to fund the address, one instruction a line (the chain's faucet for its network, a transfer, an account to create). */
+  funding: string[];
+}
+
 /**
  * What an adapter module exports (as `adapter`): its kind, the schema of its
- * chain-specific options, and a factory.
+ * chain-specific options, a factory, and its custody keys.
  */
 export interface AdapterModule<Options = unknown> {
   kind: string;
   optionsSchema: z.ZodType<Options>;
   create(config: AdapterConfig<Options>): ChainAdapter;
+  /**
+   * Makes a new custody key for the chain block (`softstake keys new`),
+   * offline: a fresh random secret, its address under the block's options
+   * (address prefix, HD path; NEAR: `address`/`accountId` names the
+   * account, else the key's implicit account) and where to fund it. Writes
+   * nothing; the caller writes `secret` to the signer file.
+   */
+  newKey(config: AdapterConfig<Options>): Promise<NewKey>;
+  /**
+   * The address a signer file's content controls under the chain block's
+   * options (`softstake keys show`, and the key check of `preflight`),
+   * without signing or any network call.
+   * @throws ChainProtocolError when `secret` is not a key of the chain's format; the message never quotes it.
+   */
+  addressOf(secret: string, config: AdapterConfig<Options>): Promise<string>;
 }

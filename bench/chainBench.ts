@@ -7,6 +7,7 @@
  * E2. Cosmos adapter: RPC calls per `position()` and per `harvest()` with a
  *     claim, the custody alone on the chain against a crowd of delegators.
  * E3. NEAR adapter: the same, with a crowd staking in the custody's pools.
+ * E4. TRON adapter: the same, with a crowd voting for the custody's SRs.
  *
  * An adapter's calls must depend on the custody account's validators and
  * transactions only, never on how many other accounts use the chain.
@@ -24,6 +25,8 @@ import { adapter as cosmos, type CosmosChainAdapter, type CosmosOptions } from '
 import { createFundedAccount, startCosmosDevnet, type CosmosDevnet } from '../adapters/cosmos/devnet.js';
 import { adapter as near, type NearOptions } from '../adapters/near/adapter.js';
 import { ONE_NEAR, startNearDevnet, type NearDevnet } from '../adapters/near/devnet.js';
+import { adapter as tron, type TronOptions } from '../adapters/tron/adapter.js';
+import { startTronDevnet, TRX, type TronDevnet } from '../adapters/tron/devnet.js';
 import type { AdapterConfig, ChainAdapter } from '../adapters/types.js';
 import { atInterrupt } from './interrupt.js';
 import { check, count, ratio, say, seconds, timed, type SummaryRow } from './report.js';
@@ -37,6 +40,8 @@ export interface ChainBenchOptions {
   cosmosCrowd: number;
   /** Other accounts staking in the NEAR pools when that adapter's calls are counted again. @defaultValue 50 */
   nearCrowd: number;
+  /** Other accounts voting for the custody's SRs when the TRON adapter's calls are counted again. @defaultValue 100 */
+  tronCrowd: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -412,7 +417,79 @@ async function benchNearAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
   }
 }
 
+// ---- TRON. ----
+
+const TRON_MAINTENANCE_MS = 6 * HOUR_MS;
+
+/** E4. */
+async function benchTronAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
+  say(
+    `\nE4. TRON adapter, custody voting for 2 SRs: HTTP requests (rpcRequests()) per position() and per harvest job (due, the day's claim, harvest) a day and a cycle later, alone vs ${count(o.tronCrowd)} other voters for the same SRs; ${ROUNDS} rounds, medians`,
+  );
+  // 3 s blocks as on mainnet (the harvest finds a claim's block by its time); every accepted transaction is solidified at once.
+  const devnet: TronDevnet = await startTronDevnet({ confirmAfterMs: 1, params: { maintenanceTimeInterval: TRON_MAINTENANCE_MS, unfreezeDelayDays: 1 } });
+  const keys = await keyDirectory();
+  const built: ChainAdapter[] = [];
+  try {
+    const accountAdapter = async (label: string): Promise<ChainAdapter> => {
+      const { privateKey } = devnet.createAccount(100_000n * TRX);
+      const file = await keys.write(`${label}.key`, privateKey);
+      const config: AdapterConfig<TronOptions> = {
+        name: 'tron-bench',
+        asset: 'TRX',
+        decimals: 6,
+        endpoints: [...devnet.urls],
+        signer: { file },
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        options: { pollIntervalMs: 20, inclusionTimeoutMs: 10_000 },
+      };
+      const a = tron.create(config);
+      built.push(a);
+      return a;
+    };
+
+    const custody = await accountAdapter('custody');
+    // A solidity node sees the funded account 18 blocks later.
+    devnet.produceBlocks(19);
+    const [sr0, sr1] = devnet.witnesses as [string, string];
+    await custody.delegate(sr0, 10_000n * TRX);
+    await custody.delegate(sr1, 5_000n * TRX);
+    devnet.advance(2 * TRON_MAINTENANCE_MS);
+    let checkpoint = (await harvestJob(custody, null)).checkpoint;
+
+    const measure = async (): Promise<CallCounts> => {
+      // A claim may follow the last one after 24 h; the day is four cycles, one more pays.
+      const measured = await measureRounds(custody, () => devnet.advance(24 * HOUR_MS + TRON_MAINTENANCE_MS), { targets: 2, claims: 1, events: 1 }, checkpoint);
+      checkpoint = measured.checkpoint;
+      return measured.counts;
+    };
+
+    const alone = await measure();
+    say(`  baseline: custody alone voting for the SRs: position ${listOf(alone.position)}; harvest with a claim ${listOf(alone.harvest)}; harvest right after ${listOf(alone.idleHarvest)}`);
+
+    const setup = await timed(async () => {
+      for (let i = 0; i < o.tronCrowd; i += 1) {
+        const other = await accountAdapter(`voter-${i}`);
+        devnet.produceBlocks(19);
+        await other.delegate(sr0, 100n * TRX + BigInt(i) * TRX);
+        await other.delegate(sr1, 100n * TRX);
+      }
+    });
+    say(`  setup: ${count(o.tronCrowd)} accounts, each freezing and voting for both SRs through the adapter: ${seconds(setup.seconds)} (${count(4 * o.tronCrowd)} transactions, each solidified)`);
+    const crowded = await measure();
+    say(`  with ${count(o.tronCrowd)} other voters: position ${listOf(crowded.position)}; harvest with a claim ${listOf(crowded.harvest)}; harvest right after ${listOf(crowded.idleHarvest)}`);
+    say("  checks: every harvest job claimed once and reported that claim's reward; a second one found nothing");
+
+    // The wait for a solidity node polls: an inclusion poll more or less is timing.
+    return callRows('tron adapter', `${count(o.tronCrowd)} voters`, alone, crowded, 2);
+  } finally {
+    for (const a of built) await a.close();
+    await devnet.close();
+    await keys.remove();
+  }
+}
+
 /** Part E: block production of the Cosmos devnet, then the adapters' RPC calls alone and in a crowd. */
 export async function benchChains(options: ChainBenchOptions): Promise<SummaryRow[]> {
-  return [...(await benchBlockProduction(options)), ...(await benchCosmosAdapter(options)), ...(await benchNearAdapter(options))];
+  return [...(await benchBlockProduction(options)), ...(await benchCosmosAdapter(options)), ...(await benchNearAdapter(options)), ...(await benchTronAdapter(options))];
 }

@@ -51,6 +51,7 @@ const USAGE = `usage: npm run bench -- [options]
                       Cosmos accounts delegating between the genesis and crowded runs (default 300)
   --cosmos-crowd <n>  other delegators when the Cosmos adapter's calls are counted (default 100)
   --near-crowd <n>    other stakers when the NEAR adapter's calls are counted (default 50)
+  --tron-crowd <n>    other voters when the TRON adapter's calls are counted (default 100)
   --only <part>       ${PARTS.join(', ')} (default all)
   --keep              keep the bench databases (prints their names) for EXPLAIN
 server (all parts but chains): $SOFTSTAKE_BENCH_DATABASE_URL, else $SOFTSTAKE_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test
@@ -79,6 +80,7 @@ function options() {
       'chain-delegators': { type: 'string' },
       'cosmos-crowd': { type: 'string' },
       'near-crowd': { type: 'string' },
+      'tron-crowd': { type: 'string' },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -107,6 +109,7 @@ function options() {
     chainDelegators: positive('chain-delegators', values['chain-delegators'], 300),
     cosmosCrowd: positive('cosmos-crowd', values['cosmos-crowd'], 100),
     nearCrowd: positive('near-crowd', values['near-crowd'], 50),
+    tronCrowd: positive('tron-crowd', values['tron-crowd'], 100),
     only: values.only as Part | undefined,
     keep: values.keep,
   };
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
   say(
     `sizes: distribute ${count(o.users)} users, naive ${count(o.naiveUsers)} users, import ${count(o.changes)} changes, ` +
       `api ${count(o.apiChanges)} changes of ${count(o.apiUsers)} users, idle ${o.idleRuns} runs of ${o.idleSeconds} s, ` +
-      `chains ${count(o.chainBlocks)} blocks with ${count(o.chainDelegators)} delegators, crowds of ${count(o.cosmosCrowd)} (cosmos) and ${count(o.nearCrowd)} (near)` +
+      `chains ${count(o.chainBlocks)} blocks with ${count(o.chainDelegators)} delegators, crowds of ${count(o.cosmosCrowd)} (cosmos), ${count(o.nearCrowd)} (near) and ${count(o.tronCrowd)} (tron)` +
       (o.only ? `; only ${o.only}` : ''),
   );
   const runs = (part: Part) => o.only === undefined || o.only === part;

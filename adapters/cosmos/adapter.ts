@@ -24,19 +24,26 @@ import type {
   DueAction,
   HarvestResult,
   Position,
+  PreflightCheck,
   SignedTx,
   StakeAction,
   TxReceipt,
   TxStatus,
 } from '../types.js';
+import { TxExpiredError } from '../errors.js';
 import { send, txStatus } from './broadcast.js';
 import { CosmosClient, sequenceMismatch } from './client.js';
 import { harvest } from './harvest.js';
+import { cosmosAddressOf, newCosmosKey } from './keys.js';
 import { cosmosOptionsSchema, resolveCosmosOptions, type CosmosOptions, type ResolvedCosmosOptions } from './options.js';
 import { readDue, readLimits, readPosition } from './position.js';
+import { preflight } from './preflight.js';
 import { messagesOf, signAction, signMessages } from './sign.js';
 
 export type { CosmosGasLimits, CosmosOptions } from './options.js';
+
+/** How often `delegate`/`undelegate` sign again for a fee market whose price rose. */
+const FEE_ATTEMPTS = 3;
 
 /** The Cosmos adapter: the ChainAdapter contract, nothing more. */
 export type CosmosChainAdapter = ChainAdapter;
@@ -95,12 +102,17 @@ class CosmosAdapter implements CosmosChainAdapter {
    */
   private async signAndSend(action: StakeAction): Promise<TxReceipt> {
     const { kind, messages } = await messagesOf(this.client, action);
-    try {
-      return await send(this.client, await signMessages(this.client, kind, messages), false);
-    } catch (error) {
-      const mismatch = sequenceMismatch(error);
-      if (mismatch === undefined) throw error;
-      return send(this.client, await signMessages(this.client, kind, messages, mismatch.expected), false);
+    let minSequence: number | undefined;
+    // Once for a sequence taken meanwhile, and a few times for a fee market's rising price
+    // (each refusal teaches the client the chain's price; signing stops at maxGasPrice).
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await send(this.client, await signMessages(this.client, kind, messages, minSequence), false);
+      } catch (error) {
+        const mismatch = sequenceMismatch(error);
+        if (mismatch !== undefined && minSequence === undefined) minSequence = mismatch.expected ?? 0;
+        else if (!(error instanceof TxExpiredError) || attempt >= FEE_ATTEMPTS) throw error;
+      }
     }
   }
 
@@ -114,6 +126,10 @@ class CosmosAdapter implements CosmosChainAdapter {
 
   harvest(checkpoint: string | null): Promise<HarvestResult> {
     return harvest(this.client, checkpoint);
+  }
+
+  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
+    return preflight(this.client, checkpoint);
   }
 
   close(): Promise<void> {
@@ -136,4 +152,6 @@ export const adapter: CosmosAdapterModule = {
     options.validators = [...new Set([...(config.validators ?? []), ...options.validators])];
     return new CosmosAdapter(config, options);
   },
+  newKey: newCosmosKey,
+  addressOf: cosmosAddressOf,
 };

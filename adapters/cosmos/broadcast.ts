@@ -10,10 +10,15 @@
  */
 import { AuthInfo, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 
-import { ChainProtocolError, TxNotIncludedError, TxRejectedError } from '../errors.js';
+import { MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import { TxBody } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { RetryableError } from '../../src/errors.js';
+import { ChainProtocolError, TxExpiredError, TxNotIncludedError, TxRejectedError } from '../errors.js';
 import type { SignedTx, TxReceipt, TxStatus } from '../types.js';
 import { codeOf, hashOf, readAccount, SDK_CODE, sleep, type CosmosClient } from './client.js';
 import { feeOf, payoutEvents, type IndexedTxLike } from './events.js';
+import { formatPrice, offeredPrice, requiredGasPrice } from './fees.js';
+import { MAX_ENTRIES_LOG, maxEntriesMessage } from './position.js';
 import { CometRpcError } from './rpc.js';
 
 /** What CheckTx said about a broadcast. */
@@ -53,7 +58,19 @@ export async function findTx(client: CosmosClient, hash: string): Promise<Indexe
 /** An included transaction's outcome: its receipt, or a TxRejectedError (included, fee paid) when it failed. */
 export async function settle(client: CosmosClient, tx: IndexedTxLike, times: Map<bigint, number>): Promise<TxReceipt> {
   const fee = client.parse(`transaction ${tx.hash}`, () => feeOf(tx.tx, client.options.denom));
-  if (tx.code !== 0) throw new TxRejectedError(client.name, tx.hash, codeOf(tx.codespace, tx.code), (tx.log ?? '').slice(0, 1000), true, fee);
+  if (isUnderpriced(tx.code, tx.codespace)) {
+    // skip-mev/feemarket x/feemarket/ante/fee.go: the fee check runs again in the block; a price
+    // that rose since CheckTx fails it there, before the fee is taken or the sequence used.
+    throw underpriced(client, tx.hash, tx.tx, tx.log ?? '');
+  }
+  if (tx.code !== 0) {
+    let log = (tx.log ?? '').slice(0, 1000);
+    if (tx.codespace === 'staking' && MAX_ENTRIES_LOG.test(log)) {
+      const body = client.parse(`transaction ${tx.hash}`, () => TxBody.decode(TxRaw.decode(tx.tx).bodyBytes));
+      log = await maxEntriesMessage(client, body.messages.map((m) => ({ value: m.typeUrl === MsgUndelegate.typeUrl ? MsgUndelegate.decode(m.value) : {} })), log);
+    }
+    throw new TxRejectedError(client.name, tx.hash, codeOf(tx.codespace, tx.code), log, true, fee);
+  }
   const address = await client.address();
   const paid = client.parse(`events of ${tx.hash}`, () => payoutEvents(tx, address, client.options.denom));
   return {
@@ -63,6 +80,30 @@ export async function settle(client: CosmosClient, tx: IndexedTxLike, times: Map
     at: await client.blockTime(tx.height, times),
     moved: paid.map((p) => ({ kind: 'reward' as const, amount: p.amount, validator: p.validator })),
   };
+}
+
+/** An `insufficient fee` answer (the SDK's code 13): the price is below what the chain asks now. */
+function isUnderpriced(code: number, codespace: string | undefined): boolean {
+  return code === SDK_CODE.INSUFFICIENT_FEE && (codespace === undefined || codespace === '' || codespace === 'sdk');
+}
+
+/**
+ * The error for bytes the chain refused for their price: it learns the
+ * price the chain asked for, then, within `maxGasPrice`, says `expired`
+ * (these bytes never take effect: the pipeline asks `status`, which says so,
+ * and signs the intent again at the new price); above it, a retryable
+ * error (the same bytes are sent again later, when the price may be back down).
+ */
+function underpriced(client: CosmosClient, hash: string, bytes: Uint8Array, log: string): Error {
+  const { gasLimit } = offeredPrice(bytes, client.options.denom);
+  const asked = requiredGasPrice(log, gasLimit, client.options.denom);
+  if (asked !== undefined) client.learnGasPrice(asked);
+  if (asked !== undefined && asked > client.options.maxGasPrice) {
+    return new RetryableError(
+      `${client.name}: transaction ${hash} offers less than the chain's gas price ${formatPrice(asked)}${client.options.denom}, which is above maxGasPrice ${formatPrice(client.options.maxGasPrice)}${client.options.denom}; sending again later (chain: ${log.slice(0, 300)})`,
+    );
+  }
+  return new TxExpiredError(client.name, hash, `insufficient fee (code 13): the chain's gas price rose above the one signed; signing again at the chain's price (chain: ${log.slice(0, 500)})`);
 }
 
 /** Polls `tx_search` until the transaction is in a block, or the wait is over (retryable). */
@@ -101,6 +142,7 @@ export async function send(client: CosmosClient, tx: SignedTx, lookFirst: boolea
     }
   });
   const inMempool = check.code === SDK_CODE.TX_IN_MEMPOOL_CACHE && (check.codespace === 'sdk' || check.codespace === '');
+  if (isUnderpriced(check.code, check.codespace)) throw underpriced(client, hash, tx.bytes, check.log);
   if (check.code !== 0 && !inMempool) {
     if (check.code === SDK_CODE.WRONG_SEQUENCE) {
       // The sequence is used: by these very bytes (an earlier attempt landed), or by another transaction.
@@ -145,7 +187,15 @@ export async function txStatus(client: CosmosClient, tx: SignedTx): Promise<TxSt
     found = await findTx(client, hash);
     if (found === undefined) return { state: 'expired' };
   }
-  if (found === undefined) return { state: 'pending' };
+  if (found === undefined) {
+    // Refused in CheckTx for their price, the bytes are in no mempool (CometBFT keeps no
+    // transaction that failed CheckTx) and are never sent again: they can never take effect.
+    const asked = client.chainGasPrice();
+    if (asked !== undefined && offeredPrice(tx.bytes, client.options.denom).price < asked) return { state: 'expired' };
+    return { state: 'pending' };
+  }
+  // Failed in its block for its price: no fee taken, no sequence used, nothing happened.
+  if (isUnderpriced(found.code, found.codespace)) return { state: 'expired' };
   try {
     return { state: 'included', receipt: await settle(client, found, new Map()) };
   } catch (error) {

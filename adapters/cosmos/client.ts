@@ -9,12 +9,12 @@ import { toHex } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet, Registry } from '@cosmjs/proto-signing';
 import { accountFromAny, defaultRegistryTypes, SigningStargateClient, type Account } from '@cosmjs/stargate';
 import { SoftstakeError } from '../../src/errors.js';
-import { ChainProtocolError, TxRejectedError } from '../errors.js';
-import { withFailover } from '../failover.js';
+import { ChainProtocolError, safeUrl, TxRejectedError } from '../errors.js';
+import { EndpointHttpError, withFailover } from '../failover.js';
 import { readSigningSecret } from '../signer.js';
 import type { AdapterConfig } from '../types.js';
 import type { CosmosOptions, ResolvedCosmosOptions } from './options.js';
-import { connectEndpoint, withRequestSignal, type CosmosConnection, type RpcCounter } from './rpc.js';
+import { CometRpcError, connectEndpoint, withRequestSignal, type CosmosConnection, type RpcCounter } from './rpc.js';
 
 /** The signing side: the wallet's account and an offline signing client. Never holds the mnemonic itself. */
 export interface SignerState {
@@ -24,7 +24,13 @@ export interface SignerState {
 }
 
 /** Cosmos SDK error codes (codespace `sdk`) the adapter acts on. */
-export const SDK_CODE = { UNAUTHORIZED: 4, TX_IN_MEMPOOL_CACHE: 19, INVALID_HEIGHT: 26, WRONG_SEQUENCE: 32 } as const;
+export const SDK_CODE = { UNAUTHORIZED: 4, INSUFFICIENT_FEE: 13, TX_IN_MEMPOOL_CACHE: 19, INVALID_HEIGHT: 26, WRONG_SEQUENCE: 32 } as const;
+
+/** How long a gas price the chain asked for is trusted when signing, ms: a fee market's price moves every block. */
+export const PRICE_HINT_MS = 10 * 60_000;
+
+/** CometBFT's words for what a node lacks: its tx indexer (rpc/core/tx.go) or a pruned block (rpc/core/blocks.go). */
+const NODE_LACKS = /transaction indexing is disabled|is not available, lowest height is/;
 
 /** At most this many pages of any paginated staking query: the account's validators, not the chain's. */
 export const MAX_QUERY_PAGES = 100;
@@ -77,12 +83,51 @@ export class CosmosClient {
   private readonly counter: RpcCounter = { calls: 0 };
   private readonly connections = new Map<string, Promise<CosmosConnection>>();
   private signer: Promise<SignerState> | undefined;
+  /** Endpoints that answered 429, and until when (ms) they are asked only after the others. */
+  private readonly cooling = new Map<string, number>();
+  /** The gas price the chain last asked for (an `insufficient fee` refusal), Dec atomics, and when. */
+  private priceHint: { price: bigint; at: number } | undefined;
 
   constructor(
     readonly config: AdapterConfig<CosmosOptions>,
     readonly options: ResolvedCosmosOptions,
   ) {
     this.name = config.name;
+  }
+
+  /**
+   * The gas price a fee market asked for within the last {@link PRICE_HINT_MS},
+   * Dec atomics; `undefined` when none (sign at the configured price).
+   */
+  chainGasPrice(): bigint | undefined {
+    if (this.priceHint === undefined || Date.now() - this.priceHint.at > PRICE_HINT_MS) return undefined;
+    return this.priceHint.price;
+  }
+
+  /** Remembers the gas price the chain asked for in a refusal. */
+  learnGasPrice(price: bigint): void {
+    this.priceHint = { price, at: Date.now() };
+  }
+
+  /** The endpoints in the order to try them: those rate limiting us (429) last. */
+  endpoints(): string[] {
+    const now = Date.now();
+    const ready = this.config.endpoints.filter((e) => (this.cooling.get(e) ?? 0) <= now);
+    return ready.length === this.config.endpoints.length ? [...this.config.endpoints] : [...ready, ...this.config.endpoints.filter((e) => !ready.includes(e))];
+  }
+
+  private readonly memo = new Map<string, { at: number; value: Promise<unknown> }>();
+
+  /** `compute()`, computed again only after `ttlMs`; a failure is not kept. */
+  cached<T>(key: string, ttlMs: number, compute: () => Promise<T>): Promise<T> {
+    const hit = this.memo.get(key);
+    if (hit !== undefined && Date.now() - hit.at < ttlMs) return hit.value as Promise<T>;
+    const value = compute();
+    this.memo.set(key, { at: Date.now(), value });
+    value.catch(() => {
+      if (this.memo.get(key)?.value === value) this.memo.delete(key);
+    });
+    return value;
   }
 
   /** Requests sent so far, over every endpoint and failover attempt. */
@@ -163,13 +208,35 @@ export class CosmosClient {
    */
   async rpc<T>(what: string, call: (connection: CosmosConnection) => Promise<T>): Promise<T> {
     try {
-      return await withFailover(this.name, this.config.endpoints, this.config.requestTimeoutMs, (endpoint, signal) =>
-        withRequestSignal(signal, async () => call(await this.connection(endpoint))),
+      return await withFailover(this.name, this.endpoints(), this.config.requestTimeoutMs, (endpoint, signal) =>
+        withRequestSignal(signal, async () => {
+          try {
+            return await call(await this.connection(endpoint));
+          } catch (error) {
+            // A rate limiter (HTTP 429): ask the others first for a while rather than hammer it
+            // (each refused request counts against the budget and prolongs the ban).
+            if (error instanceof EndpointHttpError && error.status === 429) this.cooling.set(endpoint, Date.now() + this.options.rateLimitCooldownMs);
+            // A node that cannot serve this (tx indexer off, block pruned) may have a peer that can:
+            // an endpoint fault, so failover asks the next (`/ready` says which node lacks what).
+            if (error instanceof CometRpcError && NODE_LACKS.test(`${error.rpcMessage} ${error.data ?? ''}`)) {
+              throw new EndpointHttpError(501, safeUrl(endpoint), `${error.rpcMessage}: ${error.data ?? ''}`.slice(0, 300));
+            }
+            throw error;
+          }
+        }),
       );
     } catch (error) {
       if (error instanceof SoftstakeError || error instanceof HeightMovedError) throw error;
       throw new ChainProtocolError(this.name, `${what}: ${messageOf(error).slice(0, 1000)}`, { cause: error });
     }
+  }
+
+  /**
+   * One request to one endpoint (no failover): for asking each node about
+   * itself. Endpoint faults and answers alike are thrown as they are.
+   */
+  async at<T>(endpoint: string, call: (connection: CosmosConnection) => Promise<T>): Promise<T> {
+    return withFailover(this.name, [endpoint], this.config.requestTimeoutMs, (url, signal) => withRequestSignal(signal, async () => call(await this.connection(url))));
   }
 
   /**

@@ -9,12 +9,19 @@
  *   `tx_search` / `block` / `block_results` / `blockchain` / ... — see
  *   `devnet/rpc.ts` and `devnet/queries.ts`;
  * - signed `TxRaw` bytes are decoded with cosmjs-types, the SIGN_MODE_DIRECT
- *   signature is verified, sequence, fee (gas × minimum gas price), gas and
- *   funds are enforced with the SDK's error codes (`devnet/tx.ts`);
+ *   signature is verified, sequence, fee (gas × minimum gas price, or with
+ *   `feeMarket` a moving base price checked in CheckTx and again in the
+ *   block, as skip-mev/feemarket does), gas and funds are enforced with the
+ *   SDK's error codes (`devnet/tx.ts`);
  * - staking and x/distribution rewards by the SDK's rules, simplified
- *   (`devnet/staking.ts`, `devnet/distribution.ts`), with the SDK 0.50 events;
+ *   (`devnet/staking.ts`, `devnet/distribution.ts`), with the SDK 0.50 events:
+ *   `max_entries` per pair (entries of one block merged), redelegation
+ *   entries, slashes of bonded, unbonding and redelegated stake;
  * - chain time moves by `advance` (frozen clock) or with the wall clock;
- *   a transaction is included promptly, in the next block;
+ *   with the frozen clock a transaction gets a block of its own promptly,
+ *   with the wall clock it waits for the next block and shares it;
+ * - a node's configuration: its tx indexer off (`txIndex: false`), its
+ *   old blocks pruned (`retainBlocks`), a listener rate-limited (429);
  * - faults per listener or per method (503, 429, no answer, reset, a lost
  *   answer), a transaction lost after CheckTx, one included and failed, one
  *   held back, one included with its broadcast's answer lost.
@@ -36,6 +43,7 @@ import { Chain, type IncludedTx } from './devnet/chain.js';
 import type { ModuleAddresses } from './devnet/distribution.js';
 import { pendingRewards } from './devnet/distribution.js';
 import { startRpcServers, type RpcFault } from './devnet/rpc.js';
+import { MAX_ENTRIES } from './devnet/staking.js';
 import { type ChainState, DEC_ONE, decodeBech32, parseDec, parseGasPrice, sha256Of, tokensFromShares, type ValidatorState } from './devnet/state.js';
 
 export type { IncludedTx } from './devnet/chain.js';
@@ -90,8 +98,30 @@ export interface CosmosDevnetOptions {
   genesisTime?: number;
   /** Rewards accrue this many times faster than chain time passes (`softstake devnet`). @defaultValue 1 */
   speedup?: number;
-  /** Minimum gas price CheckTx enforces, e.g. "0.025uatom"; "0uatom" disables it. @defaultValue `0.025<denom>` */
+  /**
+   * Minimum gas price CheckTx enforces, e.g. "0.025uatom"; "0uatom" disables
+   * it. With {@link feeMarket}: the floor of the moving base gas price.
+   * @defaultValue `0.025<denom>`
+   */
   minGasPrice?: string;
+  /**
+   * Runs a fee market (skip-mev/feemarket, EIP-1559, as the Cosmos Hub does):
+   * the fee is checked against a base gas price that moves with block
+   * fullness, in CheckTx and again in the block. `true` for the defaults.
+   * @defaultValue off (x/auth's fixed minimum gas price, CheckTx only)
+   */
+  feeMarket?: boolean | { maxBlockGas?: bigint; learningRate?: string };
+  /** `max_entries` of the staking params. @defaultValue 7 (the SDK default, the Hub's) */
+  maxEntries?: number;
+  /** Blocks the node keeps; older ones are pruned (`block` refuses them). @defaultValue 0 (all) */
+  retainBlocks?: number;
+  /**
+   * `prompt`: an accepted transaction gets a block of its own
+   * `inclusionDelayMs` later; `nextBlock`: it waits for the next regular
+   * block and shares it with whatever else arrived.
+   * @defaultValue `nextBlock` with the wall clock, `prompt` with the frozen one (nothing else makes blocks)
+   */
+  inclusion?: 'prompt' | 'nextBlock';
   /** Size of the active set. @defaultValue 100 */
   maxValidators?: number;
   /** Delay between a transaction entering the mempool and the block that includes it, ms. @defaultValue 10 */
@@ -100,6 +130,13 @@ export interface CosmosDevnetOptions {
   listeners?: number;
   /** Ports to listen on (127.0.0.1); 0 or absent: any free port. */
   ports?: number[];
+  /**
+   * The node's tx indexer (`[tx_index] indexer` in config.toml): `false` is
+   * a node with `indexer = "null"`, whose `tx` and `tx_search` answer
+   * "transaction indexing is disabled" and whose `status` says
+   * `tx_index: "off"`. @defaultValue true
+   */
+  txIndex?: boolean;
 }
 
 /** One account as a test sees it at the latest block. */
@@ -153,6 +190,16 @@ export interface CosmosDevnet extends DevnetControls<IncludedTx> {
   slashed(address: string): bigint;
   /** Slashes `bps` basis points of the validator's tokens and unbonding entries, in a new block. */
   slash(validator: string, bps: number): void;
+  /** The fee market's base gas price now, Dec atomics (10^18 = 1 base unit per gas); 0 without a fee market. */
+  baseGasPrice(): bigint;
+  /** Sets the fee market's base gas price (a decimal string such as "0.5"), as a run of full blocks would. */
+  setBaseGasPrice(price: string): void;
+  /**
+   * Listener `index` answers at most `requests` requests per `perMs` of real
+   * time and HTTP 429 with `Retry-After` beyond that, as a public provider's
+   * rate limiter does; `null` lifts it. @returns how many it refused so far.
+   */
+  rateLimit(index: number, limit: { requests: number; perMs: number } | null): () => number;
   /** Jails the validator in a new block: it leaves the active set and earns nothing. */
   jail(validator: string): void;
   unjail(validator: string): void;
@@ -211,6 +258,8 @@ function genesisState(options: CosmosDevnetOptions, prefix: string, genesisTime:
     validators: new Map(),
     delegations: new Map(),
     unbonding: [],
+    redelegations: [],
+    baseGasPrice: 0n,
     nextAccountNumber: 0n,
     nextUnbondingId: 1n,
     supply: 0n,
@@ -279,6 +328,8 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
   if (gasPrice.denom !== denom) throw new RangeError(`cosmos devnet: minGasPrice must be in ${denom}, got ${minGasPriceText}`);
   if (options.blockReward !== undefined && options.blockReward < 0n) throw new RangeError('cosmos devnet: blockReward must be ≥ 0');
   const communityTax = parseDec(options.communityTax ?? '0.02', 'communityTax');
+  const feeMarket = options.feeMarket === undefined || options.feeMarket === false ? undefined : options.feeMarket === true ? {} : options.feeMarket;
+  const clockMode = options.clock ?? 'frozen';
   if (communityTax > DEC_ONE) throw new RangeError('cosmos devnet: communityTax must be ≤ 1');
   const chain = new Chain(
     {
@@ -286,12 +337,21 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
       prefix,
       denom,
       minGasPrice: gasPrice.amount,
+      feeMarket: feeMarket !== undefined,
+      feeMarketParams:
+        feeMarket === undefined
+          ? undefined
+          : { minBaseGasPrice: gasPrice.amount, maxBlockGas: feeMarket.maxBlockGas ?? 1_000_000n, learningRate: parseDec(feeMarket.learningRate ?? '0.125', 'feeMarket.learningRate') },
+      maxEntries: positiveInteger('maxEntries', options.maxEntries ?? MAX_ENTRIES, 1),
+      retainBlocks: positiveInteger('retainBlocks', options.retainBlocks ?? 0, 0),
+      inclusion: options.inclusion ?? (clockMode === 'wall' ? 'nextBlock' : 'prompt'),
       blockMs,
       unbondingMs,
       rewards: { inflation: parseDec(options.inflation ?? '0.10', 'inflation'), blockReward: options.blockReward, blockMs, communityTax },
       maxValidators,
       inclusionDelayMs,
       modules: moduleAddresses(prefix),
+      txIndex: options.txIndex ?? true,
     },
     genesisState(options, prefix, genesisTime),
     clock,
@@ -356,6 +416,12 @@ export async function startCosmosDevnet(options: CosmosDevnetOptions = {}): Prom
     rewardsPaid: (address) => chain.truth.of(address).paid,
     slashed: (address) => chain.truth.of(address).slashed,
     slash: (validator, bps) => chain.slash(validator, bps),
+    baseGasPrice: () => {
+      chain.catchUp();
+      return chain.state.baseGasPrice;
+    },
+    setBaseGasPrice: (price) => chain.setBaseGasPrice(parseDec(price, 'base gas price')),
+    rateLimit: (index, limit) => rpc.faults.rateLimit(index, limit),
     jail: (validator) => {
       validatorOf(validator);
       chain.setJailed(validator, true);

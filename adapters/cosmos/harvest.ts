@@ -9,11 +9,13 @@ import { RetryableError } from '../../src/errors.js';
 import { ChainProtocolError } from '../errors.js';
 import type { HarvestResult, RewardEvent } from '../types.js';
 import { indexed } from './broadcast.js';
-import { formatCheckpoint, parseCheckpoint } from './checkpoint.js';
-import type { CosmosClient } from './client.js';
+import { QueryDelegatorValidatorsRequest, QueryDelegatorValidatorsResponse } from 'cosmjs-types/cosmos/staking/v1beta1/query';
+import { decAtomics, intAmount } from './amounts.js';
+import { formatCheckpoint, parseCheckpoint, type CosmosCheckpoint } from './checkpoint.js';
+import { HeightMovedError, type CosmosClient } from './client.js';
 import { payoutEvents, type IndexedTxLike } from './events.js';
-import { readDelegations } from './position.js';
-import { detectSlashes } from './slashing.js';
+import { pages, readDelegations, readUnbondingEntries } from './position.js';
+import { detectSlashes, type ChainStake, type Rate } from './slashing.js';
 
 /**
  * The custody account's transactions with from < height ≤ to, oldest
@@ -58,7 +60,7 @@ export async function harvest(client: CosmosClient, checkpointText: string | nul
 
   // Every payout of the custody account's successful transactions since the checkpoint, up to
   // the height the delegations are read at, so the two agree.
-  const current = client.options.detectSlashing ? await readDelegations(client, address) : undefined;
+  const current = client.options.detectSlashing ? await readChainStake(client, address) : undefined;
   const to = current?.height ?? head.height;
   if (to < checkpoint.height) throw new RetryableError(`${client.name}: a node answered at height ${to}, below the harvest checkpoint ${checkpoint.height} (lagging); harvesting again`);
   const { txs, through } = await scanTxs(client, address, checkpoint.height, to);
@@ -67,7 +69,46 @@ export async function harvest(client: CosmosClient, checkpointText: string | nul
     const payouts = client.parse(`events of ${tx.hash}`, () => payoutEvents(tx, address, client.options.denom));
     for (const p of payouts) events.push({ id: p.id, amount: p.amount, at: await blockTime(p.height), validator: p.validator });
   }
-  const slashes = await detectSlashes(client, address, { principal: checkpoint.principal, txs, current, through }, blockTime);
+  const slashes = await detectSlashes(client, address, { principal: checkpoint.principal, rates: checkpoint.rates, unbonding: checkpoint.unbonding, txs, current, through }, blockTime);
   events.push(...slashes.events);
-  return { events, checkpoint: formatCheckpoint({ height: through, principal: slashes.principal }) };
+  const next: CosmosCheckpoint = { height: through, principal: slashes.principal };
+  if (slashes.rates !== undefined) next.rates = slashes.rates;
+  if (slashes.unbonding !== undefined) next.unbonding = slashes.unbonding;
+  return { events, checkpoint: formatCheckpoint(next) };
+}
+
+/**
+ * Delegations, the delegated validators' exchange rates and the unbonding
+ * entries, all at one height (the delegations' read pins it).
+ */
+async function readChainStake(client: CosmosClient, address: string): Promise<ChainStake> {
+  for (let attempt = 0; ; attempt += 1) {
+    const { stakes, height } = await readDelegations(client, address);
+    try {
+      const [rates, unbonding] = await Promise.all([readRates(client, address, height), readUnbondingEntries(client, address, height)]);
+      return { stakes, height, rates, unbonding };
+    } catch (error) {
+      // The node dropped that height meanwhile (it keeps only recent state): read again at a newer one.
+      if (!(error instanceof HeightMovedError) || attempt >= 4) throw error;
+    }
+  }
+}
+
+/** Tokens and delegator shares of each validator the account delegates to, at `height`. */
+async function readRates(client: CosmosClient, address: string, height: bigint): Promise<Map<string, Rate>> {
+  const rates = new Map<string, Rate>();
+  await pages(
+    client,
+    'staking delegator validators',
+    '/cosmos.staking.v1beta1.Query/DelegatorValidators',
+    (key) => QueryDelegatorValidatorsRequest.encode(QueryDelegatorValidatorsRequest.fromPartial({ delegatorAddr: address, pagination: key === undefined ? undefined : { key } })).finish(),
+    (bytes) => QueryDelegatorValidatorsResponse.decode(bytes),
+    height,
+    (page) => {
+      for (const v of page.validators) {
+        rates.set(v.operatorAddress, client.parse(`validator ${v.operatorAddress}`, () => ({ tokens: intAmount(v.tokens), shares: decAtomics(v.delegatorShares) })));
+      }
+    },
+  );
+  return rates;
 }

@@ -48,6 +48,31 @@ export interface CosmosOptions {
    */
   gasPrice?: string;
   /**
+   * The most the adapter pays per unit of gas, `<decimal><denom>`. On a
+   * chain with a fee market (the Cosmos Hub's x/feemarket) the price moves
+   * with demand, and a transaction priced below it is refused in CheckTx
+   * (`insufficient fee`, code 13) or fails in its block; the adapter then
+   * signs again at the chain's price (with 20 % headroom) as long as that
+   * stays within this ceiling, and otherwise waits (a retryable error) for
+   * the price to come down.
+   * @defaultValue ten times {@link CosmosOptions.gasPrice}
+   */
+  maxGasPrice?: string;
+  /**
+   * How long an endpoint that answered HTTP 429 (rate limited) is asked
+   * only after the others, ms: hammering a rate limiter prolongs the ban and
+   * spends a public provider's budget.
+   * @defaultValue 30000
+   */
+  rateLimitCooldownMs?: number;
+  /**
+   * A node must still hold this much block history, ms; a node that prunes
+   * closer is reported in `/ready` (harvest reads the time of each block
+   * that paid a reward since the last harvest).
+   * @defaultValue 86400000 (one day)
+   */
+  minBlockHistoryMs?: number;
+  /**
    * The gas limit is the simulated gas times this factor (simulation
    * under-estimates: signature checks and state growth between simulate and
    * inclusion). Ignored for message kinds with a fixed {@link gasLimits} entry.
@@ -111,6 +136,10 @@ export interface ResolvedCosmosOptions {
   denom: string;
   hdPath: string;
   gasPrice: GasPrice;
+  /** {@link CosmosOptions.maxGasPrice} as Dec atomics (10^18 = one base unit per gas). */
+  maxGasPrice: bigint;
+  rateLimitCooldownMs: number;
+  minBlockHistoryMs: number;
   gasAdjustment: number;
   gasLimits: CosmosGasLimits;
   inclusionTimeoutMs: number;
@@ -158,6 +187,19 @@ export const cosmosOptionsSchema = z
         }
       }, 'a gas price such as 0.025uatom')
       .optional(),
+    maxGasPrice: z
+      .string()
+      .refine((price) => {
+        try {
+          GasPrice.fromString(price);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'a gas price such as 0.25uatom')
+      .optional(),
+    rateLimitCooldownMs: z.number().int().min(0).max(3_600_000).optional(),
+    minBlockHistoryMs: z.number().int().min(0).max(365 * 86_400_000).optional(),
     gasAdjustment: z.number().min(1).max(10).optional(),
     gasLimits: z.strictObject({ delegate: gasLimit.optional(), undelegate: gasLimit.optional(), withdraw: gasLimit.optional() }).optional(),
     inclusionTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
@@ -169,23 +211,38 @@ export const cosmosOptionsSchema = z
     memo: z.string().max(256).optional(),
   })
   .superRefine((options, context) => {
-    if (options.gasPrice === undefined) return;
     const denom = options.denom ?? 'uatom';
-    if (GasPrice.fromString(options.gasPrice).denom !== denom) {
+    if (options.gasPrice !== undefined && GasPrice.fromString(options.gasPrice).denom !== denom) {
       context.addIssue({ code: 'custom', path: ['gasPrice'], message: `the gas price must be in the staking denom ${denom}, so fees are booked in the staked asset` });
     }
+    if (options.maxGasPrice !== undefined) {
+      const max = GasPrice.fromString(options.maxGasPrice);
+      if (max.denom !== denom) context.addIssue({ code: 'custom', path: ['maxGasPrice'], message: `the gas price ceiling must be in the staking denom ${denom}` });
+      else if (options.gasPrice !== undefined && max.amount.isLessThan(GasPrice.fromString(options.gasPrice).amount)) {
+        context.addIssue({ code: 'custom', path: ['maxGasPrice'], message: 'the gas price ceiling must not be below gasPrice' });
+      }
+    }
   }) satisfies z.ZodType<CosmosOptions>;
+
+/** A gas price as Dec atomics: 10^18 is one base unit per unit of gas. */
+export function priceAtomics(price: GasPrice): bigint {
+  return BigInt(price.amount.atomics) * 10n ** BigInt(18 - price.amount.fractionalDigits);
+}
 
 /** Validates `options` and fills in the defaults. @throws ZodError */
 export function resolveCosmosOptions(options: CosmosOptions): ResolvedCosmosOptions {
   const parsed = cosmosOptionsSchema.parse(options);
   const denom = parsed.denom ?? 'uatom';
+  const gasPrice = GasPrice.fromString(parsed.gasPrice ?? `0.025${denom}`);
   return {
     chainId: parsed.chainId,
     prefix: parsed.prefix ?? 'cosmos',
     denom,
     hdPath: parsed.hdPath ?? "m/44'/118'/0'/0/0",
-    gasPrice: GasPrice.fromString(parsed.gasPrice ?? `0.025${denom}`),
+    gasPrice,
+    maxGasPrice: parsed.maxGasPrice === undefined ? priceAtomics(gasPrice) * 10n : priceAtomics(GasPrice.fromString(parsed.maxGasPrice)),
+    rateLimitCooldownMs: parsed.rateLimitCooldownMs ?? 30_000,
+    minBlockHistoryMs: parsed.minBlockHistoryMs ?? 86_400_000,
     gasAdjustment: parsed.gasAdjustment ?? 1.4,
     gasLimits: parsed.gasLimits ?? {},
     inclusionTimeoutMs: parsed.inclusionTimeoutMs ?? 60_000,

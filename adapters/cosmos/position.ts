@@ -26,13 +26,14 @@ import { RetryableError } from '../../src/errors.js';
 import { ChainProtocolError } from '../errors.js';
 import type { ChainLimits, DueAction, Position, Unbonding, ValidatorHealth, ValidatorStake } from '../types.js';
 import { decToBps, intAmount, timestampMs, truncateDec } from './amounts.js';
+import { nodeProblems } from './node.js';
 import { abciFailure, HeightMovedError, isNotFound, MAX_QUERY_PAGES, type CosmosClient } from './client.js';
 
 /** How often a position is read afresh when the chain moved past the height it was pinned to. */
 const PIN_ATTEMPTS = 5;
 
 /** Pages of a paginated query at one height, as long as the node gives a next key. */
-async function pages<Res extends { pagination?: { nextKey: Uint8Array } }>(
+export async function pages<Res extends { pagination?: { nextKey: Uint8Array } }>(
   client: CosmosClient,
   what: string,
   path: string,
@@ -76,8 +77,16 @@ export async function readDelegations(client: CosmosClient, address: string, hei
   return { stakes, height: at };
 }
 
-async function readUnbondings(client: CosmosClient, address: string, height: bigint): Promise<Unbonding[]> {
-  const entries: Unbonding[] = [];
+/** One unbonding entry as the chain keeps it, with what slashing took from it (`initial − balance`). */
+export interface UnbondingEntry extends Unbonding {
+  validator: string;
+  creationHeight: bigint;
+  initialBalance: bigint;
+}
+
+/** The account's unbonding entries at `height` (the latest where absent). */
+export async function readUnbondingEntries(client: CosmosClient, address: string, height?: bigint): Promise<UnbondingEntry[]> {
+  const entries: UnbondingEntry[] = [];
   await pages(
     client,
     'staking unbonding delegations',
@@ -91,7 +100,7 @@ async function readUnbondings(client: CosmosClient, address: string, height: big
           if (entry.completionTime === undefined) throw new ChainProtocolError(client.name, 'malformed unbonding delegations: an entry without a completion time');
           const amount = intAmount(entry.balance);
           // An entry slashed to nothing still counts against max_entries until it completes.
-          entries.push({ validator: u.validatorAddress, amount, completesAt: timestampMs(entry.completionTime) });
+          entries.push({ validator: u.validatorAddress, amount, completesAt: timestampMs(entry.completionTime), creationHeight: entry.creationHeight, initialBalance: intAmount(entry.initialBalance) });
         }
       }
     },
@@ -191,12 +200,13 @@ export async function readPosition(client: CosmosClient): Promise<Position> {
   for (let attempt = 0; attempt < PIN_ATTEMPTS; attempt += 1) {
     const head = await client.latestBlock();
     try {
-      const [liquid, { stakes }, unbonding, pending, validators] = await Promise.all([
+      const [liquid, { stakes }, unbonding, pending, validators, problems] = await Promise.all([
         readBalance(client, address, head.height),
         readDelegations(client, address, head.height),
-        readUnbondings(client, address, head.height),
+        readUnbondingEntries(client, address, head.height).then((list) => list.map(({ validator, amount, completesAt }): Unbonding => ({ validator, amount, completesAt }))),
         readPendingRewards(client, address, head.height),
         readHealth(client, address, head.height),
+        nodeProblems(client),
       ]);
       const delegations: ValidatorStake[] = [...stakes]
         .filter(([, amount]) => amount > 0n)
@@ -213,6 +223,7 @@ export async function readPosition(client: CosmosClient): Promise<Position> {
         withdrawable: 0n,
         pendingRewards: [...pending.values()].reduce((sum, amount) => sum + amount, 0n),
         validators,
+        ...(problems.length > 0 ? { problems } : {}),
       };
     } catch (error) {
       if (!(error instanceof HeightMovedError)) throw error;
@@ -236,6 +247,27 @@ export async function readLimits(client: CosmosClient): Promise<ChainLimits> {
   const gas = client.options.gasLimits.delegate ?? Math.ceil(TYPICAL_DELEGATE_GAS * client.options.gasAdjustment);
   const typicalFee = BigInt(calculateFee(gas, client.options.gasPrice).amount[0]!.amount);
   return { minStake: 1n, step: 1n, maxUnbondingEntries: { count, per: 'target' }, reserve: 0n, typicalFee: typicalFee > 0n ? typicalFee : 1n };
+}
+
+/** The log of x/staking's ErrMaxUnbondingDelegationEntries (staking code 27). */
+export const MAX_ENTRIES_LOG = /too many unbonding delegation entries/;
+
+/**
+ * What to tell the operator when an undelegation hits `max_entries`: the
+ * limit, how many entries the validator holds and when the first frees up
+ * (cosmos-sdk x/staking/keeper/delegation.go, Undelegate:
+ * HasMaxUnbondingDelegationEntries).
+ */
+export async function maxEntriesMessage(client: CosmosClient, messages: readonly { value: unknown }[], log: string): Promise<string> {
+  const validator = (messages[0]?.value as { validatorAddress?: string } | undefined)?.validatorAddress ?? '(unknown validator)';
+  try {
+    const [limits, entries] = await Promise.all([readLimits(client), readUnbondingEntries(client, await client.address())]);
+    const open = entries.filter((e) => e.validator === validator).sort((a, b) => a.completesAt - b.completesAt);
+    const first = open[0] === undefined ? '' : `; the earliest completes at ${new Date(open[0].completesAt).toISOString()}`;
+    return `the chain's max_entries limit is reached: ${validator} already holds ${open.length} open unbonding entries of this account (max_entries = ${limits.maxUnbondingEntries?.count ?? '?'})${first}; undelegate from another validator or wait (chain: ${log})`;
+  } catch {
+    return `the chain's max_entries limit of open unbonding entries per validator is reached for ${validator} (chain: ${log})`;
+  }
 }
 
 /** Gas one MsgDelegate typically uses on the Cosmos Hub (simulations answer 150–200k; more with many delegations). */

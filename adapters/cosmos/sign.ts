@@ -10,14 +10,15 @@
 import { encodeSecp256k1Pubkey } from '@cosmjs/amino';
 import { fromBech32 } from '@cosmjs/encoding';
 import type { EncodeObject } from '@cosmjs/proto-signing';
-import { calculateFee, type Account } from '@cosmjs/stargate';
+import type { Account } from '@cosmjs/stargate';
 import { MsgWithdrawDelegatorReward } from 'cosmjs-types/cosmos/distribution/v1beta1/tx';
 import { MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { ChainProtocolError, TxRejectedError } from '../errors.js';
 import type { SignedTx, StakeAction } from '../types.js';
 import { abciFailure, hashOf, readAccount, type CosmosClient, type SignerState } from './client.js';
-import { readValidator } from './position.js';
+import { feeFor, signingPrice } from './fees.js';
+import { MAX_ENTRIES_LOG, maxEntriesMessage, readValidator } from './position.js';
 
 /** What a chain does with a message kind; selects the fixed gas limit. */
 export type MessageKind = 'delegate' | 'undelegate' | 'withdraw';
@@ -54,8 +55,9 @@ async function gasLimit(client: CosmosClient, kind: MessageKind, messages: reado
     } catch (error) {
       // The chain would refuse this transaction as it stands: no point in paying a fee to hear it again.
       const failure = abciFailure(error);
-      if (failure !== undefined) throw new TxRejectedError(client.name, undefined, failure.code, `simulation failed: ${failure.log}`, false);
-      throw error;
+      if (failure === undefined) throw error;
+      if (MAX_ENTRIES_LOG.test(failure.log)) throw new TxRejectedError(client.name, undefined, 'max-entries', await maxEntriesMessage(client, messages, failure.log), false);
+      throw new TxRejectedError(client.name, undefined, failure.code, `simulation failed: ${failure.log}`, false);
     }
   });
   const used = simulated.gasInfo?.gasUsed;
@@ -72,7 +74,7 @@ export async function signMessages(client: CosmosClient, kind: MessageKind, mess
   const current = await account(client, signer.address);
   const sequence = Math.max(current.sequence, minSequence ?? 0);
   const gas = await gasLimit(client, kind, messages, signer, sequence);
-  const fee = calculateFee(gas, client.options.gasPrice);
+  const fee = feeFor(gas, signingPrice(client), client.options.denom);
   const raw = await signer.client.sign(signer.address, messages, fee, client.options.memo, {
     accountNumber: current.accountNumber,
     sequence,

@@ -4,46 +4,120 @@
  * principal per validator; each harvest adds the account's own delegation
  * changes since then and compares the sum with the chain's delegations read
  * at the height the scan reached. A shortfall is a slash, reported once (the
- * chain's stake becomes the new baseline).
+ * chain's stake becomes the new baseline). So is a redelegation's slash
+ * (cosmos-sdk x/staking/keeper/slash.go, SlashRedelegation: the source's
+ * infraction unbonds and burns shares of the destination delegation).
+ *
+ * Two things are not bonded-stake shortfalls and are handled apart:
+ *
+ * - Share-to-token truncation. The chain values a delegation as
+ *   `shares × tokens / total shares`, truncated; after any slash the rate is
+ *   not 1:1 and a delegation change can leave one unit less than its
+ *   messages say. Only a slash lowers a validator's tokens per share, so a
+ *   shortfall of one unit where the rate did not fall is truncation, never
+ *   booked as a slash.
+ * - Unbonding entries. SlashUnbondingDelegation takes `fraction ×
+ *   initial_balance` from each entry of the slashed validator still
+ *   unbonding; what an entry lost is `initial_balance − balance`, and the
+ *   checkpoint keeps what was already reported per entry. An entry that
+ *   completes before the harvest after its slash is not seen (a slash in
+ *   the last harvest interval of a 21-day unbonding).
  */
 import type { RewardEvent } from '../types.js';
 import type { CosmosClient } from './client.js';
 import { principalChanges, type IndexedTxLike } from './events.js';
+import type { UnbondingEntry } from './position.js';
+
+/** Tokens and delegator shares of a validator (its exchange rate). */
+export interface Rate {
+  tokens: bigint;
+  shares: bigint;
+}
+
+/** What the chain holds at the height the delegations were read at. */
+export interface ChainStake {
+  stakes: Map<string, bigint>;
+  height: bigint;
+  rates: Map<string, Rate>;
+  unbonding: UnbondingEntry[];
+}
 
 export interface SlashInput {
   /** The checkpoint's principal; `undefined` when it has none (from before slashing detection, or detection off). */
   principal: Map<string, bigint> | undefined;
+  /** The checkpoint's validator rates. */
+  rates: Map<string, Rate> | undefined;
+  /** The checkpoint's reported unbonding slashes; `undefined`: take the chain's as the baseline. */
+  unbonding: Map<string, bigint> | undefined;
   /** The account's transactions since the checkpoint, through `through`. */
   txs: readonly IndexedTxLike[];
-  /** The chain's delegations and the height they were read at; `undefined` with detection off. */
-  current: { stakes: Map<string, bigint>; height: bigint } | undefined;
+  /** The chain's stake; `undefined` with detection off. */
+  current: ChainStake | undefined;
   /** The height the transaction scan is complete through. */
   through: bigint;
 }
 
-/** Slash events, and the principal the next checkpoint carries. */
-export async function detectSlashes(
-  client: CosmosClient,
-  address: string,
-  input: SlashInput,
-  blockTime: (height: bigint) => Promise<number>,
-): Promise<{ events: RewardEvent[]; principal: Map<string, bigint> | undefined }> {
+/** What the next checkpoint carries about slashing. */
+export interface SlashBaseline {
+  principal: Map<string, bigint> | undefined;
+  rates: Map<string, Rate> | undefined;
+  unbonding: Map<string, bigint> | undefined;
+}
+
+/** The key of an unbonding entry in the checkpoint: the SDK merges entries of one height and completion time. */
+export function entryKey(entry: UnbondingEntry): string {
+  return `${entry.validator}/${entry.creationHeight}/${entry.completesAt}`;
+}
+
+/** Whether the validator's tokens per share fell from `before` to `now` (only a slash does that). */
+function rateFell(before: Rate | undefined, now: Rate | undefined): boolean {
+  if (before === undefined || now === undefined || before.shares === 0n || now.shares === 0n) return false;
+  return now.tokens * before.shares < before.tokens * now.shares;
+}
+
+/** What each unbonding entry lost to slashes so far. */
+function slashedEntries(entries: readonly UnbondingEntry[]): Map<string, { validator: string; creationHeight: bigint; slashed: bigint }> {
+  const out = new Map<string, { validator: string; creationHeight: bigint; slashed: bigint }>();
+  for (const e of entries) {
+    const key = entryKey(e);
+    const slashed = e.initialBalance > e.amount ? e.initialBalance - e.amount : 0n;
+    const seen = out.get(key);
+    out.set(key, { validator: e.validator, creationHeight: e.creationHeight, slashed: (seen?.slashed ?? 0n) + slashed });
+  }
+  return out;
+}
+
+/** Slash events, and what the next checkpoint carries. */
+export async function detectSlashes(client: CosmosClient, address: string, input: SlashInput, blockTime: (height: bigint) => Promise<number>): Promise<{ events: RewardEvent[] } & SlashBaseline> {
   const { principal, txs, current, through } = input;
-  if (current === undefined) return { events: [], principal: undefined };
+  if (current === undefined) return { events: [], principal: undefined, rates: undefined, unbonding: undefined };
+  const entries = slashedEntries(current.unbonding);
+  const reportedNow = new Map([...entries].map(([key, e]) => [key, e.slashed]));
+  const complete = through === current.height;
   // No baseline yet: the chain's stake is it.
-  if (principal === undefined) return { events: [], principal: through === current.height ? current.stakes : undefined };
+  if (principal === undefined) {
+    return complete ? { events: [], principal: current.stakes, rates: current.rates, unbonding: reportedNow } : { events: [], principal: undefined, rates: undefined, unbonding: undefined };
+  }
   const expected = new Map(principal);
   for (const tx of txs) {
     const changes = client.parse(`messages of ${tx.hash}`, () => principalChanges(tx, address, client.options.denom));
     for (const [validator, change] of changes) expected.set(validator, (expected.get(validator) ?? 0n) + change);
   }
   // The scan stopped short of the delegations' height: compare next time.
-  if (through !== current.height) return { events: [], principal: expected };
+  if (!complete) return { events: [], principal: expected, rates: input.rates, unbonding: input.unbonding };
   const events: RewardEvent[] = [];
   for (const validator of [...new Set([...expected.keys(), ...current.stakes.keys()])].sort()) {
-    const shortfall = (current.stakes.get(validator) ?? 0n) - (expected.get(validator) ?? 0n);
-    if (shortfall < 0n) events.push({ id: `slash:${validator}:${through}`, amount: shortfall, at: await blockTime(through), validator });
+    const shortfall = (expected.get(validator) ?? 0n) - (current.stakes.get(validator) ?? 0n);
+    if (shortfall <= 0n) continue;
+    if (shortfall === 1n && !rateFell(input.rates?.get(validator), current.rates.get(validator))) continue;
+    events.push({ id: `slash:${validator}:${through}`, amount: -shortfall, at: await blockTime(through), validator });
+  }
+  if (input.unbonding !== undefined) {
+    for (const [key, entry] of [...entries].sort(([a], [b]) => a.localeCompare(b))) {
+      const lost = entry.slashed - (input.unbonding.get(key) ?? 0n);
+      if (lost > 0n) events.push({ id: `slash:${entry.validator}:unbonding:${entry.creationHeight}:${through}`, amount: -lost, at: await blockTime(through), validator: entry.validator });
+    }
   }
   // From here on the chain's stake is the baseline: a shortfall is reported once.
-  return { events, principal: current.stakes };
+  return { events, principal: current.stakes, rates: current.rates, unbonding: reportedNow };
 }

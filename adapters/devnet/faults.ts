@@ -38,9 +38,19 @@ export class ResponseLost extends Error {
   }
 }
 
+/** A listener's rate limit: at most `requests` per `perMs` (a fixed window of real time). */
+interface RateLimit {
+  requests: number;
+  perMs: number;
+  windowStart: number;
+  used: number;
+  refused: number;
+}
+
 /** The fault table of one devnet. Newest rule first. */
 export class Faults {
   private rules: Rule[] = [];
+  private readonly limits = new Map<number, RateLimit>();
 
   constructor(private readonly listenerCount: number, private readonly name: string) {}
 
@@ -67,9 +77,30 @@ export class Faults {
     if (fault !== null) this.inject({ listener: index }, fault);
   }
 
-  /** Removes every rule. */
+  /**
+   * Listener `index` serves at most `requests` requests per `perMs` of real
+   * time and answers the rest 429 (with `Retry-After`), as a public RPC
+   * provider's rate limiter does; `null` lifts it.
+   * @returns a function that tells how many requests it refused so far.
+   */
+  rateLimit(index: number, limit: { requests: number; perMs: number } | null): () => number {
+    if (!Number.isInteger(index) || index < 0 || index >= this.listenerCount) throw new RangeError(`${this.name}: no listener ${index} (have ${this.listenerCount})`);
+    if (limit === null) {
+      this.limits.delete(index);
+      return () => 0;
+    }
+    if (!Number.isSafeInteger(limit.requests) || limit.requests < 0 || !Number.isSafeInteger(limit.perMs) || limit.perMs < 1) {
+      throw new RangeError(`${this.name}: a rate limit needs integer requests ≥ 0 and perMs ≥ 1`);
+    }
+    const state: RateLimit = { ...limit, windowStart: Date.now(), used: 0, refused: 0 };
+    this.limits.set(index, state);
+    return () => state.refused;
+  }
+
+  /** Removes every rule and rate limit. */
   clear(): void {
     this.rules = [];
+    this.limits.clear();
   }
 
   /**
@@ -78,6 +109,19 @@ export class Faults {
    * the target is known (`target` undefined); targeted rules only with it.
    */
   take(listener: number, target: string | undefined): Fault | null {
+    const limit = target === undefined ? this.limits.get(listener) : undefined;
+    if (limit !== undefined) {
+      const now = Date.now();
+      if (now - limit.windowStart >= limit.perMs) {
+        limit.windowStart = now;
+        limit.used = 0;
+      }
+      if (limit.used >= limit.requests) {
+        limit.refused += 1;
+        return 'http429';
+      }
+      limit.used += 1;
+    }
     for (const rule of this.rules) {
       if (rule.listener !== undefined && rule.listener !== listener) continue;
       if (target === undefined ? rule.target !== undefined : rule.target !== target) continue;

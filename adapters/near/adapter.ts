@@ -21,6 +21,7 @@ import type {
   DueAction,
   HarvestResult,
   Position,
+  PreflightCheck,
   SignedTx,
   StakeAction,
   TxReceipt,
@@ -29,9 +30,11 @@ import type {
 import { send, txStatus } from './broadcast.js';
 import { NearClient } from './client.js';
 import { harvest } from './harvest.js';
+import { nearAddressOf, newNearKey } from './keys.js';
 import { optionsSchema, resolveOptions, type NearOptions, type ResolvedNearOptions } from './options.js';
 import { readDue, readLimits, readPosition } from './position.js';
 import type { RpcCounter } from './rpc.js';
+import { preflight } from './preflight.js';
 import { signAction } from './sign.js';
 
 export type { NearOptions } from './options.js';
@@ -101,6 +104,10 @@ class NearAdapter implements ChainAdapter {
     return harvest(this.client, checkpoint);
   }
 
+  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
+    return preflight(this.client, checkpoint);
+  }
+
   async close(): Promise<void> {
     // Nothing to release: near-api-js's providers use fetch's shared pool; no timers outlive a call.
   }
@@ -118,4 +125,6 @@ export const adapter: AdapterModule<NearOptions> = {
   create(config) {
     return createNearAdapter(config);
   },
+  newKey: newNearKey,
+  addressOf: nearAddressOf,
 };

@@ -5,6 +5,8 @@
  * height.
  */
 import { decodeSignedTransaction } from 'near-api-js';
+import * as z from 'zod';
+
 import { AccessKeyDoesNotExistError, AccountDoesNotExistError, TransactionExecutionError, TransactionExpiredError, TransactionTimeoutError, UnknownTransactionError } from 'near-api-js/rpc-errors';
 import { TxExpiredError, TxNotIncludedError, TxRejectedError } from '../errors.js';
 import type { SignedTx, TxReceipt, TxStatus } from '../types.js';
@@ -89,14 +91,36 @@ async function accessKeyNonce(client: NearClient, accountId: string, publicKey: 
   }
 }
 
+/**
+ * The final outcome of a transaction the node has, `undefined` if it has
+ * none. Asked with `wait_until: NONE`, the only level a node answers at once
+ * for a transaction it has not seen (UNKNOWN_TRANSACTION); any other level
+ * makes it poll until its timeout and answer TIMEOUT_ERROR (nearcore
+ * chain/jsonrpc/src/lib.rs `tx_status_fetch`). A transaction it has but
+ * that is not final yet is asked again waiting for FINAL: that wait ends
+ * as soon as it is.
+ */
 export async function lookup(client: NearClient, hash: string, sender: string): Promise<Outcome | undefined> {
+  let json: unknown;
   try {
-    return client.parse(outcomeSchema, await client.rpc.raw('tx', { tx_hash: hash, sender_account_id: sender, wait_until: 'FINAL' }), 'tx');
+    json = await client.rpc.raw('tx', { tx_hash: hash, sender_account_id: sender, wait_until: 'NONE' });
   } catch (error) {
     if (error instanceof UnknownTransactionError) return undefined;
     throw error;
   }
+  if (client.parse(statusLevelSchema, json, 'tx').final_execution_status !== 'FINAL') {
+    try {
+      json = await client.rpc.raw('tx', { tx_hash: hash, sender_account_id: sender, wait_until: 'FINAL' });
+    } catch (error) {
+      if (error instanceof TransactionTimeoutError) throw new TxNotIncludedError(client.name, hash, client.config.requestTimeoutMs);
+      throw error;
+    }
+  }
+  return client.parse(outcomeSchema, json, 'tx');
 }
+
+/** How far a transaction got (nearcore `TxExecutionStatus`); absent from nodes older than 1.39, which answer only final outcomes. */
+const statusLevelSchema = z.object({ final_execution_status: z.string().default('FINAL') }).loose();
 
 /** A final outcome as a receipt, or the typed error for a failed one. */
 async function settle(client: NearClient, hash: string, outcome: Outcome): Promise<{ receipt: TxReceipt; outcome: Outcome }> {

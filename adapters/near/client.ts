@@ -20,7 +20,7 @@ export const blockSchema = z.object({
 });
 export const accountSchema = z.object({ amount: uintString, block_height: z.number().int(), storage_usage: z.number().int().nonnegative() }).loose();
 export const gasPriceSchema = z.object({ gas_price: uintString }).loose();
-export const protocolConfigSchema = z.object({ transaction_validity_period: z.number().int().positive() }).loose();
+export const protocolConfigSchema = z.object({ transaction_validity_period: z.number().int().positive(), epoch_length: z.number().int().positive() }).loose();
 export const accessKeyListSchema = z.object({ keys: z.array(z.object({ public_key: z.string(), access_key: z.object({ nonce: z.number().int().nonnegative() }).loose() })) }).loose();
 export const accessKeySchema = z.object({ nonce: z.number().int().nonnegative(), block_hash: z.string(), block_height: z.number().int() }).loose();
 export const poolAccountSchema = z.object({ unstaked_balance: uintString, staked_balance: uintString, can_withdraw: z.boolean() }).loose();
@@ -48,7 +48,7 @@ export class NearClient {
   readonly poolSet: ReadonlySet<string>;
   private key: Promise<CustodyKey> | undefined;
   private checkedChain: Promise<void> | undefined;
-  private validityPeriod: Promise<number> | undefined;
+  private protocol: Promise<z.output<typeof protocolConfigSchema>> | undefined;
   private sent = 0;
 
   constructor(
@@ -136,12 +136,17 @@ export class NearClient {
   async account(accountId: string, height: number): Promise<z.output<typeof accountSchema>> {
     return this.parse(accountSchema, await this.rpc.raw('query', { request_type: 'view_account', account_id: accountId, block_id: height }), 'view_account');
   }
-  /** `transaction_validity_period` (blocks), from the node's protocol config, once. */
-  transactionValidity(): Promise<number> {
-    this.validityPeriod ??= this.rpc.raw('EXPERIMENTAL_protocol_config', { finality: 'final' }).then((json) => this.parse(protocolConfigSchema, json, 'EXPERIMENTAL_protocol_config').transaction_validity_period);
-    this.validityPeriod.catch(() => {
-      this.validityPeriod = undefined;
+  /** The node's protocol config, once: `transaction_validity_period` and `epoch_length` (blocks; 43,200 on mainnet and testnet). */
+  protocolConfig(): Promise<z.output<typeof protocolConfigSchema>> {
+    this.protocol ??= this.rpc.raw('EXPERIMENTAL_protocol_config', { finality: 'final' }).then((json) => this.parse(protocolConfigSchema, json, 'EXPERIMENTAL_protocol_config'));
+    this.protocol.catch(() => {
+      this.protocol = undefined;
     });
-    return this.validityPeriod;
+    return this.protocol;
+  }
+
+  /** `transaction_validity_period` (blocks), from the node's protocol config. */
+  async transactionValidity(): Promise<number> {
+    return (await this.protocolConfig()).transaction_validity_period;
   }
 }

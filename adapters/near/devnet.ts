@@ -25,8 +25,13 @@ import { startDevnetServer } from '../devnet/server.js';
 import { NearChain, ONE_NEAR, type IncludedTx, type NearChainOptions } from './devnet/chain.js';
 import { nearRouter } from './devnet/rpc.js';
 
-export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS } from './devnet/chain.js';
+export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS, STAKE_ACTION_GAS, ON_STAKE_CALLBACK_GAS } from './devnet/chain.js';
 export { NUM_EPOCHS_TO_UNLOCK } from './devnet/pool.js';
+
+/** Blocks per epoch on mainnet and testnet (nearcore genesis `epoch_length`). */
+export const REAL_EPOCH_LENGTH = 43_200;
+/** Testnet's block time, about 0.6 s (43,200 blocks ≈ 7.2 h). */
+export const REAL_BLOCK_MS = 600;
 
 /** A fault one listener can be told to show. */
 export type NearDevnetFault = ListenerFault;
@@ -93,6 +98,8 @@ export interface NearDevnet extends DevnetControls<IncludedTx> {
   height(): number;
   /** Cuts `bps` of the pool's total staked balance (lowers its share price). */
   slash(pool: string, bps: number): void;
+  /** The pool is kicked out of the validator set at the next epoch switch: absent from `validators`, it earns nothing. */
+  leaveValidatorSet(pool: string): void;
   setFault(index: number, fault: NearDevnetFault | null): void;
   /** Faults per listener, per JSON-RPC method, or both: `faults.inject({ target: 'send_tx' }, 'http503', 1)`. */
   readonly faults: Faults;
@@ -108,6 +115,8 @@ export interface NearDevnet extends DevnetControls<IncludedTx> {
   onIncluded(hook: ((tx: IncludedTx) => void | Promise<void>) | null): void;
   /** Creates an account holding `amount` yoctoNEAR; returns its full-access key as `ed25519:<base58>`. */
   createAccount(accountId: string, amount: bigint): string;
+  /** Credits `amount` yoctoNEAR as a faucet's transfer would: tops up an account, or creates an implicit one (64 hex digits) with its key. */
+  fund(accountId: string, amount: bigint): void;
   account(accountId: string): NearAccountSnapshot;
   /**
    * The devnet's own reward accounting for the account, across pools: its
@@ -174,7 +183,9 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
     epoch: () => chain.head.epochHeight,
     height: () => chain.head.height,
     slash: (poolId, bps) => chain.slash(poolId, bps),
+    leaveValidatorSet: (poolId) => chain.leaveValidatorSet(poolId),
     createAccount: (accountId, amount) => chain.createAccount(accountId, amount),
+    fund: (accountId, amount) => chain.fund(accountId, amount),
     account: (accountId) => ({
       liquid: chain.state.accounts.get(accountId)?.amount ?? 0n,
       height: chain.head.height,
@@ -189,8 +200,9 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
 export const devnet: DevnetModule = {
   kind: 'near',
   async start(options) {
-    // A real epoch is about 12 h; sped up, and kept between 1 s and 15 s so a person sees rewards within a minute.
-    const epochMs = Math.min(15_000, Math.max(1_000, Math.round(43_200_000 / Math.max(1, options.speedup))));
+    // A real epoch is EPOCH_LENGTH blocks of about BLOCK_MS (7.2 h on testnet); sped up by the devnet clock, in
+    // 20 blocks, and kept between 1 s and 15 s so a person sees rewards within a minute.
+    const epochMs = Math.min(15_000, Math.max(1_000, Math.round((REAL_EPOCH_LENGTH * REAL_BLOCK_MS) / Math.max(1, options.speedup))));
     const epochLength = 20;
     const chain = await startNearDevnet({
       clock: 'wall',
@@ -198,6 +210,8 @@ export const devnet: DevnetModule = {
       speedup: options.speedup,
       epochLength,
       blockMs: Math.max(1, Math.round(epochMs / epochLength)),
+      // The person's own node: it keeps every block, as an archival node does.
+      archival: true,
       ...(options.ports === undefined ? {} : { ports: options.ports }),
     });
     return {

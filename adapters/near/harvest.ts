@@ -5,7 +5,7 @@
  * itself (the access keys' nonce history, then the transactions' outcomes;
  * see checkpoint.ts). Needs no key.
  */
-import { AccountDoesNotExistError, UnknownBlockError } from 'near-api-js/rpc-errors';
+import { AccountDoesNotExistError, ContractCodeDoesNotExistError, GarbageCollectedBlockError, UnknownBlockError } from 'near-api-js/rpc-errors';
 import { ChainProtocolError } from '../errors.js';
 import type { HarvestResult, RewardEvent } from '../types.js';
 import { flowsOf, parseCheckpoint, serializeCheckpoint, type NearCheckpoint, type Outcome } from './checkpoint.js';
@@ -19,17 +19,46 @@ import { lookup } from './broadcast.js';
  * account counts.
  */
 async function nonceAt(client: NearClient, accountId: string, height: number, limit: number): Promise<bigint> {
+  let checkedHistory = false;
   for (let h = height; h <= limit; h += 1) {
     try {
       const json = await client.rpc.raw('query', { request_type: 'view_access_key_list', account_id: accountId, block_id: h });
       return client.parse(accessKeyListSchema, json, 'view_access_key_list').keys.reduce((sum, k) => sum + BigInt(k.access_key.nonce), 0n);
     } catch (error) {
       if (error instanceof AccountDoesNotExistError) return -1n;
-      if (error instanceof UnknownBlockError && h < limit) continue;
+      if (error instanceof GarbageCollectedBlockError) throw await collectedError(client, height);
+      if (error instanceof UnknownBlockError && h < limit) {
+        // A skipped height (no block was made there) is stepped over; a range the node no longer has is not.
+        if (!checkedHistory) {
+          checkedHistory = true;
+          if (h < (await earliestHeight(client))) throw await collectedError(client, height);
+        }
+        continue;
+      }
       throw error;
     }
   }
   return -1n;
+}
+
+/** The lowest height whose block the node still has (`status` `earliest_block_height`; genesis on an archival node). */
+async function earliestHeight(client: NearClient): Promise<number> {
+  return client.parse(statusSchema, await client.rpc.raw('status', []), 'status').sync_info.earliest_block_height ?? 0;
+}
+
+/**
+ * The harvest needs blocks the endpoints have garbage collected: a node
+ * that is not archival keeps about 5 epochs (nearcore
+ * `gc_num_epochs_to_keep`). Retrying cannot help; an archival endpoint can.
+ */
+async function collectedError(client: NearClient, height: number): Promise<ChainProtocolError> {
+  const earliest = await earliestHeight(client).catch(() => undefined);
+  return new ChainProtocolError(
+    client.name,
+    `harvest needs the custody's transactions from height ${height}, but the endpoints have garbage collected blocks below ${earliest ?? 'that'} ` +
+      '(a non-archival NEAR node keeps about 5 epochs). Add an archival RPC endpoint to the chain\'s endpoints (any position: a block one ' +
+      'node has collected is asked of the others) and the next harvest resumes from its checkpoint; nothing is lost meanwhile.',
+  );
 }
 
 /**
@@ -76,8 +105,8 @@ export async function harvest(client: NearClient, checkpoint: string | null): Pr
   const head = await client.head();
   if (checkpoint === null) {
     let from = client.options.historyFromHeight;
-    if (from === undefined) from = client.parse(statusSchema, await client.rpc.raw('status', []), 'status').sync_info.earliest_block_height ?? 0;
-    previous = { v: 1, height: Math.min(from, head.height), pools: {} };
+    if (from === undefined) from = await earliestHeight(client);
+    previous = await baseline(client, accountId, Math.min(from, head.height));
   } else {
     const parsed = parseCheckpoint(checkpoint);
     if (parsed === undefined) throw new ChainProtocolError(client.name, 'harvest checkpoint is not a NEAR checkpoint');
@@ -108,7 +137,7 @@ export async function harvest(client: NearClient, checkpoint: string | null): Pr
     if (total === 0n && mark.total === 0n && netFlows === 0n) continue;
     const reward = total - mark.total - netFlows;
     if (reward !== 0n) {
-      epochStart ??= await epochStartTime(client, head.height);
+      epochStart ??= await epochStartTime(client, head.epochId);
       events.push({ id: `${pool}:${head.epochId}`, amount: reward, at: epochStart, validator: pool });
     }
     next.pools[pool] = { epochId: head.epochId, total, flows: 0n };
@@ -116,8 +145,38 @@ export async function harvest(client: NearClient, checkpoint: string | null): Pr
   return { events, checkpoint: serializeCheckpoint(next) };
 }
 
-/** When the current epoch began, ms: the time every event of this epoch carries, so a replay gives the same events. */
-async function epochStartTime(client: NearClient, height: number): Promise<number> {
-  const set = client.parse(validatorsSchema, await client.rpc.raw('validators', { block_id: height }), 'validators');
+/**
+ * The starting point without a checkpoint: the custody's balance in each
+ * pool at `height`, the oldest block read. On an archival node that is
+ * genesis, where it is 0; on one that has garbage collected the older
+ * blocks (or from `historyFromHeight`), what the custody held there is not
+ * reported as a reward: its history is not there to tell rewards from
+ * deposits.
+ */
+async function baseline(client: NearClient, accountId: string, height: number): Promise<NearCheckpoint> {
+  const pools: NearCheckpoint['pools'] = {};
+  for (const pool of client.options.pools) {
+    let total = 0n;
+    try {
+      const entry = await client.poolAccount(pool, accountId, height);
+      total = entry.staked_balance + entry.unstaked_balance;
+    } catch (error) {
+      // The pool was not deployed yet at that height: nothing was in it.
+      if (!(error instanceof AccountDoesNotExistError || error instanceof ContractCodeDoesNotExistError)) throw error;
+    }
+    if (total > 0n) pools[pool] = { epochId: '', total, flows: 0n };
+  }
+  return { v: 1, height, pools };
+}
+
+/**
+ * When the epoch began, ms: the time every event of this epoch carries, so
+ * a replay gives the same events. Asked by `epoch_id`: by `block_id` a node
+ * answers only for an epoch's last block (nearcore
+ * chain/client/src/view_client_actor.rs `GetValidatorInfo`), and `[null]`
+ * would be the header head's epoch, which may already be the next one.
+ */
+async function epochStartTime(client: NearClient, epochId: string): Promise<number> {
+  const set = client.parse(validatorsSchema, await client.rpc.raw('validators', { epoch_id: epochId }), 'validators');
   return (await client.head(set.epoch_start_height)).at;
 }

@@ -22,7 +22,16 @@ export interface NearOptions {
   pools?: string[];
   /**
    * Gas attached to each staking-pool call, as a decimal string or integer.
-   * @defaultValue `'50000000000000'` (50 Tgas; the pool's calls use far less, the rest is refunded)
+   * Every call the adapter makes (`deposit_and_stake`, `unstake`,
+   * `withdraw_all`, `ping`) may restake: the pool then issues a stake action
+   * and an `on_stake_action` callback to which it attaches
+   * `ON_STAKE_ACTION_GAS` (20 Tgas, core-contracts staking-pool/src/lib.rs)
+   * out of what this call brought, on top of its own execution. A call
+   * that runs short fails on chain and still pays for what it burnt. The
+   * lockup contract, by the pool's authors, attaches 3 × its 25 Tgas base
+   * to the same calls (core-contracts lockup/src/gas.rs); so does this.
+   * Unused gas is refunded, so a generous attachment costs nothing.
+   * @defaultValue `'75000000000000'` (75 Tgas)
    */
   gas?: string | number;
   /**
@@ -32,7 +41,9 @@ export interface NearOptions {
   epochsToUnlock?: number;
   /**
    * An epoch's duration, ms, for estimating when unstaked funds unlock.
-   * @defaultValue 43200000 (12 h: 43 200 blocks of about 1 s)
+   * Unset: measured, the node's `epoch_length` (43,200 blocks on mainnet
+   * and testnet) times the block time seen in the current epoch (about
+   * 0.6 s on testnet: 7.2 h).
    */
   epochDurationMs?: number;
   /**
@@ -43,6 +54,9 @@ export interface NearOptions {
   historyFromHeight?: number;
 }
 
+/** 75 Tgas: see {@link NearOptions.gas}. */
+export const DEFAULT_GAS = 75_000_000_000_000n;
+
 /** {@link NearOptions} with the defaults filled in. */
 export interface ResolvedNearOptions {
   networkId: string | undefined;
@@ -50,7 +64,7 @@ export interface ResolvedNearOptions {
   pools: string[];
   gas: bigint;
   epochsToUnlock: number;
-  epochDurationMs: number;
+  epochDurationMs: number | undefined;
   historyFromHeight: number | undefined;
 }
 
@@ -79,9 +93,9 @@ export function resolveOptions(options: NearOptions, validators: readonly string
     networkId: parsed.networkId,
     accountId: parsed.accountId,
     pools: [...new Set(pools)],
-    gas: BigInt(parsed.gas ?? '50000000000000'),
+    gas: BigInt(parsed.gas ?? DEFAULT_GAS),
     epochsToUnlock: parsed.epochsToUnlock ?? 4,
-    epochDurationMs: parsed.epochDurationMs ?? 43_200_000,
+    epochDurationMs: parsed.epochDurationMs,
     historyFromHeight: parsed.historyFromHeight,
   };
 }

@@ -4,10 +4,13 @@
  * the validator set; the chain's limits and what is due (pings, withdrawals).
  * Read-only: the custody account id suffices, no key.
  */
+import { GarbageCollectedBlockError, UnknownBlockError } from 'near-api-js/rpc-errors';
+import type * as z from 'zod';
+
 import { ChainProtocolError } from '../errors.js';
 import type { ChainLimits, DueAction, Position, Unbonding, ValidatorHealth } from '../types.js';
 import { parseCheckpoint } from './checkpoint.js';
-import { validatorsSchema, type NearClient } from './client.js';
+import { validatorsSchema, type Head, type NearClient } from './client.js';
 
 /**
  * yoctoNEAR an account must hold per byte of storage it uses
@@ -21,19 +24,24 @@ export async function readPosition(client: NearClient): Promise<Position> {
   const accountId = await client.address();
   const head = await client.head();
   const account = await client.account(accountId, head.height);
+  const epoch = await currentEpoch(client, head);
   const delegations: Position['delegations'] = [];
   const unbonding: Unbonding[] = [];
   let withdrawable = 0n;
+  let clock: EpochClock | undefined;
   for (const pool of client.options.pools) {
     const entry = await client.poolAccount(pool, accountId, head.height);
     if (entry.staked_balance > 0n) delegations.push({ validator: pool, amount: entry.staked_balance });
     if (entry.unstaked_balance === 0n) continue;
     if (entry.can_withdraw) {
       withdrawable += entry.unstaked_balance;
+    } else if (epoch === undefined) {
+      // The node cannot say which epoch this is: the latest the lock can end is epochsToUnlock epochs from now.
+      unbonding.push({ validator: pool, amount: entry.unstaked_balance, completesAt: head.at + client.options.epochsToUnlock * (client.options.epochDurationMs ?? FALLBACK_EPOCH_MS) });
     } else {
-      // The pool does not say when its lock ends; `unstake` locks for epochsToUnlock epochs from the
-      // current one, so the start of the epoch that many epochs ahead is a bound it never passes.
-      unbonding.push({ validator: pool, amount: entry.unstaked_balance, completesAt: head.at + client.options.epochsToUnlock * client.options.epochDurationMs });
+      clock ??= await epochClock(client, head, epoch);
+      const since = await unstakeEpochsAgo(client, pool, accountId, entry.unstaked_balance, clock);
+      unbonding.push({ validator: pool, amount: entry.unstaked_balance, completesAt: clock.startAt + (client.options.epochsToUnlock - since) * clock.epochMs });
     }
   }
   return {
@@ -45,20 +53,93 @@ export async function readPosition(client: NearClient): Promise<Position> {
     unbonding,
     withdrawable,
     pendingRewards: 0n,
-    validators: await health(client, head.height),
+    validators: epoch === undefined ? [] : health(client, epoch.set),
   };
 }
 
-/** Whether each pool is in the current validator set; empty when the node cannot tell. */
-async function health(client: NearClient, height: number): Promise<ValidatorHealth[]> {
+/** 43,200 blocks of 1 s: used only where the node answers neither the epoch nor its blocks. */
+const FALLBACK_EPOCH_MS = 43_200_000;
+
+/** The final head's epoch: where it started, and its validator set. */
+interface Epoch {
+  startHeight: number;
+  set: z.output<typeof validatorsSchema>;
+}
+
+/**
+ * Asked by `epoch_id`: a node answers `validators` by `block_id` only for
+ * the last block of an epoch, else VALIDATOR_INFO_UNAVAILABLE (nearcore
+ * chain/client/src/view_client_actor.rs `GetValidatorInfo`); `[null]`
+ * would be the header head's epoch, which may be one ahead of the final
+ * block's. `undefined` when the node cannot tell.
+ */
+async function currentEpoch(client: NearClient, head: Head): Promise<Epoch | undefined> {
   let json: unknown;
   try {
-    json = await client.rpc.raw('validators', { block_id: height });
+    json = await client.rpc.raw('validators', { epoch_id: head.epochId });
   } catch (error) {
     if (error instanceof ChainProtocolError || (error as { retryable?: boolean }).retryable === true) throw error;
-    return [];
+    return undefined;
   }
   const set = client.parse(validatorsSchema, json, 'validators');
+  return { startHeight: set.epoch_start_height, set };
+}
+
+/** When the current epoch began, how long epochs last, and the heights where the previous ones ended. */
+interface EpochClock {
+  startHeight: number;
+  startAt: number;
+  epochMs: number;
+  epochLength: number;
+}
+
+/**
+ * The epoch's start time, and an epoch's duration: `epochDurationMs`, else
+ * `epoch_length` blocks at the block time seen since the epoch began (or
+ * over the previous epoch, right after a switch).
+ */
+async function epochClock(client: NearClient, head: Head, epoch: Epoch): Promise<EpochClock> {
+  const { epoch_length: epochLength } = await client.protocolConfig();
+  const start = await client.head(epoch.startHeight);
+  let epochMs = client.options.epochDurationMs;
+  if (epochMs === undefined) {
+    const from = head.height > start.height ? start : await client.head(Math.max(0, epoch.startHeight - epochLength)).catch(() => undefined);
+    const to = head.height > start.height ? head : start;
+    epochMs = from !== undefined && to.height > from.height ? Math.round(((to.at - from.at) / (to.height - from.height)) * epochLength) : FALLBACK_EPOCH_MS;
+  }
+  return { startHeight: epoch.startHeight, startAt: start.at, epochMs, epochLength };
+}
+
+/**
+ * How many epochs ago the custody's last `unstake` in the pool was: each
+ * one locks the whole unstaked balance until its epoch + epochsToUnlock
+ * (core-contracts staking-pool/src/internal.rs `inner_unstake`), and the
+ * pool's `get_account` says only whether the lock has ended. While locked
+ * nothing can be withdrawn, so the balance stood as now since that
+ * unstake: the first epoch end back where it differs is the epoch before.
+ * At most epochsToUnlock − 1 reads; a block the node lacks ends the search
+ * at the latest epoch the reads so far allow. Epoch ends are taken as
+ * `epoch_length` blocks apart, as nearcore starts an epoch at the first
+ * block `epoch_length` heights past the last start.
+ */
+async function unstakeEpochsAgo(client: NearClient, pool: string, accountId: string, unstaked: bigint, clock: EpochClock): Promise<number> {
+  for (let ago = 1; ago < client.options.epochsToUnlock; ago += 1) {
+    const lastBlock = clock.startHeight - 1 - (ago - 1) * clock.epochLength;
+    let then: bigint;
+    try {
+      then = (await client.poolAccount(pool, accountId, lastBlock)).unstaked_balance;
+    } catch (error) {
+      // No block there (before genesis, skipped, collected): the latest epoch the reads so far allow.
+      if (error instanceof UnknownBlockError || error instanceof GarbageCollectedBlockError) return ago - 1;
+      throw error;
+    }
+    if (then !== unstaked) return ago - 1;
+  }
+  return client.options.epochsToUnlock - 1;
+}
+
+/** Whether each pool is in the epoch's validator set. */
+function health(client: NearClient, set: z.output<typeof validatorsSchema>): ValidatorHealth[] {
   return client.options.pools.map((pool) => {
     const v = set.current_validators.find((c) => c.account_id === pool);
     return { validator: pool, active: v !== undefined, jailed: v?.is_slashed === true };
@@ -81,6 +162,8 @@ export async function readLimits(client: NearClient): Promise<ChainLimits> {
     minStake: 1n,
     step: 1n,
     reserve: BigInt(account.storage_usage) * STORAGE_AMOUNT_PER_BYTE,
+    // One unstaked balance per pool: a new `unstake` re-locks all of it (staking-pool internal.rs `inner_unstake`).
+    unbondingRestarts: 'target',
     // Every pool call attaches `gas`; what it does not burn is refunded, so this is an upper bound.
     typicalFee: client.options.gas * gasPrice,
   };

@@ -6,6 +6,7 @@
  * nonce) pass through unchanged: every node would say the same.
  */
 import { JsonRpcProvider } from 'near-api-js';
+import { GarbageCollectedBlockError } from 'near-api-js/rpc-errors';
 import { safeUrl } from '../errors.js';
 import { EndpointHttpError, withFailover } from '../failover.js';
 
@@ -63,18 +64,32 @@ export class NearRpc {
     return provider;
   }
 
-  /** Runs `call` on the first endpoint that answers. */
-  call<T>(call: (provider: JsonRpcProvider) => Promise<T>): Promise<T> {
-    return withFailover(this.chain, this.endpoints, this.timeoutMs, async (endpoint) => {
+  /**
+   * Runs `call` on the first endpoint that answers. A block one node has
+   * garbage collected (GARBAGE_COLLECTED_BLOCK) is asked of the endpoints
+   * after it too: an archival node listed later still has it.
+   */
+  async call<T>(call: (provider: JsonRpcProvider) => Promise<T>): Promise<T> {
+    let endpoints = this.endpoints;
+    for (;;) {
+      let answered = -1;
       try {
-        return await call(this.provider(endpoint));
+        return await withFailover(this.chain, endpoints, this.timeoutMs, async (endpoint) => {
+          try {
+            return await call(this.provider(endpoint));
+          } catch (error) {
+            answered = endpoints.indexOf(endpoint);
+            const status = httpStatusOf(error);
+            if (status !== undefined) throw new EndpointHttpError(status, safeUrl(endpoint), (error as Error).message.slice(0, 200));
+            if (error instanceof SyntaxError) throw new EndpointHttpError(502, safeUrl(endpoint), 'an answer that is not JSON');
+            throw error;
+          }
+        });
       } catch (error) {
-        const status = httpStatusOf(error);
-        if (status !== undefined) throw new EndpointHttpError(status, safeUrl(endpoint), (error as Error).message.slice(0, 200));
-        if (error instanceof SyntaxError) throw new EndpointHttpError(502, safeUrl(endpoint), 'an answer that is not JSON');
-        throw error;
+        if (!(error instanceof GarbageCollectedBlockError) || answered < 0 || answered + 1 >= endpoints.length) throw error;
+        endpoints = endpoints.slice(answered + 1);
       }
-    });
+    }
   }
 
   /** One JSON-RPC method call; the answer is checked by the caller. */

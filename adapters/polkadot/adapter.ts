@@ -24,6 +24,7 @@ import type {
   DueAction,
   HarvestResult,
   Position,
+  PreflightCheck,
   SignedTx,
   StakeAction,
   TxReceipt,
@@ -32,8 +33,10 @@ import type {
 import { send, txStatus } from './broadcast.js';
 import { PolkadotClient, type RpcCounter } from './client.js';
 import { harvest } from './harvest.js';
+import { newPolkadotKey, polkadotAddressOf } from './keys.js';
 import { optionsSchema, resolveOptions, type PolkadotOptions, type ResolvedPolkadotOptions } from './options.js';
 import { readDue, readLimits, readPosition } from './position.js';
+import { preflight } from './preflight.js';
 import { signAction } from './sign.js';
 
 export type { PolkadotOptions } from './options.js';
@@ -103,6 +106,10 @@ class PolkadotAdapter implements ChainAdapter {
     return harvest(this.client, checkpoint);
   }
 
+  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
+    return preflight(this.client, checkpoint);
+  }
+
   close(): Promise<void> {
     return this.client.close();
   }
@@ -120,4 +127,6 @@ export const adapter: AdapterModule<PolkadotOptions> = {
   create(config) {
     return createPolkadotAdapter(config);
   },
+  newKey: newPolkadotKey,
+  addressOf: polkadotAddressOf,
 };

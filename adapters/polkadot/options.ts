@@ -21,6 +21,13 @@ export interface PolkadotOptions {
   /** The custody key's scheme. @defaultValue 'sr25519' */
   keyType?: 'sr25519' | 'ed25519';
   /**
+   * The SS58 address format of addresses the adapter makes offline
+   * (`softstake keys`): 0 Polkadot and its Asset Hub, 2 Kusama, 42 Westend
+   * and Paseo. Addresses read from the chain use the chain's own.
+   * @defaultValue 0
+   */
+  ss58Format?: number;
+  /**
    * The genesis hash the endpoints must serve (`0x…`), checked once per
    * connection. Unset: whatever chain the node serves.
    */
@@ -67,8 +74,11 @@ export interface ResolvedPolkadotOptions {
   mode: 'pool' | 'nominate';
   poolId: number | undefined;
   keyType: 'sr25519' | 'ed25519';
+  ss58Format: number;
   /** Nominate mode: the validators (SS58) to nominate, as configured. Pool mode: `['pool:<id>']`. */
   targets: string[];
+  /** Pool mode: what else the chain block's validators list (not the pool: preflight says so). */
+  strays: string[];
   genesisHash: string | undefined;
   eraDurationMs: number;
   mortalityBlocks: number;
@@ -82,6 +92,7 @@ export const optionsSchema: z.ZodType<PolkadotOptions> = z.strictObject({
   mode: z.enum(['pool', 'nominate']).optional(),
   poolId: z.number().int().min(1).max(0xffff_ffff).optional(),
   keyType: z.enum(['sr25519', 'ed25519']).optional(),
+  ss58Format: z.number().int().min(0).max(16_383).optional(),
   genesisHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 32-byte hex hash').optional(),
   eraDurationMs: z.number().int().min(1).max(30 * 86_400_000).optional(),
   mortalityBlocks: z.number().int().min(4).max(65_536).optional(),
@@ -103,10 +114,8 @@ export function resolveOptions(options: PolkadotOptions, validators: readonly st
   let targets: string[];
   if (mode === 'pool') {
     if (parsed.poolId === undefined) throw new RangeError('polkadot: mode pool needs options.poolId');
-    const own = poolTarget(parsed.poolId);
-    const other = validators.find((v) => v !== own);
-    if (other !== undefined) throw new RangeError(`polkadot: in mode pool the only target is ${own}, not ${other}`);
-    targets = [own];
+    // Any other validator listed is refused when signing and named by preflight.
+    targets = [poolTarget(parsed.poolId)];
   } else {
     if (parsed.poolId !== undefined) throw new RangeError('polkadot: options.poolId is for mode pool');
     targets = [...new Set(validators)];
@@ -118,7 +127,9 @@ export function resolveOptions(options: PolkadotOptions, validators: readonly st
     mode,
     poolId: parsed.poolId,
     keyType: parsed.keyType ?? 'sr25519',
+    ss58Format: parsed.ss58Format ?? 0,
     targets,
+    strays: mode === 'pool' ? validators.filter((v) => v !== targets[0]) : [],
     genesisHash: parsed.genesisHash?.toLowerCase(),
     eraDurationMs: parsed.eraDurationMs ?? 86_400_000,
     mortalityBlocks: parsed.mortalityBlocks ?? 64,

@@ -52,6 +52,8 @@ export interface TronDevnetOptions {
   params?: Partial<ChainParams>;
   /** TRX the rest of the world froze for bandwidth (`TotalNetWeight` at genesis). @defaultValue 26 000 000 000 (mainnet's order; the exact figure is unconfirmed) */
   genesisNetWeight?: bigint;
+  /** With the frozen clock, each accepted transaction is included and solidified this many real ms later, moving chain time (see TronChainOptions.confirmAfterMs). @defaultValue off */
+  confirmAfterMs?: number;
   /** HTTP listeners sharing the chain. @defaultValue `ports.length`, else 2 */
   listeners?: number;
   /** Ports to listen on (127.0.0.1); 0 or absent: any free port. */
@@ -142,6 +144,7 @@ export async function startTronDevnet(options: TronDevnetOptions = {}): Promise<
     ...(options.genesisTime === undefined ? {} : { genesisTime: options.genesisTime }),
     ...(options.speedup === undefined ? {} : { speedup: options.speedup }),
     ...(options.blockMs === undefined ? {} : { blockMs: options.blockMs }),
+    ...(options.confirmAfterMs === undefined ? {} : { confirmAfterMs: options.confirmAfterMs }),
     witnesses,
     params,
     genesisNetWeight: options.genesisNetWeight ?? 26_000_000_000n,
@@ -209,21 +212,27 @@ export async function startTronDevnet(options: TronDevnetOptions = {}): Promise<
   };
 }
 
-/** TRON for `softstake devnet`: 27 SRs, wall-clock blocks every second, a maintenance every 6 h ÷ speedup (at least 30 s), a one-day unfreeze delay. */
+/**
+ * TRON for `softstake devnet`: 27 SRs, wall-clock blocks every 100 ms (so a
+ * transaction is solid, 19 blocks on, within two seconds), a maintenance
+ * every 6 h ÷ speedup (at least 3 s), a one-day unfreeze delay. The claim
+ * interval stays 24 h: one WithdrawBalance per day of chain time. The chain
+ * block's validators are the two SRs with the most votes.
+ */
 export const devnet: DevnetModule = {
   kind: 'tron',
   async start(options) {
-    const maintenance = Math.max(30_000, Math.round(21_600_000 / Math.max(1, options.speedup)));
+    const maintenance = Math.max(3_000, Math.round(21_600_000 / Math.max(1, options.speedup)));
     const chain = await startTronDevnet({
       clock: 'wall',
-      blockMs: 1000,
+      blockMs: 100,
       speedup: options.speedup,
       params: { maintenanceTimeInterval: maintenance, unfreezeDelayDays: 1 },
       ...(options.ports === undefined ? {} : { ports: options.ports }),
     });
     return {
       endpoints: [...chain.urls],
-      validators: [...chain.witnesses],
+      validators: chain.witnesses.slice(0, 2),
       async createFundedAccount(amount) {
         const { privateKey, address } = chain.createAccount(amount);
         return { secret: privateKey, address, key: privateKey, keyFormat: 'hex private key, as tronweb and TronLink import it' };

@@ -71,6 +71,7 @@ export async function readiness(deps: ApiDeps): Promise<{ ready: boolean; checks
   const chains = Object.values(deps.config.chains);
   const logFailure = (check: string) => (reason: string) => deps.logger.warn({ check, err: reason }, 'readiness check failed');
   let lastReads = new Map<string, number>();
+  let problems = new Map<string, string[]>();
   const [redis, postgres] = await Promise.all([
     runCheck(
       async () => {
@@ -83,12 +84,14 @@ export async function readiness(deps: ApiDeps): Promise<{ ready: boolean; checks
     runCheck(
       async () => {
         // The last successful read of each chain: the newest snapshot the poll job stored.
-        const { rows } = await deps.pool.query<{ chain: string; recorded: string }>(
-          `SELECT DISTINCT ON (chain) chain, (extract(epoch FROM recorded_at) * 1000)::bigint AS recorded
+        const { rows } = await deps.pool.query<{ chain: string; recorded: string; problems: unknown }>(
+          `SELECT DISTINCT ON (chain) chain, (extract(epoch FROM recorded_at) * 1000)::bigint AS recorded, detail->'problems' AS problems
              FROM chain_positions WHERE chain = ANY($1::text[]) ORDER BY chain, id DESC`,
           [chains.map((c) => c.name)],
         );
         lastReads = new Map(rows.map((r) => [r.chain, toMillis(r.recorded)]));
+        // The adapter's own words about what its endpoints lack (they name endpoints by number, never by URL).
+        problems = new Map(rows.map((r) => [r.chain, Array.isArray(r.problems) ? r.problems.filter((p): p is string => typeof p === 'string').map((p) => redactUrls(p).slice(0, 500)) : []]));
       },
       STORE_CHECK_TIMEOUT_MS,
       logFailure('postgres'),
@@ -105,10 +108,12 @@ export async function readiness(deps: ApiDeps): Promise<{ ready: boolean; checks
     } else {
       const ageMs = Math.max(0, now - last);
       const stale = ageMs > maxAgeMs;
+      const lacking = problems.get(chain.name) ?? [];
+      const errors = [...(stale ? [`last successful position read ${Math.round(ageMs / 1000)} s ago, more than ${Math.round(maxAgeMs / 1000)} s`] : []), ...lacking];
       checks[`chain:${chain.name}`] = {
-        status: stale ? 'error' : 'ok',
+        status: errors.length > 0 ? 'error' : 'ok',
         ms: 0,
-        ...(stale ? { error: `last successful position read ${Math.round(ageMs / 1000)} s ago, more than ${Math.round(maxAgeMs / 1000)} s` } : {}),
+        ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
         lastReadAt: new Date(last).toISOString(),
         ageMs,
         maxAgeMs,

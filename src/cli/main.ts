@@ -6,6 +6,8 @@ import { migrate, syncAssets } from '../ledger/migrate.js';
 import { registerDaemonCommands } from './commands/start.js';
 import { registerDevnetCommand } from './commands/devnet.js';
 import { registerIntentCommands } from './commands/intents.js';
+import { EXIT_KEY_EXISTS, KeyFileExistsError, registerKeysCommands } from './commands/keys.js';
+import { EXIT_PREFLIGHT, PreflightFailedError, registerPreflightCommand } from './commands/preflight.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { configPath, type GlobalOptions } from './context.js';
 import { redactUrls } from '../redactUrls.js';
@@ -58,9 +60,13 @@ registerLedgerCommands(program, globals);
 registerDaemonCommands(program, globals);
 registerDevnetCommand(program, globals);
 registerIntentCommands(program, globals);
+registerKeysCommands(program, globals);
+registerPreflightCommand(program, globals);
 
 function exitCodeOf(error: unknown): number {
   if (error instanceof ConfigError) return EXIT.config;
+  if (error instanceof PreflightFailedError) return EXIT_PREFLIGHT;
+  if (error instanceof KeyFileExistsError) return EXIT_KEY_EXISTS;
   if (error instanceof LedgerInputError) return EXIT.input;
   if (error instanceof SoftstakeError && error.retryable) return EXIT.tempfail;
   return EXIT.failure;

@@ -11,6 +11,8 @@ export interface PeriodRules {
   T: bigint;
   minHolding: bigint;
   cap: bigint | null;
+  /** The asset's first period: no distribution has credited anyone yet. */
+  first: boolean;
 }
 
 /** What weighing (and allocating) a period found. */
@@ -39,20 +41,29 @@ type Arithmetic = 'bigint' | 'numeric';
  * aggregate over the balances and the changes since s, as one stream of
  * terms, gives every I_u without a join.
  *
+ * The asset's first period reads the changes alone: nothing was ever
+ * credited, so B_now is the sum of every change (`balances` has no other
+ * writer) and I_u = Σ δ·(T − (min(at, e) − s)), every change being at or
+ * after s.
+ * That is the same integral without a pass over the balances or their
+ * million rows in the aggregate.
+ *
  * In `bigint`, each term and each I_u is checked 64-bit arithmetic (the sum
  * itself runs in 128 bits): a value that does not fit raises 22003 rather
  * than wrapping, and the caller falls back to `numeric`.
  */
-function weightsQuery(n: Arithmetic): string {
+function weightsQuery(n: Arithmetic, first: boolean): string {
+  const terms = first
+    ? `SELECT user_id, delta::${n} * ($4::bigint - (least(at, $3::bigint) - $2::bigint)) AS term
+         FROM balance_changes WHERE asset = $1`
+    : `SELECT user_id, amount::${n} * $4::${n} AS term
+         FROM balances WHERE asset = $1 AND amount > 0
+       UNION ALL
+       SELECT user_id, delta::${n} * ($2::bigint - least(at, $3::bigint))
+         FROM balance_changes WHERE asset = $1 AND at > $2`;
   return `
     SELECT user_id, i, CASE WHEN $6::${n} IS NULL THEN i ELSE least(i, $6::${n}) END AS w
-      FROM (SELECT user_id, sum(term)::${n} AS i
-              FROM (SELECT user_id, amount::${n} * $4::${n} AS term
-                      FROM balances WHERE asset = $1 AND amount > 0
-                    UNION ALL
-                    SELECT user_id, delta::${n} * ($2::bigint - least(at, $3::bigint))
-                      FROM balance_changes WHERE asset = $1 AND at > $2) terms
-             GROUP BY user_id) integrals
+      FROM (SELECT user_id, sum(term)::${n} AS i FROM (${terms}) terms GROUP BY user_id) integrals
      WHERE i > 0 AND i >= $5::${n}`;
 }
 
@@ -72,9 +83,9 @@ function weightsQuery(n: Arithmetic): string {
  * the larger remainders left of L. Shares land in the history in user order
  * (so its index fills in order) and in the balances, in the same statement.
  */
-function allocateQuery(n: Arithmetic): string {
+function allocateQuery(n: Arithmetic, first: boolean): string {
   return `
-    WITH weights AS (${weightsQuery(n)}
+    WITH weights AS (${weightsQuery(n, first)}
     ), split AS MATERIALIZED (
       SELECT user_id, i, total, base, dw - base * total AS remainder
         FROM (SELECT user_id, i, total, dw, div(dw, nullif(total, 0)) AS base
@@ -146,7 +157,7 @@ async function withArithmetic<T>(tx: Tx, p: PeriodRules, query: (n: Arithmetic) 
 export async function weighPeriod(tx: Tx, p: PeriodRules): Promise<PeriodResult> {
   return withArithmetic(tx, p, async (n) => {
     const { rows } = await tx.query<{ n: string; w: string }>(
-      `SELECT count(*) AS n, coalesce(sum(w), 0) AS w FROM (${weightsQuery(n)}) weights`,
+      `SELECT count(*) AS n, coalesce(sum(w), 0) AS w FROM (${weightsQuery(n, p.first)}) weights`,
       parameters(p),
     );
     return { eligibleUsers: Number(rows[0]!.n), W: toBigInt(rows[0]!.w), creditedUsers: 0 };
@@ -168,7 +179,7 @@ export async function allocatePeriod(tx: Tx, p: PeriodRules, id: string, D: bigi
       allocated: string;
       credited: string;
       credited_amount: string;
-    }>(allocateQuery(n), [...parameters(p), D.toString(), id]);
+    }>(allocateQuery(n, p.first), [...parameters(p), D.toString(), id]);
     const r = rows[0]!;
     const W = toBigInt(r.total);
     const allocated = toBigInt(r.allocated);

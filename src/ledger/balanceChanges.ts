@@ -55,6 +55,13 @@ export const MAX_PROBLEMS = 1000;
  * rows instead of 2 ms).
  */
 export const ANALYZE_AFTER_ROWS = 10_000;
+/**
+ * Imports of at most this many records (every `/v1` batch) check and apply
+ * them by index probes into the stored tables: at most a few probes per
+ * record, never a pass over every balance. Larger files are left to the
+ * planner, which hashes when that is cheaper.
+ */
+const INDEX_PROBE_BATCH = 20_000;
 const FIELDS = ['id', 'user', 'asset', 'delta', 'at'] as const;
 /** Most unexpected field names listed in one refusal. */
 const MAX_LISTED_FIELDS = 5;
@@ -147,6 +154,14 @@ export async function applyBalanceChanges(
 
     await tx.query('ANALYZE staged');
     await tx.query(`SET LOCAL work_mem = '${LEDGER_WORK_MEM}'`);
+    if (received <= INDEX_PROBE_BATCH) {
+      // A batch this small meets the stored tables by index probes. Left to
+      // itself the planner hashes all of `balances` or `balance_changes` for
+      // a few hundred rows whenever those tables are of middling size (its
+      // cost model puts building the hash far below what it costs): 270 ms
+      // instead of 20 ms per 1,000 changes against 50,000 balances.
+      await tx.query('SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
+    }
     problems.push(...(await conflictingIds(tx)));
 
     // Which ids are stored already, and whether with the same content. Read

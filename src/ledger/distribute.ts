@@ -137,7 +137,7 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
   await tx.query('UPDATE ledger_assets SET last_period_end = $2 WHERE symbol = $1', [asset.symbol, e]);
 
   const R = await markRewards(tx, asset.symbol, id, e);
-  const rules: PeriodRules = { asset: asset.symbol, s, e, T, minHolding: asset.minHolding, cap: asset.cap };
+  const rules: PeriodRules = { asset: asset.symbol, s, e, T, minHolding: asset.minHolding, cap: asset.cap, first: lastEnd === null };
   let C = R > 0n ? (R * BigInt(asset.commissionBps)) / 10000n : 0n;
   let D = R - C;
   const period = R > 0n ? await allocatePeriod(tx, rules, id, D) : await weighPeriod(tx, rules);

@@ -31,6 +31,8 @@ export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 /** With the `u` flag a surrogate pair is one code point: only a lone surrogate matches. */
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
+/** Printable ASCII only: none of the characters above can be in it, so one test settles the common id. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 /** Longest piece of a refused value quoted back in a message. */
 export const MAX_ECHO = 64;
@@ -51,6 +53,7 @@ export function echo(value: unknown): string {
 export function idProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return 'expected a non-empty string';
   if (value.length > MAX_ID_LENGTH) return `longer than ${MAX_ID_LENGTH} characters`;
+  if (PRINTABLE_ASCII.test(value)) return undefined;
   if (LONE_SURROGATE.test(value)) return 'is not well-formed Unicode (a lone surrogate: \\ud800 to \\udfff without its pair)';
   const bad = FORBIDDEN.exec(value);
   if (bad) return `contains the control or bidirectional character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -63,7 +66,8 @@ export function idProblem(value: unknown): string | undefined {
  * @returns the amount, or why it is refused.
  */
 export function parseInputAmount(text: unknown, example = '"-1500"'): bigint | string {
-  if (typeof text === 'string' && /^-?[0-9]+$/.test(text) && text.replace(/^-?0*/, '').length > MAX_INPUT_DIGITS) {
+  // Only a text longer than the limit can have too many digits.
+  if (typeof text === 'string' && text.length > MAX_INPUT_DIGITS && /^-?[0-9]+$/.test(text) && text.replace(/^-?0*/, '').length > MAX_INPUT_DIGITS) {
     return `at most ${MAX_INPUT_DIGITS} digits (larger amounts could overflow the ledger's sums), got ${text.length} characters`;
   }
   const value = parseBaseUnits(text);

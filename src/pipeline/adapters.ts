@@ -6,7 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 
-import type { AdapterModule, ChainAdapter } from '../../adapters/types.js';
+import type { AdapterConfig, AdapterModule, ChainAdapter } from '../../adapters/types.js';
 import type { ChainConfig, SoftstakeConfig } from '../config/index.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 
@@ -15,6 +15,7 @@ const BUILT_IN: Record<string, () => Promise<{ adapter: AdapterModule<unknown> }
   cosmos: async () => (await import('../../adapters/cosmos/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
   near: async () => (await import('../../adapters/near/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
   polkadot: async () => (await import('../../adapters/polkadot/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
+  tron: async () => (await import('../../adapters/tron/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
 };
 
 export function builtInKinds(): string[] {
@@ -48,12 +49,20 @@ async function loadModule(chain: ChainConfig): Promise<AdapterModule<unknown> | 
   return adapter;
 }
 
+/** A chain block's adapter module and the config it builds an adapter (or a key) from. */
+export interface LoadedChain {
+  chain: ChainConfig;
+  module: AdapterModule<unknown>;
+  adapterConfig: AdapterConfig<unknown>;
+}
+
 /**
- * Loads and builds every chain's adapter. Builds nothing when any chain's
- * block is wrong: all problems are thrown together.
+ * Loads every chain's adapter module and validates its options, building
+ * no adapter (`softstake keys` needs only the module). All problems are
+ * thrown together.
  * @throws ConfigError naming each chain's offending field.
  */
-export async function createAdapters(config: SoftstakeConfig): Promise<Map<string, ChainAdapter>> {
+export async function loadChains(config: SoftstakeConfig): Promise<Map<string, LoadedChain>> {
   const issues: ConfigIssue[] = [];
   const built: [ChainConfig, AdapterModule<unknown>, unknown][] = [];
   for (const chain of Object.values(config.chains)) {
@@ -73,11 +82,12 @@ export async function createAdapters(config: SoftstakeConfig): Promise<Map<strin
   }
   if (issues.length > 0) throw new ConfigError(config.file, issues);
 
-  const adapters = new Map<string, ChainAdapter>();
+  const loaded = new Map<string, LoadedChain>();
   for (const [chain, module, options] of built) {
-    adapters.set(
-      chain.name,
-      module.create({
+    loaded.set(chain.name, {
+      chain,
+      module,
+      adapterConfig: {
         name: chain.name,
         asset: chain.asset,
         decimals: config.assets[chain.asset]!.decimals,
@@ -87,8 +97,19 @@ export async function createAdapters(config: SoftstakeConfig): Promise<Map<strin
         validators: chain.validators.map((v) => v.address),
         requestTimeoutMs: chain.requestTimeoutMs,
         options,
-      }),
-    );
+      },
+    });
   }
+  return loaded;
+}
+
+/**
+ * Loads and builds every chain's adapter. Builds nothing when any chain's
+ * block is wrong: all problems are thrown together.
+ * @throws ConfigError naming each chain's offending field.
+ */
+export async function createAdapters(config: SoftstakeConfig): Promise<Map<string, ChainAdapter>> {
+  const adapters = new Map<string, ChainAdapter>();
+  for (const [name, { module, adapterConfig }] of await loadChains(config)) adapters.set(name, module.create(adapterConfig));
   return adapters;
 }

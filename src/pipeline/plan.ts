@@ -102,6 +102,7 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
     slots = entries.count - position.unbonding.length;
     if (slots <= 0) return { buffer, actions: [], held: `${position.unbonding.length} unbonding entries open, the chain allows ${entries.count}` };
   }
+  if (limits.unbondingRestarts === 'target') open = sparingRelocks(open, position.unbonding, shortfall);
   let taken = takeByWeight(shortfall, open, validators);
   if (taken.length > slots) {
     // Fewer, larger undelegations: from the largest stakes first.
@@ -115,6 +116,27 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
     if (whole > 0n) actions.push({ kind: 'undelegate', validator, amount: whole });
   }
   return held === undefined ? { buffer, actions } : { buffer, actions, held };
+}
+
+/**
+ * Where a new undelegation re-locks what already unbonds from the same
+ * target: the targets with nothing unbonding when their stake covers the
+ * shortfall, else those plus as few re-locked ones as cover it, the
+ * latest-completing first (their wait grows the least).
+ */
+function sparingRelocks(stakes: Position['delegations'], unbonding: Position['unbonding'], shortfall: bigint): Position['delegations'] {
+  const completes = new Map<string, number>();
+  for (const u of unbonding) if (u.validator !== undefined) completes.set(u.validator, Math.max(completes.get(u.validator) ?? 0, u.completesAt));
+  const free = stakes.filter((d) => !completes.has(d.validator));
+  let covered = free.reduce((sum, d) => sum + d.amount, 0n);
+  const chosen = [...free];
+  const locked = stakes.filter((d) => completes.has(d.validator)).sort((a, b) => completes.get(b.validator)! - completes.get(a.validator)!);
+  for (const d of locked) {
+    if (covered >= shortfall) break;
+    chosen.push(d);
+    covered += d.amount;
+  }
+  return chosen;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface PositionDetail {
   delegations: { validator: string; amount: string }[];
   unbonding: { validator?: string; amount: string; completesAt: number }[];
   validators: Position['validators'];
+  /** What the adapter depends on and the endpoints lack (Position.problems); `/ready` fails while any are listed. */
+  problems?: string[];
 }
 
 export function totals(position: Position): { staked: bigint; unbonding: bigint; total: bigint } {
@@ -43,6 +45,7 @@ export async function storePosition(db: Tx | pg.Pool, chain: string, asset: stri
     delegations: position.delegations.map((d) => ({ validator: d.validator, amount: d.amount.toString() })),
     unbonding: position.unbonding.map((u) => ({ ...(u.validator === undefined ? {} : { validator: u.validator }), amount: u.amount.toString(), completesAt: u.completesAt })),
     validators: position.validators,
+    ...(position.problems !== undefined && position.problems.length > 0 ? { problems: position.problems } : {}),
   };
   await db.query(
     `INSERT INTO chain_positions (chain, asset, height, at, liquid, staked, unbonding, withdrawable, pending_rewards, detail)

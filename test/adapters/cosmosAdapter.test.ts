@@ -24,11 +24,12 @@ import { createFundedAccount, startCosmosDevnet, type CosmosDevnet, type CosmosD
 import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import type { AdapterConfig } from '../../adapters/types.js';
 import { until } from '../helpers/wait.js';
-import { claimAndHarvest, describeAdapterConformance, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
 import { AmountFormatError, coinAmount, decAtomics, decToBps, timestampMs, truncateDec } from '../../adapters/cosmos/amounts.js';
 import { formatCheckpoint, parseCheckpoint } from '../../adapters/cosmos/checkpoint.js';
 import { feeOf, payoutEvents, principalChanges, type IndexedTxLike } from '../../adapters/cosmos/events.js';
 import { resolveCosmosOptions } from '../../adapters/cosmos/options.js';
+import { feeFor, formatPrice, requiredGasPrice } from '../../adapters/cosmos/fees.js';
 
 const ME = 'cosmos1custody';
 const OTHER = 'cosmos1someoneelse';
@@ -149,9 +150,23 @@ describe('cosmos events', () => {
   });
 });
 
+describe('cosmos gas prices', () => {
+  it('reads the price an insufficient-fee refusal asks for: x/feemarket names it, x/auth names the fee', () => {
+    const market = 'error checking fee: got: 10000uatom required: 40000uatom, minGasPrice: 0.100000000000000000uatom, gas: 1234: insufficient fee';
+    expect(requiredGasPrice(market, 400_000n, 'uatom')).toBe(10n ** 17n);
+    expect(requiredGasPrice('insufficient fees; got: 100uatom required: 10001uatom: insufficient fee', 400_000n, 'uatom')).toBe(25_002_500_000_000_000n);
+    expect(requiredGasPrice('insufficient fees; got: 100uatom required: 7ibc/ABC: insufficient fee', 400_000n, 'uatom')).toBeUndefined();
+    expect(formatPrice(25_000_000_000_000_000n)).toBe('0.025');
+    expect(formatPrice(2n * 10n ** 18n)).toBe('2');
+    expect(feeFor(200_001, 25_000_000_000_000_000n, 'uatom')).toEqual({ amount: [{ denom: 'uatom', amount: '5001' }], gas: '200001' });
+  });
+});
+
 describe('cosmos checkpoint', () => {
   it('null starts at genesis with nothing staked; a checkpoint round-trips deterministically', () => {
-    expect(parseCheckpoint(null)).toEqual({ height: 0n, principal: new Map() });
+    expect(parseCheckpoint(null)).toEqual({ height: 0n, principal: new Map(), rates: new Map(), unbonding: new Map() });
+    const full = formatCheckpoint({ height: 7n, principal: new Map([[VAL_A, 3n]]), rates: new Map([[VAL_A, { tokens: 95n, shares: 100n * 10n ** 18n }]]), unbonding: new Map([[`${VAL_A}/5/1000`, 2n]]) });
+    expect(parseCheckpoint(full)).toEqual({ height: 7n, principal: new Map([[VAL_A, 3n]]), rates: new Map([[VAL_A, { tokens: 95n, shares: 100n * 10n ** 18n }]]), unbonding: new Map([[`${VAL_A}/5/1000`, 2n]]) });
     const text = formatCheckpoint({ height: 42n, principal: new Map([[VAL_B, 5n], [VAL_A, 7n], ['cosmosvaloper1gone', 0n]]) });
     expect(text).toBe(`{"height":"42","principal":{"${VAL_A}":"7","${VAL_B}":"5"}}`);
     expect(parseCheckpoint(text)).toEqual({ height: 42n, principal: new Map([[VAL_A, 7n], [VAL_B, 5n]]) });
@@ -254,6 +269,13 @@ describeAdapterConformance('cosmos', async () => {
     rewardPeriodMs: HOUR,
     unknownValidator: toBech32('cosmosvaloper', new Uint8Array(20).fill(7)),
     frozenClock: true,
+    keys: moduleKeys(cosmos, (file) => ({ ...f.config(), signer: { file }, validators: [...f.devnet.validators] })),
+    fund: async (address, amount) => f.devnet.fund(address, amount),
+    // A node with `[tx_index] indexer = "null"`: the harvest and the broadcast's confirmation need tx_search.
+    lacking: async () => {
+      const g = await fixture({ unbondingMs: UNBONDING_MS, txIndex: false });
+      return { adapter: g.adapter(), dependency: 'tx-index', checkpoint: null, close: () => g.dispose() };
+    },
   };
   return harness;
 });
@@ -565,5 +587,176 @@ describe('cosmos adapter against the devnet', () => {
     const error = await rejection(f.adapter().position());
     expect(error).toBeInstanceOf(ChainProtocolError);
     expect((error as Error).message).not.toMatch(/horse|zebra|staple/);
+  });
+});
+
+/**
+ * The testnet breaks of issue 11, each against a devnet that now behaves as
+ * the Hub's nodes do (max_entries with merged entries, a fee market, slashed
+ * unbonding and redelegation entries, nodes without a tx index or with
+ * pruned blocks, rate-limited endpoints). Each failed on the adapter before.
+ */
+describe('cosmos adapter against a devnet that behaves like the Hub', () => {
+  let f: Fixture | undefined;
+  afterEach(async () => {
+    await f?.dispose();
+    f = undefined;
+  });
+
+  it('an undelegation past max_entries is refused with an error that names the limit and when it frees up', async () => {
+    f = await fixture({ maxEntries: 3 });
+    const adapter = f.adapter(undefined, {}, 2_000);
+    const [v0] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    for (let i = 0; i < 3; i += 1) await adapter.undelegate(v0!, 1_000n);
+    expect(await adapter.limits()).toMatchObject({ maxUnbondingEntries: { count: 3, per: 'target' } });
+    const error = await rejection(adapter.undelegate(v0!, 1_000n));
+    expect(error).toBeInstanceOf(TxRejectedError);
+    expect((error as TxRejectedError).code).toBe('max-entries');
+    expect((error as TxRejectedError).log).toMatch(new RegExp(`max_entries = 3.*${v0}|${v0}.*max_entries = 3`));
+    expect((error as TxRejectedError).log).toMatch(/3 open unbonding entries/);
+    expect((error as TxRejectedError).log).toMatch(/earliest completes at \d{4}-\d\d-\d\dT/);
+  });
+
+  it('a fee market whose base price rose: delegate() signs again at the chain price, within maxGasPrice', async () => {
+    f = await fixture({ feeMarket: true, minGasPrice: '0.025uatom' });
+    const adapter = f.adapter(undefined, {}, 2_000); // the default ceiling: ten times gasPrice (0.025)
+    const [v0] = f.devnet.validators;
+    f.devnet.setBaseGasPrice('0.1');
+    const receipt = await adapter.delegate(v0!, AMOUNT);
+    expect(f.devnet.account(f.address).delegations[0]?.amount).toBe(AMOUNT);
+    // Paid at least the chain's price: 0.1 per gas of what it signed for.
+    expect(receipt.fee).toBeGreaterThan(0n);
+    expect(f.devnet.account(f.address).liquid).toBe(FUNDS - AMOUNT - receipt.fee);
+  });
+
+  it('a fee market: stored bytes refused for their price are expired, signed again, and land; above the ceiling the error is retryable', async () => {
+    f = await fixture({ feeMarket: true, minGasPrice: '0.025uatom' });
+    const adapter = f.adapter(undefined, { maxGasPrice: '0.25uatom' }, 2_000);
+    const [v0] = f.devnet.validators;
+    const signed = await adapter.sign({ kind: 'delegate', validator: v0!, amount: AMOUNT });
+    f.devnet.setBaseGasPrice('0.1');
+    const refused = await rejection(adapter.broadcast(signed));
+    expect(refused).toBeInstanceOf(TxRejectedError);
+    expect((refused as TxRejectedError).code).toBe('expired');
+    expect((refused as TxRejectedError).retryable).toBe(false);
+    expect(await adapter.status(signed)).toEqual({ state: 'expired' });
+    const again = await adapter.sign({ kind: 'delegate', validator: v0!, amount: AMOUNT });
+    expect((await adapter.broadcast(again)).hash).toBe(again.hash);
+    expect(f.devnet.account(f.address).delegations[0]?.amount).toBe(AMOUNT);
+
+    f.devnet.setBaseGasPrice('1');
+    const tooDear = await rejection(adapter.delegate(v0!, AMOUNT));
+    expect((tooDear as { retryable?: boolean }).retryable).toBe(true);
+    expect((tooDear as Error).message).toMatch(/maxGasPrice/);
+  });
+
+  it('stake slashed while unbonding is reported as a negative reward, once, and the harvests sum to what the chain slashed', async () => {
+    f = await fixture({ unbondingMs: 21 * 24 * HOUR });
+    const adapter = f.adapter(undefined, {}, 2_000);
+    const [v0] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.undelegate(v0!, AMOUNT / 2n);
+    const first = await adapter.harvest(null);
+    f.devnet.slash(v0!, 1_000); // 10 %: of the bonded half and of the unbonding entry
+    const second = await adapter.harvest(first.checkpoint);
+    const slashed = f.devnet.slashed(f.address);
+    expect(slashed).toBeGreaterThan(AMOUNT / 20n); // more than the bonded half's 5 %
+    expect(-sumOf(second.events.filter((e) => e.amount < 0n))).toBe(slashed);
+    f.devnet.advance(HOUR);
+    const third = await adapter.harvest(second.checkpoint);
+    expect(third.events.filter((e) => e.amount < 0n)).toEqual([]);
+  });
+
+  it('a redelegation slashed for its source validator’s infraction is reported as a negative reward', async () => {
+    f = await fixture({ unbondingMs: 21 * 24 * HOUR });
+    const adapter = f.adapter(undefined, {}, 2_000);
+    const [v0, v1] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    const first = await adapter.harvest(null);
+    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(f.mnemonic);
+    const client = await SigningStargateClient.connectWithSigner(f.devnet.urls[0]!, wallet, { gasPrice: GasPrice.fromString('0.025uatom'), broadcastPollIntervalMs: 20 });
+    const moved = await client.signAndBroadcast(
+      f.address,
+      [{ typeUrl: MsgBeginRedelegate.typeUrl, value: MsgBeginRedelegate.fromPartial({ delegatorAddress: f.address, validatorSrcAddress: v0!, validatorDstAddress: v1!, amount: { denom: 'uatom', amount: (AMOUNT / 2n).toString() } }) }],
+      'auto',
+    );
+    client.disconnect();
+    expect(moved.code).toBe(0);
+    f.devnet.slash(v0!, 1_000);
+    const second = await adapter.harvest(first.checkpoint);
+    const slashes = second.events.filter((e) => e.amount < 0n);
+    expect(slashes.map((e) => e.validator).sort()).toEqual([v0, v1].sort());
+    expect(-sumOf(slashes)).toBe(f.devnet.slashed(f.address));
+  });
+
+  it('share-to-token truncation after a slash never books a phantom slash of 1 uatom', async () => {
+    f = await fixture();
+    const adapter = f.adapter(undefined, {}, 2_000);
+    const [v0] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    const first = await adapter.harvest(null);
+    f.devnet.slash(v0!, 333); // an exchange rate that is not 1:1
+    const second = await adapter.harvest(first.checkpoint);
+    expect(-sumOf(second.events.filter((e) => e.amount < 0n))).toBe(f.devnet.slashed(f.address));
+    // Delegations at the slashed rate: some of them are worth one unit less than their messages say.
+    const stakeBefore = stakeOf(await adapter.position(), v0!);
+    let checkpoint = second.checkpoint;
+    let truncated = 0n;
+    for (const amount of [1_000_003n, 2_000_007n, 3_000_011n, 999_999n, 7n]) {
+      const before = stakeOf(await adapter.position(), v0!);
+      await adapter.delegate(v0!, amount);
+      truncated += before + amount - stakeOf(await adapter.position(), v0!);
+      const next = await adapter.harvest(checkpoint);
+      expect(next.events.filter((e) => e.amount < 0n)).toEqual([]);
+      checkpoint = next.checkpoint;
+    }
+    expect(truncated).toBeGreaterThan(0n); // the case arose
+    expect(stakeOf(await adapter.position(), v0!)).toBeLessThan(stakeBefore + 7_000_027n);
+    expect(f.devnet.slashed(f.address)).toBe(-sumOf(second.events.filter((e) => e.amount < 0n)));
+  });
+
+  it('a node with its tx indexer off, or pruning blocks, is named in the position /ready reads', async () => {
+    f = await fixture({ txIndex: false });
+    const blind = await f.adapter(undefined, {}, 2_000).position();
+    expect(blind.problems).toHaveLength(2);
+    expect(blind.problems![0]).toMatch(/endpoint 1 of 2: the node's tx indexer is off/);
+    expect(blind.problems!.join(' ')).not.toMatch(/127\.0\.0\.1/);
+    await f.dispose();
+
+    f = await fixture({ retainBlocks: 100 });
+    f.devnet.produceBlocks(200);
+    const pruned = await f.adapter([f.devnet.urls[0]!], {}, 2_000).position();
+    expect(pruned.problems).toHaveLength(1);
+    expect(pruned.problems![0]).toMatch(/endpoint 1 of 1: the node keeps blocks only from height 102/);
+    expect((await f.adapter([f.devnet.urls[0]!], { minBlockHistoryMs: 0 }, 2_000).position()).problems).toBeUndefined();
+
+    // A payout in a block the nodes pruned: each endpoint is at fault (another might keep it), the error retryable.
+    const adapter = f.adapter(undefined, {}, 2_000);
+    await adapter.delegate(f.devnet.validators[0]!, AMOUNT);
+    f.devnet.advance(HOUR);
+    await adapter.delegate(f.devnet.validators[0]!, AMOUNT); // pays the pending rewards
+    f.devnet.produceBlocks(200);
+    const error = await rejection(adapter.harvest(null));
+    expect((error as { retryable?: boolean }).retryable).toBe(true);
+    expect((error as Error).message).toMatch(/HTTP 501.*HTTP 501/);
+  });
+
+  it('a rate-limited endpoint (HTTP 429) is asked after the others for a while, not on every request', async () => {
+    f = await fixture();
+    const adapter = f.adapter(undefined, {}, 2_000);
+    await adapter.delegate(f.devnet.validators[0]!, AMOUNT);
+    const refused = f.devnet.rateLimit(0, { requests: 0, perMs: 60_000 });
+    const before = adapter.rpcRequests();
+    const position = await adapter.position();
+    await adapter.harvest(null);
+    expect(position.bonded).toBe(AMOUNT);
+    expect(adapter.rpcRequests() - before).toBeGreaterThan(8);
+    // The first request that met the limiter, and the node check asking each endpoint about itself.
+    expect(refused()).toBeLessThanOrEqual(2);
+    const seen = refused();
+    await adapter.position();
+    await adapter.harvest(null);
+    expect(refused()).toBe(seen);
   });
 });

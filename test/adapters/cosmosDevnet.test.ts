@@ -23,6 +23,7 @@ import { connectComet, type CometClient } from '@cosmjs/tendermint-rpc';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFundedAccount, startCosmosDevnet, type CosmosDevnet } from '../../adapters/cosmos/devnet.js';
+import { until } from '../helpers/wait.js';
 
 const DAY_MS = 86_400_000;
 const FUNDS = 10_000_000_000n; // 10k ATOM
@@ -406,5 +407,156 @@ describe('cosmos devnet: search, blocks and fault injection', () => {
     devnet.jail(v0);
     const validator = await q.staking.validator(v0);
     expect(validator.validator.jailed).toBe(true);
+  });
+});
+
+/** Starts a devnet with `options` in place of the default one (closed by afterEach). */
+async function restart(options: Parameters<typeof startCosmosDevnet>[0]): Promise<void> {
+  await devnet.close();
+  devnet = await startCosmosDevnet({ genesisTime: Date.UTC(2025, 0, 1), ...options });
+}
+
+/** Signs `msgs` offline at an explicit sequence (several transactions of one account in one block). */
+async function signAt(me: Account, msgs: EncodeObject[], sequence: number, fee: StdFee = FEE): Promise<Uint8Array> {
+  const accountNumber = devnet.account(me.address).accountNumber!;
+  const raw = await me.client.sign(me.address, msgs, fee, '', { accountNumber, sequence, chainId: devnet.chainId });
+  return TxRaw.encode(raw).finish();
+}
+
+function undelegateMsg(delegator: string, validator: string, amount: bigint): EncodeObject {
+  return { typeUrl: '/cosmos.staking.v1beta1.MsgUndelegate', value: { delegatorAddress: delegator, validatorAddress: validator, amount: { denom: 'uatom', amount: amount.toString() } } };
+}
+
+function redelegateMsg(delegator: string, source: string, destination: string, amount: bigint): EncodeObject {
+  return {
+    typeUrl: '/cosmos.staking.v1beta1.MsgBeginRedelegate',
+    value: { delegatorAddress: delegator, validatorSrcAddress: source, validatorDstAddress: destination, amount: { denom: 'uatom', amount: amount.toString() } },
+  };
+}
+
+describe('cosmos devnet: the Hub node’s limits (issue 11)', () => {
+  it('max_entries comes from the params; two undelegations in one block are one entry (x/staking AddEntry); one past the limit is refused', async () => {
+    await restart({ maxEntries: 2, inclusionDelayMs: 300 });
+    const me = await account();
+    const v0 = devnet.validators[0]!;
+    await me.client.delegateTokens(me.address, v0, { denom: 'uatom', amount: STAKE.toString() }, FEE);
+    const { q } = await queries();
+    expect((await q.staking.params()).params.maxEntries).toBe(2);
+    const sequence = Number(devnet.account(me.address).sequence);
+    const first = await me.client.broadcastTxSync(await signAt(me, [undelegateMsg(me.address, v0, 1_000n)], sequence));
+    const second = await me.client.broadcastTxSync(await signAt(me, [undelegateMsg(me.address, v0, 2_000n)], sequence + 1));
+    await until(async () => (await me.client.getTx(second)) !== null, 'both undelegations included');
+    const [a, b] = [await me.client.getTx(first), await me.client.getTx(second)];
+    expect(a?.height).toBe(b?.height);
+    expect([a?.code, b?.code]).toEqual([0, 0]);
+    const entries = devnet.account(me.address).unbonding;
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.amount).toBe(3_000n);
+    devnet.produceBlocks(1);
+    expect((await me.client.undelegateTokens(me.address, v0, { denom: 'uatom', amount: '1000' }, FEE)).code).toBe(0);
+    expect(devnet.account(me.address).unbonding).toHaveLength(2);
+    devnet.produceBlocks(1);
+    const refused = await me.client.undelegateTokens(me.address, v0, { denom: 'uatom', amount: '1000' }, FEE);
+    expect(refused.code).toBe(27);
+    expect(refused.rawLog).toMatch(/too many unbonding delegation entries/);
+  });
+
+  it('a fee market: the base price moves with block fullness; a fee below it is code 13 in CheckTx, and again in the block when it rose meanwhile', async () => {
+    await restart({ feeMarket: { maxBlockGas: 400_000n }, minGasPrice: '0.025uatom', inclusion: 'nextBlock' });
+    const me = await account();
+    const v0 = devnet.validators[0]!;
+    const floor = devnet.baseGasPrice();
+    expect(floor).toBe(25_000_000_000_000_000n);
+    devnet.setBaseGasPrice('0.1');
+    const cheap: StdFee = { amount: [{ denom: 'uatom', amount: '10000' }], gas: '400000' }; // 0.025 per gas
+    const sequence = Number(devnet.account(me.address).sequence);
+    const refused = await rejection(me.client.broadcastTx(await signAt(me, [delegateMsg(me.address, v0, STAKE)], sequence, cheap)));
+    expect(refused).toBeInstanceOf(BroadcastTxError);
+    expect((refused as BroadcastTxError).code).toBe(13);
+    expect((refused as BroadcastTxError).log).toMatch(/^error checking fee: got: 10000uatom required: 40000uatom, minGasPrice: 0\.100000000000000000uatom, gas: \d+: insufficient fee$/);
+    // Empty blocks bring it down by 12.5 % each, to the floor.
+    devnet.produceBlocks(1);
+    expect(devnet.baseGasPrice()).toBe(87_500_000_000_000_000n);
+    devnet.produceBlocks(20);
+    expect(devnet.baseGasPrice()).toBe(floor);
+    // Accepted at 0.025, then the price rises before the block: included, code 13, no fee, sequence unused.
+    const hash = await me.client.broadcastTxSync(await signAt(me, [delegateMsg(me.address, v0, STAKE)], sequence, cheap));
+    const before = devnet.account(me.address);
+    devnet.setBaseGasPrice('0.05');
+    devnet.produceBlocks(1);
+    const included = await me.client.getTx(hash);
+    expect(included?.code).toBe(13);
+    const after = devnet.account(me.address);
+    expect(after.liquid).toBe(before.liquid);
+    expect(after.sequence).toBe(before.sequence);
+  });
+
+  it('a redelegation entry: listed, refused when transitive, and its stake slashed for the source validator', async () => {
+    await restart({});
+    const me = await account();
+    const [v0, v1] = devnet.validators as [string, string];
+    await me.client.delegateTokens(me.address, v0, { denom: 'uatom', amount: STAKE.toString() }, FEE);
+    const moved = await me.client.signAndBroadcast(me.address, [redelegateMsg(me.address, v0, v1, STAKE / 2n)], FEE);
+    expect(moved.code).toBe(0);
+    const { q } = await queries();
+    const listed = await q.staking.redelegations(me.address, v0, v1);
+    expect(listed.redelegationResponses).toHaveLength(1);
+    expect(listed.redelegationResponses[0]!.entries[0]!.balance).toBe((STAKE / 2n).toString());
+    const back = await me.client.signAndBroadcast(me.address, [redelegateMsg(me.address, v1, v0, 1_000n)], FEE);
+    expect(back.code).toBe(32);
+    expect(back.rawLog).toMatch(/redelegation to this validator already in progress/);
+    const onV1 = () => devnet.account(me.address).delegations.find((d) => d.validator === v1)!.amount;
+    expect(onV1()).toBe(STAKE / 2n);
+    devnet.slash(v0, 1_000); // 10 % of the source: the redelegated half answers for it at v1
+    expect(onV1()).toBe(STAKE / 2n - STAKE / 20n);
+    expect(devnet.slashed(me.address)).toBe(STAKE / 10n);
+  });
+
+  it('an unbonding entry is slashed by the fraction of its initial balance, as SlashUnbondingDelegation does', async () => {
+    await restart({});
+    const me = await account();
+    const v0 = devnet.validators[0]!;
+    await me.client.delegateTokens(me.address, v0, { denom: 'uatom', amount: STAKE.toString() }, FEE);
+    await me.client.undelegateTokens(me.address, v0, { denom: 'uatom', amount: STAKE.toString() }, FEE);
+    devnet.slash(v0, 1_000);
+    devnet.slash(v0, 1_000);
+    // 10 % of the initial balance twice: 20 %, not 10 % and then 9 %.
+    expect(devnet.account(me.address).unbonding[0]!.amount).toBe(STAKE - STAKE / 5n);
+  });
+
+  it('a pruning node refuses blocks below its base, and says where it starts', async () => {
+    await restart({ retainBlocks: 10 });
+    devnet.produceBlocks(30);
+    const { comet } = await queries();
+    const status = await comet.status();
+    expect(status.syncInfo.earliestBlockHeight).toBe(22);
+    expect(status.syncInfo.latestBlockHeight).toBe(31);
+    expect(String(await rejection(comet.block(5)))).toMatch(/height 5 is not available, lowest height is 22/);
+    expect((await comet.block(22)).block.header.height).toBe(22);
+  });
+
+  it('with the wall clock, transactions wait for the next block and share it', async () => {
+    await devnet.close();
+    devnet = await startCosmosDevnet({ clock: 'wall', blockMs: 1_000 });
+    const [me, you] = [await account(), await account()];
+    const v0 = devnet.validators[0]!;
+    const [a, b] = await Promise.all([
+      me.client.delegateTokens(me.address, v0, { denom: 'uatom', amount: STAKE.toString() }, FEE),
+      you.client.delegateTokens(you.address, v0, { denom: 'uatom', amount: STAKE.toString() }, FEE),
+    ]);
+    expect(a.height).toBe(b.height);
+    expect([a.txIndex, b.txIndex].sort()).toEqual([0, 1]);
+  });
+
+  it('a rate-limited listener answers 429 with Retry-After past its budget; the others serve', async () => {
+    const refused = devnet.rateLimit(0, { requests: 2, perMs: 60_000 });
+    const get = (i: number) => fetch(`${devnet.urls[i]!}/status`);
+    expect((await get(0)).status).toBe(200);
+    expect((await get(0)).status).toBe(200);
+    const limited = await get(0);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('1');
+    expect((await get(1)).status).toBe(200);
+    expect(refused()).toBe(1);
   });
 });

@@ -5,9 +5,9 @@ import { baseDecode, decodeSignedTransaction, KeyPair, Signature, SignedTransact
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import { adapter as near, createNearAdapter, type NearOptions } from '../../adapters/near/adapter.js';
-import { NUM_EPOCHS_TO_UNLOCK, ONE_NEAR, startNearDevnet, type NearDevnet, type NearDevnetOptions } from '../../adapters/near/devnet.js';
+import { CALL_GAS, GAS_PRICE, NUM_EPOCHS_TO_UNLOCK, ON_STAKE_CALLBACK_GAS, ONE_NEAR, STAKE_ACTION_GAS, TX_GAS, startNearDevnet, type NearDevnet, type NearDevnetOptions } from '../../adapters/near/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
 
 const EPOCH_LENGTH = 20;
 const BLOCK_MS = 1000;
@@ -42,7 +42,7 @@ async function fixture(options: NearDevnetOptions = {}): Promise<Fixture> {
     endpoints: [...endpoints],
     signer: { file: keyFile },
     requestTimeoutMs: 300,
-    options: { networkId: devnet.chainId, pools: devnet.pools, epochDurationMs: EPOCH_MS, ...options },
+    options: { networkId: devnet.chainId, pools: devnet.pools, ...options },
   });
   return {
     devnet,
@@ -68,8 +68,9 @@ async function fixture(options: NearDevnetOptions = {}): Promise<Fixture> {
 }
 
 describeAdapterConformance('near', async () => {
-  // Signed bytes expire 60 blocks (3 epochs) after their reference block, not a day.
-  const f = await fixture({ txValidityBlocks: 60 });
+  // Signed bytes expire 60 blocks (3 epochs) after their reference block, not a day. The suite's
+  // harvest(null) reads the custody's whole history: an archival node (a normal one keeps 5 epochs).
+  const f = await fixture({ txValidityBlocks: 60, archival: true });
   const harness: ConformanceHarness = {
     devnet: f.devnet,
     custody: CUSTODY,
@@ -84,6 +85,20 @@ describeAdapterConformance('near', async () => {
     amount: AMOUNT,
     rewardPeriodMs: EPOCH_MS,
     unknownValidator: 'nosuch.poolv1.near',
+    // No address configured: a new key is its implicit account, which a transfer creates.
+    keys: moduleKeys(near, (file) => {
+      // The pools are the chain block's validators, as in a config file.
+      const { pools: _pools, ...options } = f.config().options;
+      return { ...f.config(), signer: { file }, validators: [...f.devnet.pools], options };
+    }),
+    fund: async (address, amount) => f.devnet.fund(address, amount),
+    // A regular node keeping 2 epochs, and a checkpoint from before them: the harvest needs an archival node.
+    lacking: async () => {
+      const g = await fixture({ archival: false, gcEpochs: 2 });
+      const from = g.devnet.height();
+      for (let i = 0; i < 3; i += 1) g.devnet.nextEpoch();
+      return { adapter: g.adapter(), dependency: 'archival', checkpoint: JSON.stringify({ v: 1, height: from, pools: {} }), close: () => g.dispose() };
+    },
   };
   return harness;
 });
@@ -179,8 +194,10 @@ describe('near adapter', () => {
     let checkpoint = (await claimAndHarvest(adapter, null)).checkpoint;
     const position = await adapter.position();
     expect(unbondingOf(position, pool)).toBe(AMOUNT / 4n);
-    expect(position.unbonding[0]!.completesAt).toBe(position.at + 4 * EPOCH_MS);
-    expect(position.unbonding[0]!.completesAt).toBeGreaterThan(receipt.at);
+    // Anchored to the epoch of the unstake: the start of epoch unstakeEpoch + 4, the same at every poll.
+    const unlockAt = position.unbonding[0]!.completesAt;
+    expect(unlockAt).toBe(blockTime(f.devnet, f.devnet.chain.epochStartHeight(unstakeEpoch)) + 4 * EPOCH_MS);
+    expect(unlockAt).toBeGreaterThan(receipt.at);
 
     for (let i = 1; i <= 3; i += 1) {
       f.devnet.nextEpoch();
@@ -189,9 +206,11 @@ describe('near adapter', () => {
       checkpoint = result.checkpoint;
       expect(f.devnet.account(CUSTODY).pools[0]!.unstaked).toBe(AMOUNT / 4n);
       expect(f.devnet.account(CUSTODY).liquid).toBe(liquid - sumFees(result.receipts));
+      expect((await adapter.position()).unbonding[0]!.completesAt).toBe(unlockAt);
     }
     f.devnet.nextEpoch();
     expect(f.devnet.epoch()).toBe(unstakeEpoch + 4);
+    expect(blockTime(f.devnet, f.devnet.height())).toBe(unlockAt);
     const available = await adapter.position();
     expect(available.unbonding).toEqual([]);
     expect(available.withdrawable).toBe(AMOUNT / 4n);
@@ -202,6 +221,50 @@ describe('near adapter', () => {
     expect(f.devnet.account(CUSTODY).liquid).toBe(liquid + AMOUNT / 4n - sumFees(result.receipts));
     expect(result.receipts.flatMap((r) => r.moved)).toEqual([{ kind: 'unlocked', amount: AMOUNT / 4n, validator: pool }]);
     expect(sumOf(result.events)).toBeGreaterThan(0n);
+  });
+
+  it('a new unstake re-locks the whole unstaked balance: the unlock moves to the new unstake\'s epoch + 4, and limits() tells the planner', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const pool = f.devnet.pools[0]!;
+    await adapter.delegate(pool, AMOUNT);
+    await adapter.undelegate(pool, AMOUNT / 4n);
+    const first = (await adapter.position()).unbonding[0]!.completesAt;
+    f.devnet.nextEpoch();
+    f.devnet.nextEpoch();
+    await adapter.undelegate(pool, AMOUNT / 4n);
+    const position = await adapter.position();
+    expect(position.unbonding).toHaveLength(1);
+    expect(position.unbonding[0]!.completesAt).toBe(first + 2 * EPOCH_MS);
+    expect(position.unbonding[0]!.amount - AMOUNT / 2n).toBeLessThanOrEqual(2n); // share rounding, in the custody's favour
+    expect(f.devnet.account(CUSTODY).pools[0]!.availableEpoch).toBe(BigInt(f.devnet.epoch() + 4));
+    expect(await adapter.limits()).toMatchObject({ unbondingRestarts: 'target' });
+  });
+
+  it('a pool call lands over successive blocks (call, stake action, on_stake_action, refund); the fee is the gas burnt, and 75 Tgas covers the restake', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const pool = f.devnet.pools[0]!;
+    const liquid = f.devnet.account(CUSTODY).liquid;
+    const receipt = await adapter.delegate(pool, AMOUNT);
+    const outcome = (await rpc(f.devnet.urls[0]!, 'tx', { tx_hash: receipt.hash, sender_account_id: CUSTODY, wait_until: 'NONE' })).result as {
+      transaction_outcome: { block_hash: string };
+      receipts_outcome: { block_hash: string; outcome: { executor_id: string } }[];
+    };
+    const heights = [outcome.transaction_outcome.block_hash, ...outcome.receipts_outcome.map((r) => r.block_hash)].map((h) => f!.devnet.chain.block(h)!.height);
+    expect(heights).toEqual([heights[0], heights[0]! + 1, heights[0]! + 2, heights[0]! + 3, heights[0]! + 4]);
+    expect(outcome.receipts_outcome.map((r) => r.outcome.executor_id)).toEqual([pool, pool, pool, CUSTODY]);
+    expect(receipt.fee).toBe((TX_GAS + CALL_GAS + STAKE_ACTION_GAS + ON_STAKE_CALLBACK_GAS) * GAS_PRICE);
+    expect(f.devnet.account(CUSTODY).liquid).toBe(liquid - AMOUNT - receipt.fee);
+    expect((await adapter.limits()).typicalFee).toBe(75_000_000_000_000n * GAS_PRICE);
+
+    // 20 Tgas cannot pay for the call and the 20 Tgas the pool attaches to its callback: it fails on chain and burns it all.
+    const short = f.adapter(undefined, { gas: '20000000000000' });
+    const before = f.devnet.account(CUSTODY);
+    const failed = await short.delegate(pool, AMOUNT).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ included: true, retryable: false, fee: TX_GAS * GAS_PRICE + 20_000_000_000_000n * GAS_PRICE });
+    expect(f.devnet.account(CUSTODY).pools[0]!.staked).toBe(before.pools[0]!.staked);
+    expect(f.devnet.account(CUSTODY).liquid).toBe(before.liquid - (failed as { fee: bigint }).fee);
   });
 
   it('counts RPC calls per poll and per harvest', async () => {
@@ -236,12 +299,135 @@ describe('near adapter', () => {
     expect(harvest).toBeLessThanOrEqual(30);
   });
 
+  it('a stored intent never sent is broadcast, and a stale nonce is still found stale: the node long-polls `tx` for a transaction it has not seen', async () => {
+    f = await fixture({ pollingTimeoutMs: 5_000 });
+    const adapter = f.adapter();
+    const pool = f.devnet.pools[0]!;
+    // Signed, stored, never sent: the lookup before the send must not wait for the node's polling timeout.
+    const stored = await adapter.sign({ kind: 'delegate', validator: pool, amount: AMOUNT });
+    const receipt = await adapter.broadcast(stored);
+    expect(receipt.hash).toBe(stored.hash);
+    expect(f.devnet.account(CUSTODY).pools[0]!.staked).toBe(AMOUNT);
+    expect(await adapter.status(stored)).toMatchObject({ state: 'included' });
+    // A second signature with a nonce since taken: refused, and the re-check after InvalidNonce answers at once.
+    const first = await adapter.sign({ kind: 'delegate', validator: pool, amount: AMOUNT });
+    const stale = await adapter.sign({ kind: 'delegate', validator: pool, amount: 2n * AMOUNT });
+    await adapter.broadcast(first);
+    const refused = await adapter.broadcast(stale).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ included: false, retryable: false, code: 'InvalidNonceError' });
+    expect(await adapter.status(stale)).toEqual({ state: 'expired' });
+  });
+
+  it('the devnet answers `tx` as nearcore does: NONE at once, any other level after polling', async () => {
+    f = await fixture({ pollingTimeoutMs: 300 });
+    const unseen = { tx_hash: '11111111111111111111111111111111', sender_account_id: CUSTODY };
+    const none = await rpc(f.devnet.urls[0]!, 'tx', { ...unseen, wait_until: 'NONE' });
+    expect(none.error).toMatchObject({ name: 'HANDLER_ERROR', cause: { name: 'UNKNOWN_TRANSACTION' } });
+    const started = Date.now();
+    const polled = await rpc(f.devnet.urls[0]!, 'tx', { ...unseen, wait_until: 'FINAL' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(polled.error).toMatchObject({ name: 'HANDLER_ERROR', cause: { name: 'TIMEOUT_ERROR' } });
+    // A transaction included while the request waits is answered when it lands.
+    const adapter = f.adapter();
+    const signed = await adapter.sign({ kind: 'claim', validators: [f.devnet.pools[0]!] });
+    const waiting = rpc(f.devnet.urls[0]!, 'tx', { tx_hash: signed.hash, sender_account_id: CUSTODY, wait_until: 'FINAL' });
+    await adapter.broadcast(signed);
+    expect((await waiting).result).toMatchObject({ final_execution_status: 'FINAL', transaction: { hash: signed.hash } });
+  });
+
+  it('validators: by block only for an epoch\'s last block; position and harvest ask for the epoch, and see a pool leave the set', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [alpha, beta] = [f.devnet.pools[0]!, f.devnet.pools[1]!];
+    await adapter.delegate(alpha, AMOUNT);
+    let checkpoint = (await claimAndHarvest(adapter, null)).checkpoint;
+    f.devnet.nextEpoch();
+    f.devnet.nextEpoch();
+    const url = f.devnet.urls[0]!;
+    const head = f.devnet.height();
+    expect((await rpc(url, 'validators', { block_id: head - 2 })).error).toMatchObject({ cause: { name: 'VALIDATOR_INFO_UNAVAILABLE' } });
+    const lastOfEpoch = f.devnet.chain.epochStartHeight(f.devnet.epoch()) - 1;
+    expect((await rpc(url, 'validators', { block_id: lastOfEpoch })).result).toMatchObject({ epoch_height: f.devnet.epoch() - 1 });
+    expect((await rpc(url, 'validators', [null])).result).toMatchObject({ epoch_height: f.devnet.epoch() });
+
+    // Mid-epoch, after the pool earned: harvest reports the reward.
+    const result = await claimAndHarvest(adapter, checkpoint);
+    checkpoint = result.checkpoint;
+    expect(sumOf(result.events)).toBeGreaterThan(0n);
+    expect((await adapter.position()).validators).toEqual([
+      { validator: alpha, active: true, jailed: false },
+      { validator: beta, active: true, jailed: false },
+    ]);
+
+    f.devnet.leaveValidatorSet(alpha);
+    f.devnet.nextEpoch();
+    expect((await adapter.position()).validators.find((v) => v.validator === alpha)).toEqual({ validator: alpha, active: false, jailed: false });
+    expect((await rpc(url, 'validators', [null])).result).toMatchObject({ prev_epoch_kickout: [{ account_id: alpha }] });
+    // Out of the set, the pool earns no validator reward (0.1 % of the stake an epoch): only the contract's
+    // 3/10 share of the gas its own pings burnt comes in.
+    await claimAndHarvest(adapter, checkpoint).then((r) => (checkpoint = r.checkpoint));
+    f.devnet.nextEpoch();
+    const idle = await claimAndHarvest(adapter, checkpoint);
+    const alphaReward = sumOf(idle.events.filter((e) => e.validator === alpha));
+    expect(alphaReward).toBeGreaterThanOrEqual(0n);
+    expect(alphaReward).toBeLessThan(AMOUNT / 100_000n);
+  });
+
+  it('a non-archival node has garbage collected a checkpoint older than 5 epochs: harvest says so, in few requests, and names the way forward', async () => {
+    f = await fixture();
+    const calls: string[] = [];
+    const adapter = f.adapter(undefined, undefined, (method) => calls.push(method));
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    const { checkpoint } = await claimAndHarvest(adapter, null);
+    for (let i = 0; i < 6; i += 1) f.devnet.nextEpoch();
+    // The node's own words: a collected block's state is GARBAGE_COLLECTED_BLOCK, the block itself UNKNOWN_BLOCK.
+    const old = JSON.parse(checkpoint) as { height: number };
+    const url = f.devnet.urls[0]!;
+    expect((await rpc(url, 'query', { request_type: 'view_account', account_id: CUSTODY, block_id: old.height })).error).toMatchObject({ cause: { name: 'GARBAGE_COLLECTED_BLOCK' } });
+    expect((await rpc(url, 'block', { block_id: old.height })).error).toMatchObject({ cause: { name: 'UNKNOWN_BLOCK' } });
+    expect((await rpc(url, 'status', [])).result).toMatchObject({ sync_info: { earliest_block_height: f.devnet.chain.epochStartHeight(f.devnet.epoch() - 4) } });
+    calls.length = 0;
+    const error = await adapter.harvest(checkpoint).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChainProtocolError);
+    expect((error as ChainProtocolError).retryable).toBe(false);
+    expect(String(error)).toMatch(/garbage collected/);
+    expect(String(error)).toMatch(/archival/);
+    expect(calls.length).toBeLessThanOrEqual(10);
+    // Without a checkpoint it starts at the earliest block the node has, from what the custody held there:
+    // the deposit before it is not taken for a reward; the rewards distributed since (by the pings) are.
+    const fresh = await claimAndHarvest(adapter, null);
+    expect(sumOf(fresh.events)).toBeGreaterThan(0n);
+    expect(sumOf(fresh.events)).toBe(f.devnet.rewardsPaid(CUSTODY));
+  });
+
+  it('an archival node keeps every block: the same old checkpoint harvests', async () => {
+    f = await fixture({ archival: true });
+    const adapter = f.adapter();
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    const { checkpoint } = await claimAndHarvest(adapter, null);
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    for (let i = 0; i < 6; i += 1) f.devnet.nextEpoch();
+    const result = await claimAndHarvest(adapter, checkpoint);
+    expect(sumOf(result.events)).toBe(f.devnet.rewardsPaid(CUSTODY));
+  });
+
   it('refuses a node serving another network', async () => {
     f = await fixture();
     const error = await f.adapter(undefined, { networkId: 'mainnet' }).position().catch((e: unknown) => e);
     expect(String(error)).toMatch(/serves chain near-devnet, the config expects mainnet/);
   });
 });
+
+/** A block's time on the devnet, ms. */
+function blockTime(devnet: NearDevnet, height: number): number {
+  return devnet.chain.block(height)!.time;
+}
+
+/** One JSON-RPC call over HTTP, as any client would make it. */
+async function rpc(url: string, method: string, params: unknown): Promise<{ result?: unknown; error?: unknown }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 'dontcare', method, params }) });
+  return (await response.json()) as { result?: unknown; error?: unknown };
+}
 
 function sumFees(receipts: readonly { fee: bigint }[]): bigint {
   return receipts.reduce((sum, r) => sum + r.fee, 0n);

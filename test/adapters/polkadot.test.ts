@@ -11,10 +11,11 @@ import { encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { TxRejectedError } from '../../adapters/errors.js';
+import { accountHex } from '../../adapters/polkadot/client.js';
 import { adapter as polkadot, createPolkadotAdapter, type PolkadotOptions } from '../../adapters/polkadot/adapter.js';
 import { DOT, startPolkadotDevnet, type PolkadotDevnet, type PolkadotDevnetOptions } from '../../adapters/polkadot/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, sumOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, type ConformanceHarness } from './conformance.js';
 
 const BLOCK_MS = 12_000;
 /** A short era: 12 blocks. */
@@ -101,6 +102,10 @@ describeAdapterConformance('polkadot (nominate)', async () => {
     // Nominated in era n, elected for n + 1, paid when n + 1 ends.
     rewardPeriodMs: 3 * ERA_MS,
     unknownValidator: encodeAddress(new Uint8Array(32).fill(7), 0),
+    keys: moduleKeys(polkadot, (file) => ({ ...f.config(), signer: { file } })),
+    fund: async (address, amount) => {
+      f.devnet.chain.endow(accountHex(address), amount);
+    },
   };
   return harness;
 });
@@ -126,6 +131,10 @@ describeAdapterConformance('polkadot (pool)', async () => {
     amount: AMOUNT,
     rewardPeriodMs: 3 * ERA_MS,
     unknownValidator: 'pool:2',
+    keys: moduleKeys(polkadot, (file) => ({ ...f.config(), signer: { file } })),
+    fund: async (address, amount) => {
+      f.devnet.chain.endow(accountHex(address), amount);
+    },
   };
   return harness;
 });

@@ -33,12 +33,13 @@ describe('/health and /ready', () => {
     expect(api.logs.filter((l) => JSON.stringify(l).includes('/health'))).toEqual([]);
   });
 
-  /** A poll's snapshot of `chain`, stored `ageMs` before NOW. */
-  async function snapshot(chainName: string, ageMs: number) {
+  /** A poll's snapshot of `chain`, stored `ageMs` before NOW; `problems`: what the adapter said its endpoints lack. */
+  async function snapshot(chainName: string, ageMs: number, problems?: string[]) {
+    const detail = { delegations: [], unbonding: [], validators: [], ...(problems === undefined ? {} : { problems }) };
     await db.pool.query(
       `INSERT INTO chain_positions (chain, asset, height, at, liquid, staked, unbonding, pending_rewards, detail, recorded_at)
-       VALUES ($1, 'ATOM', 1, $2::bigint, 0, 0, 0, 0, '{"delegations":[],"unbonding":[],"validators":[]}', to_timestamp($2::bigint / 1000.0))`,
-      [chainName, NOW - ageMs],
+       VALUES ($1, 'ATOM', 1, $2::bigint, 0, 0, 0, 0, $3::jsonb, to_timestamp($2::bigint / 1000.0))`,
+      [chainName, NOW - ageMs, JSON.stringify(detail)],
     );
   }
 
@@ -76,6 +77,21 @@ describe('/health and /ready', () => {
       expect(body.checks['chain:new-chain']).toMatchObject({ status: 'error', error: 'no successful position read yet' });
       expect(body.detail).toBe('chain:stale-chain: last successful position read 61 s ago, more than 60 s; chain:new-chain: no successful position read yet');
       expect(ready.logs.find((l) => l.msg === 'not ready')).toMatchObject({ level: 40 });
+    } finally {
+      await ready.close({ obliterate: true });
+    }
+  });
+
+  it('/ready is 503 with the adapter\'s own words when its nodes lack what harvest needs (a Cosmos node without tx index)', async () => {
+    const ready = await startApi(db, { chains: { 'blind-chain': chainConfig('blind-chain', 'ATOM') }, now: () => NOW });
+    try {
+      const lacking = `endpoint 1 of 1: the node's tx indexer is off (tx_index.indexer = "null"); harvest finds the custody account's transactions with tx_search and cannot run against it: use a node with tx_index.indexer = "kv"`;
+      await snapshot('blind-chain', 1_000, [lacking]);
+      const res = await ready.server.inject('/ready');
+      expect(res.statusCode).toBe(503);
+      const body = res.json<Checks & { detail: string }>();
+      expect(body.checks['chain:blind-chain']).toMatchObject({ status: 'error', ageMs: 1_000, error: lacking });
+      expect(body.detail).toBe(`chain:blind-chain: ${lacking}`);
     } finally {
       await ready.close({ obliterate: true });
     }

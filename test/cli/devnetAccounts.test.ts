@@ -2,9 +2,9 @@
  * `softstake devnet` tells a person how to reach each chain once every
  * devnet is up: one line per chain (one JSON line with `--json`) with the
  * asset, the endpoints, the custody address and a funded test account whose
- * key the chain's own SDK takes, as anvil and hardhat do. Here cosmjs and
- * near-api-js make transactions of their own with the printed keys while
- * the daemon runs.
+ * key the chain's own SDK takes, as anvil and hardhat do. Here cosmjs,
+ * near-api-js and tronweb make transactions of their own with the printed
+ * keys while the daemon runs.
  */
 import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { GasPrice, SigningStargateClient, StargateClient } from '@cosmjs/stargate';
 import { Account, type KeyPairString } from 'near-api-js';
+import { TronWeb } from 'tronweb';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import type { DevnetChainInfo } from '../../src/cli/commands/devnet.js';
@@ -94,9 +95,10 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(ready.devnets.map((d) => [d.asset, d.chain, d.kind])).toEqual([
       ['ATOM', 'cosmoshub-devnet', 'cosmos'],
       ['NEAR', 'near-devnet', 'near'],
+      ['TRX', 'tron-devnet', 'tron'],
       ['DOT', 'polkadot-devnet', 'polkadot'],
     ]);
-    const [atom, near] = ready.devnets as [DevnetChainInfo, DevnetChainInfo];
+    const [atom, near, trx] = ready.devnets as [DevnetChainInfo, DevnetChainInfo, DevnetChainInfo];
     for (const d of ready.devnets) {
       expect(d.endpoints.length).toBeGreaterThanOrEqual(2);
       for (const url of d.endpoints) expect(url).toMatch(/^(http|ws):\/\/127\.0\.0\.1:\d+$/);
@@ -108,6 +110,8 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(atom.testAccount.key.split(' ')).toHaveLength(24); // a mnemonic, as Keplr and gaiad import it
     expect(near.testAccount.key).toMatch(/^ed25519:[1-9A-HJ-NP-Za-km-z]+$/);
     expect(near.testAccount.balance).toBe(String(1_000n * 10n ** 24n));
+    expect(trx.testAccount.key).toMatch(/^[0-9a-f]{64}$/); // a hex private key, as tronweb and TronLink import it
+    expect(trx.testAccount.balance).toBe('1000000000'); // 1,000 TRX
 
     // cosmjs, with the printed mnemonic: a send of 1 ATOM to a fresh address.
     const wallet = await DirectSecp256k1HdWallet.fromMnemonic(atom.testAccount.key);
@@ -130,21 +134,34 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(BigInt(staked!)).toBeGreaterThanOrEqual(5n * 10n ** 24n - 1n);
     expect(await account.getBalance()).toBeLessThan(before - 5n * 10n ** 24n);
 
+    // tronweb, with the printed key: 5 TRX frozen for bandwidth.
+    const tw = new TronWeb({ fullHost: trx.endpoints[0]!, privateKey: trx.testAccount.key });
+    expect(tw.defaultAddress.base58).toBe(trx.testAccount.address);
+    const freeze = await tw.trx.sign(await tw.transactionBuilder.freezeBalanceV2(5_000_000, 'BANDWIDTH', trx.testAccount.address));
+    expect(await tw.trx.sendRawTransaction(freeze)).toMatchObject({ result: true });
+    const frozen = async (): Promise<unknown> => ((await tw.trx.getUnconfirmedAccount(trx.testAccount.address)) as unknown as { frozenV2?: unknown[] }).frozenV2?.[0];
+    expect(await frozen()).toEqual({ amount: 5_000_000 });
+
     expect(await run.stop()).toBe(0);
     // The custody key stays in its key file: the log never carries a key.
     expect(run.stderr()).not.toContain(atom.testAccount.key);
     expect(run.stderr()).not.toContain(near.testAccount.key);
+    expect(run.stderr()).not.toContain(trx.testAccount.key);
   }, 150_000);
 
   it('without --json: one line per chain, for a person', async () => {
     run = start(['devnet', '-c', await shippedConfig()]);
     const atom = await run.line(/^devnet ATOM /);
     const near = await run.line(/^devnet NEAR /);
+    const trx = await run.line(/^devnet TRX /);
     const dot = await run.line(/^devnet DOT /);
     expect(atom).toMatch(
       /^devnet ATOM {2}cosmoshub-devnet \(cosmos, chain id softstake-devnet-1\) {2}endpoints http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ {2}websocket ws:\/\/\S+, ws:\/\/\S+ {2}custody cosmos1\w+ {2}test account cosmos1\w+ holding 1000 ATOM, key \(mnemonic, HD path m\/44'\/118'\/0'\/0\/0\): (\w+ ){23}\w+$/,
     );
     expect(near).toMatch(/^devnet NEAR {2}near-devnet \(near, chain id near-devnet\) {2}endpoints \S+, \S+ {2}custody custody-[0-9a-f]{8}\.devnet {2}test account test-[0-9a-f]{8}\.devnet holding 1000 NEAR, key \([^)]+\): ed25519:\w+$/);
+    expect(trx).toMatch(
+      /^devnet TRX {2}tron-devnet \(tron\) {2}endpoints http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ {2}custody T\w{33} {2}test account T\w{33} holding 1000 TRX, key \(hex private key, as tronweb and TronLink import it\): [0-9a-f]{64}$/,
+    );
     expect(dot).toMatch(/^devnet DOT {2}polkadot-devnet \(polkadot\) {2}endpoints ws:\/\/127\.0\.0\.1:\d+, ws:\/\/127\.0\.0\.1:\d+ {2}custody 1\w+ {2}test account 1\w+ holding 1000 DOT, key \([^)]+\): (\w+ ){11}\w+$/);
     await run.line(/"msg":"devnet running/); // the log, on stdout without --json; Ctrl-C is handled from here on
     expect(await run.stop()).toBe(0);

@@ -1,7 +1,7 @@
 /**
  * `softstake devnet -c config/devnet.yaml`, the README's run command, with
- * the shipped file: ATOM on the Cosmos devnet, NEAR on the NEAR devnet, DOT
- * on the Polkadot devnet.
+ * the shipped file: ATOM on the Cosmos devnet, NEAR on the NEAR devnet, TRX
+ * on the TRON devnet, DOT on the Polkadot devnet.
  */
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ databaseUrl.pathname = `/${name}`;
 afterAll(() => dropDatabases(name, `${name}_devnet`));
 
 describe('softstake devnet, the shipped config', () => {
-  it('runs config/devnet.yaml as shipped: ATOM on the Cosmos devnet, NEAR on the NEAR devnet, DOT on the Polkadot devnet', async () => {
+  it('runs config/devnet.yaml as shipped: ATOM on the Cosmos devnet, NEAR on the NEAR devnet, TRX on the TRON devnet, DOT on the Polkadot devnet', async () => {
     const shipped = await readFile(new URL('../../config/devnet.yaml', import.meta.url), 'utf8');
     const dir = await mkdtemp(join(tmpdir(), 'softstake-devnet-config-'));
     await cp(new URL('../../config/devnet-secrets', import.meta.url), join(dir, 'devnet-secrets'), { recursive: true });
@@ -39,9 +39,10 @@ describe('softstake devnet, the shipped config', () => {
     expect(summary.assets.map((a) => [a.asset, a.chain])).toEqual([
       ['ATOM', 'cosmoshub-devnet'],
       ['NEAR', 'near-devnet'],
+      ['TRX', 'tron-devnet'],
       ['DOT', 'polkadot-devnet'],
     ]);
-    for (const [asset, unit] of [['ATOM', 10n ** 6n], ['NEAR', 10n ** 24n]] as const) {
+    for (const [asset, unit] of [['ATOM', 10n ** 6n], ['NEAR', 10n ** 24n], ['TRX', 10n ** 6n]] as const) {
       const s = summary.assets.find((a) => a.asset === asset)!;
       expect(s.usersCredited, asset).toBe(4);
       expect(BigInt(s.staked), asset).toBeGreaterThanOrEqual(899n * unit); // 90% of the demo users' 1,000

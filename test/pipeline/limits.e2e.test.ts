@@ -34,8 +34,9 @@ let account: { address: string; mnemonic: string };
 
 beforeAll(async () => {
   db = await freshDatabase();
-  // An hour a block keeps a month of chain time to 720 blocks.
-  devnet = await startCosmosDevnet({ blockMs: 3_600_000, unbondingMs: 21 * DAY });
+  // The Hub testnet's staking params: max_entries 7, 21-day unbonding. An hour a block keeps a
+  // month of chain time to 720 blocks.
+  devnet = await startCosmosDevnet({ blockMs: 3_600_000, unbondingMs: 21 * DAY, maxEntries: 7 });
   account = await createFundedAccount(devnet, 1_000n * ATOM);
   dir = await mkdtemp(join(tmpdir(), 'softstake-limits-'));
   const keyFile = join(dir, 'custody.mnemonic');
@@ -80,6 +81,9 @@ describe('max_entries', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(TxRejectedError);
+    // The adapter names the limit and the way out, not only the chain's words.
+    expect((error as TxRejectedError).code).toBe('max-entries');
+    expect((error as TxRejectedError).log).toMatch(/max_entries = 7/);
     expect((error as TxRejectedError).log).toMatch(/too many unbonding delegation entries/);
     expect(openEntries().get(v0!)).toBe(7);
     expect(await adapter.limits()).toMatchObject({ maxUnbondingEntries: { count: 7, per: 'target' } });

@@ -145,6 +145,27 @@ describe('the planner never plans what the chain refuses', () => {
     expect(none.actions).toEqual([]);
   });
 
+  it('NEAR: a new unstake re-locks what the pool already unbonds, so pools with nothing unbonding go first; re-locks only as far as needed, latest-completing first', () => {
+    const delegations = [
+      { validator: 'val-a', amount: 600n },
+      { validator: 'val-b', amount: 300n },
+      { validator: 'val-c', amount: 300n },
+    ];
+    const three = [...validators, { address: 'val-c', weight: 1 }];
+    const limits = { minStake: 1n, step: 1n, reserve: 0n, typicalFee: 1n, unbondingRestarts: 'target' as const };
+    const unbonding = [{ validator: 'val-a', amount: 10n, completesAt: 1_000 }];
+    const spared = planRebalance({ position: { liquid: 0n, delegations, unbonding }, usersTotal: 1_300n, policy, validators: three, limits });
+    expect(spared.actions.map((a) => a.validator)).not.toContain('val-a');
+    expect(spared.actions.reduce((sum, a) => sum + (a.kind === 'undelegate' ? a.amount : 0n), 0n)).toBe(120n);
+    // Both others unbond too: only the one whose lock ends last is re-locked, as far as it covers.
+    const all = [...unbonding, { validator: 'val-b', amount: 10n, completesAt: 3_000 }, { validator: 'val-c', amount: 10n, completesAt: 2_000 }];
+    const relock = planRebalance({ position: { liquid: 0n, delegations, unbonding: all }, usersTotal: 3_000n, policy, validators: three, limits });
+    expect(relock.actions).toEqual([{ kind: 'undelegate', validator: 'val-b', amount: 270n }]);
+    // Without the limit the same shortfall is spread by weight over all three.
+    const spread = planRebalance({ position: { liquid: 0n, delegations, unbonding }, usersTotal: 1_300n, policy, validators: three, limits: { ...limits, unbondingRestarts: undefined } });
+    expect(spread.actions.map((a) => a.validator)).toContain('val-a');
+  });
+
   fcTest.prop([
     fc.bigInt({ min: 0n, max: 10n ** 9n }),
     fc.bigInt({ min: 0n, max: 10n ** 9n }),

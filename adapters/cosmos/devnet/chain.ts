@@ -6,11 +6,15 @@
  *
  * Blocks: a block is made every `blockMs` of chain time, and with the frozen
  * clock one more at the exact new time after an `advance`, so all elapsed
- * time is in blocks (the kit's `BlockProducer` with `blockAtAdvance`). A
- * transaction accepted into the mempool is included promptly
- * (`inclusionDelayMs`) in a block at the current chain time; with the frozen
- * clock that block has the previous block's time (real CometBFT requires
- * strictly increasing times) and so mints nothing.
+ * time is in blocks (the kit's `BlockProducer` with `blockAtAdvance`).
+ * Inclusion (`ChainConfig.inclusion`): with `nextBlock` (the wall clock's
+ * default) accepted transactions wait for the next regular block and share
+ * it, as a CometBFT proposer reaps its mempool once per block; with
+ * `prompt` (the frozen clock's, where nothing else makes blocks) they are
+ * included `inclusionDelayMs` later in a block at the current chain time,
+ * which has the previous block's time (the real chain requires strictly
+ * increasing times) and so mints nothing; what arrived within that delay
+ * shares the block.
  */
 import { toBech32 } from '@cosmjs/encoding';
 import { BlockProducer } from '../../devnet/blocks.js';
@@ -20,7 +24,7 @@ import { Mempool } from '../../devnet/mempool.js';
 import { type ModuleAddresses, type ModuleContext, mintAndAllocate, type RewardParams } from './distribution.js';
 import { SdkError, sdkError } from './errors.js';
 import { matureUnbonding, slash, updateBondedSet } from './staking.js';
-import { type AbciEvent, type ChainState, cloneState, decodeBech32, hexUpper, POWER_REDUCTION, sha256Of } from './state.js';
+import { type AbciEvent, type ChainState, cloneState, DEC_ONE, decodeBech32, hexUpper, POWER_REDUCTION, sha256Of } from './state.js';
 import { decodeTx, type DecodedTx, GasMeter, runAnte, runMsgs, type TxEnv } from './tx.js';
 
 /** A transaction in a block, with its result: what `tx` and `tx_search` serve. */
@@ -131,14 +135,43 @@ export interface CheckTxResult {
   loseResponse: boolean;
 }
 
+/**
+ * The fee market's parameters (skip-mev/feemarket x/feemarket/types/params.go,
+ * the EIP-1559 defaults: one-block window, a fixed learning rate).
+ */
+export interface FeeMarketParams {
+  /** The floor of the base gas price, Dec. */
+  minBaseGasPrice: bigint;
+  /** Gas a block may hold; the price moves toward keeping blocks half full. */
+  maxBlockGas: bigint;
+  /** How far one block moves the price, Dec (0.125: ±12.5 % for a full or empty block). */
+  learningRate: bigint;
+}
+
 /** Everything the node is configured with. */
 export interface ChainConfig extends TxEnv {
   blockMs: number;
   unbondingMs: number;
+  /** `max_entries` of the staking params. */
+  maxEntries: number;
+  /** Present when the chain runs a fee market (see {@link TxEnv.feeMarket}). */
+  feeMarketParams: FeeMarketParams | undefined;
+  /** Blocks the node keeps (CometBFT block pruning, `min-retain-blocks`); older ones are gone. 0: all. */
+  retainBlocks: number;
+  /**
+   * When an accepted transaction is included: `prompt`, in a block of its
+   * own made `inclusionDelayMs` later (with a frozen clock nothing else makes
+   * blocks), or `nextBlock`, in the next regular block with every other
+   * transaction that arrived meanwhile (CometBFT: a proposer reaps the
+   * mempool once per block).
+   */
+  inclusion: 'prompt' | 'nextBlock';
   rewards: RewardParams;
   maxValidators: number;
   inclusionDelayMs: number;
   modules: ModuleAddresses;
+  /** CometBFT's `[tx_index] indexer`: `false` is `"null"` (`tx` and `tx_search` refused). @defaultValue true */
+  txIndex?: boolean;
 }
 
 /** Thrown for a transaction already in the mempool cache (CometBFT's `ErrTxInCache`). */
@@ -185,7 +218,8 @@ export class Chain {
     this.stakingDirty = false;
     this.blocks = new BlockStore(config.chainId);
     this.blocks.push(devnetClock.start, 0n, NO_TXS, NO_EVENTS);
-    this.mempool = new Mempool({ inclusionDelayMs: config.inclusionDelayMs, include: () => this.includeNow() });
+    this.state.baseGasPrice = config.feeMarketParams?.minBaseGasPrice ?? 0n;
+    this.mempool = new Mempool(config.inclusion === 'prompt' ? { inclusionDelayMs: config.inclusionDelayMs, include: () => this.includeNow() } : {});
     this.producer = new BlockProducer({ clock: devnetClock, blockMs: config.blockMs, headTime: () => this.headTime, produce: (time) => this.produceBlock(time), blockAtAdvance: true });
   }
 
@@ -204,9 +238,21 @@ export class Chain {
     return this.blocks.timeAt(this.blocks.length);
   }
 
-  /** The block at `height`, if the node has it. */
+  /** The block at `height`, if the node has it (not pruned). */
   block(height: bigint): BlockRecord | undefined {
+    if (height < this.earliestHeight()) return undefined;
     return this.blocks.get(Number(height));
+  }
+
+  /**
+   * The lowest height whose block the node still has: 1, or with block
+   * pruning the last `retainBlocks` (cometbft state/store.go PruneBlocks; the
+   * RPC's `getHeight` refuses a height below the block store's base).
+   */
+  earliestHeight(): bigint {
+    const { retainBlocks } = this.config;
+    if (retainBlocks <= 0 || this.blocks.length <= retainBlocks) return 1n;
+    return BigInt(this.blocks.length - retainBlocks + 1);
   }
 
   /** Chain time now, ms (never before the latest block). */
@@ -232,7 +278,7 @@ export class Chain {
   }
 
   private context(state: ChainState, height: bigint, time: number, events: AbciEvent[]): ModuleContext {
-    return { state, denom: this.config.denom, height, time, unbondingMs: this.config.unbondingMs, modules: this.config.modules, events };
+    return { state, denom: this.config.denom, height, time, unbondingMs: this.config.unbondingMs, maxEntries: this.config.maxEntries, modules: this.config.modules, events };
   }
 
   /** BeginBlock, the mempool's transactions, EndBlock, commit. */
@@ -245,6 +291,7 @@ export class Chain {
     const events = this.pendingEvents.length > 0 ? this.pendingEvents : [];
     if (events.length > 0) this.pendingEvents = [];
     matureUnbonding(this.context(this.state, height, time, events));
+    this.updateFeeMarket(records.reduce((sum, r) => sum + r.gasUsed, 0n));
     if (this.stakingDirty || records.length > 0) {
       updateBondedSet(this.state, this.config.maxValidators, height, time);
       this.stakingDirty = false;
@@ -258,6 +305,30 @@ export class Chain {
       else this.cache.delete(record.hash);
     }
     for (const r of records) void this.mempool.notifyIncluded({ hash: r.hash, height, code: r.code, time });
+  }
+
+  /**
+   * EndBlock of the fee market, skip-mev/feemarket x/feemarket/keeper/feemarket.go
+   * (UpdateFeeMarket, EIP-1559 with a fixed learning rate): the base gas price
+   * moves by `learningRate × (gas − target) / target`, target = half a block,
+   * never below the floor.
+   */
+  private updateFeeMarket(gasUsed: bigint): void {
+    const params = this.config.feeMarketParams;
+    if (params === undefined) return;
+    const target = params.maxBlockGas / 2n;
+    const used = gasUsed > params.maxBlockGas ? params.maxBlockGas : gasUsed;
+    const price = this.state.baseGasPrice;
+    const next = price + (price * params.learningRate * (used - target)) / (DEC_ONE * target);
+    this.state.baseGasPrice = next < params.minBaseGasPrice ? params.minBaseGasPrice : next;
+  }
+
+  /** Sets the fee market's base gas price (Dec) at once, as a run of full blocks would. */
+  setBaseGasPrice(price: bigint): void {
+    if (this.config.feeMarketParams === undefined) throw new RangeError('cosmos devnet: this devnet has no fee market (start it with feeMarket)');
+    this.catchUp();
+    this.state.baseGasPrice = price < this.config.feeMarketParams.minBaseGasPrice ? this.config.feeMarketParams.minBaseGasPrice : price;
+    this.checkState = undefined;
   }
 
   private deliver(tx: DecodedTx, height: bigint, index: number, time: number, fail: boolean): TxRecord {
@@ -391,8 +462,10 @@ export class Chain {
     const validator = this.validatorOrThrow(operator);
     this.catchUp();
     const consensus = toBech32(`${this.config.prefix}valcons`, validator.consensusAddress);
-    const { events } = slash(this.state, operator, bps, validator.tokens / POWER_REDUCTION, consensus);
-    this.pendingEvents.push(...events);
+    const time0 = this.clock();
+    const hookEvents: AbciEvent[] = [];
+    const { events } = slash(this.context(this.state, this.height + 1n, time0, hookEvents), operator, bps, validator.tokens / POWER_REDUCTION, consensus);
+    this.pendingEvents.push(...hookEvents, ...events);
     this.stakingDirty = true;
     // Booked before the block, so a transaction in it does not carry the slash off as its own.
     const time = this.clock();

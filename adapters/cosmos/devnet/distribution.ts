@@ -39,6 +39,8 @@ export interface ModuleContext {
   height: bigint;
   time: number;
   unbondingMs: number;
+  /** `max_entries` of the staking params: open unbonding (and redelegation) entries per pair. */
+  maxEntries: number;
   modules: ModuleAddresses;
   events: AbciEvent[];
 }

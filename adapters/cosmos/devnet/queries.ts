@@ -71,8 +71,7 @@ import { Tx } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import type { Chain } from './chain.js';
 import { pendingRewards } from './distribution.js';
 import { SdkError, sdkError } from './errors.js';
-import { type AccountState, type ChainState, decodeBech32, type DelegationState, rfc3339, timestamp, tokensFromShares, type ValidatorState } from './state.js';
-import { MAX_ENTRIES } from './staking.js';
+import { type AccountState, type ChainState, decodeBech32, type DelegationState, type RedelegationEntryState, rfc3339, timestamp, tokensFromShares, type ValidatorState } from './state.js';
 
 /** A protobuf codec as cosmjs-types generates it. */
 interface Codec<T> {
@@ -215,7 +214,7 @@ function stakingParams(chain: Chain): QueryParamsResponse {
     params: {
       unbondingTime: { seconds: ms / 1000n, nanos: Number(ms % 1000n) * 1_000_000 },
       maxValidators: chain.config.maxValidators,
-      maxEntries: MAX_ENTRIES,
+      maxEntries: chain.config.maxEntries,
       historicalEntries: 10_000,
       bondDenom: chain.config.denom,
       minCommissionRate: '0',
@@ -301,10 +300,38 @@ const HANDLERS: Record<string, Handler> = {
     if (found === undefined) throw notFound(`unbonding delegation with delegator ${req.delegatorAddr} not found for validator ${req.validatorAddr}`);
     return { unbond: found };
   }),
-  '/cosmos.staking.v1beta1.Query/Redelegations': route(QueryRedelegationsRequest, QueryRedelegationsResponse, () => ({
-    redelegationResponses: [],
-    pagination: { nextKey: new Uint8Array(), total: 0n },
-  })),
+  '/cosmos.staking.v1beta1.Query/Redelegations': route(QueryRedelegationsRequest, QueryRedelegationsResponse, (chain, req) => {
+    checkBech32(req.delegatorAddr, chain.config.prefix, 'delegator');
+    // cosmos-sdk x/staking/keeper/grpc_query.go (Redelegations): one response per (src, dst) pair, its entries with balances.
+    const pairs = new Map<string, { src: string; dst: string; entries: RedelegationEntryState[] }>();
+    for (const r of chain.state.redelegations) {
+      if (r.delegator !== req.delegatorAddr) continue;
+      if (req.srcValidatorAddr !== '' && r.source !== req.srcValidatorAddr) continue;
+      if (req.dstValidatorAddr !== '' && r.destination !== req.dstValidatorAddr) continue;
+      const key = `${r.source}/${r.destination}`;
+      const pair = pairs.get(key) ?? { src: r.source, dst: r.destination, entries: [] };
+      pair.entries.push(r);
+      pairs.set(key, pair);
+    }
+    const list = [...pairs.values()].map((p) => {
+      const dst = chain.state.validators.get(p.dst)!;
+      const raw = p.entries;
+      const entries = raw.map((e) => ({
+        creationHeight: e.creationHeight,
+        completionTime: timestamp(e.completionTime),
+        initialBalance: e.initialBalance.toString(),
+        sharesDst: e.sharesDst.toString(),
+        unbondingId: 0n,
+        unbondingOnHoldRefCount: 0n,
+      }));
+      return {
+        redelegation: { delegatorAddress: req.delegatorAddr, validatorSrcAddress: p.src, validatorDstAddress: p.dst, entries },
+        entries: entries.map((e, i) => ({ redelegationEntry: e, balance: tokensFromShares(dst, raw[i]!.sharesDst).toString() })),
+      };
+    });
+    const page = paginate(list, req.pagination);
+    return { redelegationResponses: page.items, pagination: page.pagination };
+  }),
   '/cosmos.staking.v1beta1.Query/DelegatorValidators': route(QueryDelegatorValidatorsRequest, QueryDelegatorValidatorsResponse, (chain, req) => {
     checkBech32(req.delegatorAddr, chain.config.prefix, 'delegator');
     const list = delegationsOf(chain.state, req.delegatorAddr).map((d) => validatorProto(chain, chain.state.validators.get(d.validator)!));

@@ -146,8 +146,9 @@ function blockAt(chain: Chain, params: Params): BlockRecord {
   if (height === undefined || height === 0n) return chain.head;
   if (height < 0n) throw invalidRequest('height must be greater than zero');
   if (height > latest) throw internal(`height ${height} must be less than or equal to the current blockchain height ${latest}`);
+  // cometbft rpc/core/blocks.go (getHeight): a height below the block store's base (pruned) is refused.
   const block = chain.block(height);
-  if (block === undefined) throw internal(`height ${height} is not available, lowest height is 1`);
+  if (block === undefined) throw internal(`height ${height} is not available, lowest height is ${chain.earliestHeight()}`);
   return block;
 }
 
@@ -236,9 +237,17 @@ function broadcastSync(chain: Chain, params: Params): ReturnType<Chain['checkTx'
   return result;
 }
 
+/**
+ * A node whose indexer is `null` answers `tx` and `tx_search` with this
+ * (cometbft: rpc/core/tx.go, `Tx` and `TxSearch` on a `*null.TxIndex`).
+ */
+function requireTxIndex(chain: Chain): void {
+  if (chain.config.txIndex === false) throw internal('transaction indexing is disabled');
+}
+
 function statusJson(chain: Chain): unknown {
   const head = chain.head;
-  const first = chain.block(1n)!;
+  const first = chain.block(chain.earliestHeight())!;
   const validator = chain.state.validators.values().next().value;
   return {
     node_info: {
@@ -249,7 +258,8 @@ function statusJson(chain: Chain): unknown {
       version: '0.38.17',
       channels: '40202122233038606100',
       moniker: 'softstake-devnet',
-      other: { tx_index: 'on', rpc_address: 'tcp://127.0.0.1:26657' },
+      // cometbft: node/node.go reports "off" for a `null` indexer.
+      other: { tx_index: chain.config.txIndex === false ? 'off' : 'on', rpc_address: 'tcp://127.0.0.1:26657' },
     },
     sync_info: {
       latest_block_hash: hex(head.hash),
@@ -329,12 +339,14 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
   },
   num_unconfirmed_txs: () => ({ n_txs: '0', total: '0', total_bytes: '0', txs: null }),
   tx: (chain, params) => {
+    requireTxIndex(chain);
     const hash = hexUpper(bytesParam(params, 'hash', 'base64'));
     const record = chain.txs.get(hash);
     if (record === undefined) throw internal(`tx (${hash}) not found`);
     return txJson(record);
   },
   tx_search: (chain, params) => {
+    requireTxIndex(chain);
     const query = stringParam(params, 'query');
     if (query === undefined || query === '') throw invalidParams('query is required');
     const conditions = parseQuery(query);
@@ -370,7 +382,8 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
     let max = intParam(params, 'maxHeight') ?? latest;
     if (max === 0n || max > latest) max = latest;
     let min = intParam(params, 'minHeight') ?? 1n;
-    if (min < 1n) min = 1n;
+    // cometbft rpc/core/blocks.go (filterMinMax): never below the block store's base.
+    if (min < chain.earliestHeight()) min = chain.earliestHeight();
     if (max - min >= 20n) min = max - 19n;
     if (min > max) throw invalidRequest(`min height ${min} can't be greater than max height ${max}`);
     const metas: unknown[] = [];
@@ -390,7 +403,7 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
   },
   genesis: (chain) => ({
     genesis: {
-      genesis_time: rfc3339(chain.block(1n)!.time),
+      genesis_time: rfc3339(chain.blocks.timeAt(1)),
       chain_id: chain.config.chainId,
       initial_height: '1',
       consensus_params: {

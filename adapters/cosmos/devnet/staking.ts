@@ -101,35 +101,40 @@ function unbond(ctx: ModuleContext, delegator: string, validatorAddress: string,
   return released;
 }
 
-/**
- * `max_entries` of the staking params: unbonding entries one
- * (delegator, validator) pair may have open at once.
- */
+/** `max_entries` of the staking params by default (the SDK's `DefaultMaxEntries`, and the Hub's). */
 export const MAX_ENTRIES = 7;
 
 /** `MsgUndelegate`: an unbonding entry that completes after the unbonding period. Emits `unbond`. */
 export function undelegate(ctx: ModuleContext, delegator: string, validatorAddress: string, amount: bigint): { amount: bigint; completionTime: number } {
   const { state } = ctx;
-  // cosmos-sdk x/staking/keeper/delegation.go (Undelegate): HasMaxUnbondingDelegationEntries
-  // (len(entries) >= max_entries) refuses the message before anything is unbonded.
-  // Stricter than the node in one case: the SDK merges two entries of the same creation
-  // height into one (UnbondingDelegation.AddEntry); this devnet keeps them apart.
+  // cosmos-sdk x/staking/keeper/msg_server.go (Undelegate) → keeper/delegation.go (Undelegate):
+  // HasMaxUnbondingDelegationEntries (len(entries) >= max_entries) refuses the message
+  // before anything is unbonded, even when the new entry would merge into one of this height.
   const open = state.unbonding.filter((u) => u.delegator === delegator && u.validator === validatorAddress).length;
-  if (open >= MAX_ENTRIES) throw sdkError('maxUnbondingEntries');
+  if (open >= ctx.maxEntries) throw sdkError('maxUnbondingEntries');
   const released = unbond(ctx, delegator, validatorAddress, amount);
   const validator = validatorOf(state, validatorAddress);
   const completionTime = ctx.time + ctx.unbondingMs;
   if (released > 0n) {
-    state.unbonding.push({
-      id: state.nextUnbondingId,
-      delegator,
-      validator: validatorAddress,
-      creationHeight: ctx.height,
-      completionTime,
-      initialBalance: released,
-      balance: released,
-    });
-    state.nextUnbondingId += 1n;
+    // cosmos-sdk x/staking/types/delegation.go (UnbondingDelegation.AddEntry): an entry of the
+    // same creation height and completion time takes the new balance (two undelegations in one
+    // block are one entry); otherwise a new entry is appended.
+    const same = state.unbonding.find((u) => u.delegator === delegator && u.validator === validatorAddress && u.creationHeight === ctx.height && u.completionTime === completionTime);
+    if (same !== undefined) {
+      same.balance += released;
+      same.initialBalance += released;
+    } else {
+      state.unbonding.push({
+        id: state.nextUnbondingId,
+        delegator,
+        validator: validatorAddress,
+        creationHeight: ctx.height,
+        completionTime,
+        initialBalance: released,
+        balance: released,
+      });
+      state.nextUnbondingId += 1n;
+    }
     if (validator.bonded) ctx.events.push(...transferEvents(ctx.modules.bondedPool, ctx.modules.notBondedPool, released, ctx.denom));
   }
   ctx.events.push(
@@ -144,16 +149,35 @@ export function undelegate(ctx: ModuleContext, delegator: string, validatorAddre
 }
 
 /**
- * `MsgBeginRedelegate`: moves stake from one validator to another at once.
- * The redelegation entry itself is not tracked (no transitive-redelegation
- * check, no slashing of redelegated stake).
+ * `MsgBeginRedelegate`: moves stake from one validator to another at once,
+ * and keeps a redelegation entry until the unbonding period has passed:
+ * while it is open the moved stake answers for the source's infractions
+ * (see {@link slash}). cosmos-sdk x/staking/keeper/delegation.go
+ * (BeginRedelegation): a source that is itself the destination of an open
+ * redelegation is refused (transitive), and so is one more entry past
+ * `max_entries` for the (delegator, source, destination) triple; entries of
+ * one height merge (types/delegation.go, Redelegation.AddEntry).
  */
 export function redelegate(ctx: ModuleContext, delegator: string, source: string, destination: string, amount: bigint): { amount: bigint; completionTime: number } {
+  const { state } = ctx;
   if (source === destination) throw sdkError('selfRedelegation');
-  const target = validatorOf(ctx.state, destination);
+  const target = validatorOf(state, destination);
+  if (state.redelegations.some((r) => r.delegator === delegator && r.destination === source)) throw sdkError('transitiveRedelegation');
+  const open = state.redelegations.filter((r) => r.delegator === delegator && r.source === source && r.destination === destination).length;
+  if (open >= ctx.maxEntries) throw sdkError('maxRedelegationEntries');
   const released = unbond(ctx, delegator, source, amount);
-  if (released > 0n) bond(ctx, delegator, target, released);
+  if (released === 0n) throw sdkError('tinyRedelegation');
+  const sharesDst = bond(ctx, delegator, target, released);
   const completionTime = ctx.time + ctx.unbondingMs;
+  const same = state.redelegations.find(
+    (r) => r.delegator === delegator && r.source === source && r.destination === destination && r.creationHeight === ctx.height && r.completionTime === completionTime,
+  );
+  if (same !== undefined) {
+    same.initialBalance += released;
+    same.sharesDst += sharesDst;
+  } else {
+    state.redelegations.push({ delegator, source, destination, creationHeight: ctx.height, completionTime, initialBalance: released, sharesDst });
+  }
   ctx.events.push(
     event('redelegate', [
       ['source_validator', source],
@@ -165,9 +189,11 @@ export function redelegate(ctx: ModuleContext, delegator: string, source: string
   return { amount: released, completionTime };
 }
 
-/** EndBlock: pays out the unbonding entries that have completed by the block time. */
+/** EndBlock: pays out the unbonding entries that have completed by the block time, and closes matured redelegation entries. */
 export function matureUnbonding(ctx: ModuleContext): void {
   const { state } = ctx;
+  // cosmos-sdk x/staking/keeper/val_state_change.go (BlockValidatorUpdates): CompleteRedelegation of the mature queue.
+  state.redelegations = state.redelegations.filter((r) => r.completionTime > ctx.time);
   let done = 0;
   while (done < state.unbonding.length && state.unbonding[done]!.completionTime <= ctx.time) done += 1;
   if (done === 0) return;
@@ -201,31 +227,71 @@ export function updateBondedSet(state: ChainState, maxValidators: number, height
 }
 
 /**
- * Burns `bps` basis points of the validator's tokens and of its unbonding
- * entries (as if the infraction preceded every entry), leaving pending
- * rewards untouched. Records what each delegator lost.
+ * Slashes `bps` basis points of the stake the validator had at the
+ * infraction, as cosmos-sdk x/staking/keeper/slash.go (Slash) does, with
+ * the infraction taken to precede every open entry: each unbonding entry of
+ * the validator loses `fraction × initial_balance` (at most its balance,
+ * SlashUnbondingDelegation), each redelegation entry out of it unbonds
+ * `fraction × shares_dst` of the destination delegation and burns those
+ * tokens (SlashRedelegation), and the validator's own tokens lose what is
+ * left of `fraction × tokens`. Pending rewards stay. Records what each
+ * delegator lost (bonded, unbonding and redelegated stake).
  * @returns the slash event for the block and the tokens burned.
  */
-export function slash(state: ChainState, validatorAddress: string, bps: number, power: bigint, consensusAddress: string): { burned: bigint; events: AbciEvent[] } {
+export function slash(ctx: ModuleContext, validatorAddress: string, bps: number, power: bigint, consensusAddress: string): { burned: bigint; events: AbciEvent[] } {
+  const { state } = ctx;
   const validator = state.validators.get(validatorAddress);
   if (validator === undefined) throw new RangeError(`cosmos devnet: unknown validator ${validatorAddress}`);
   const fraction = BigInt(bps);
+  const lost = (account: string, amount: bigint): void => {
+    if (amount > 0n) state.truth.push({ account, kind: 'slash', amount });
+  };
+  // The power at the infraction: it precedes every open entry, so the stake those entries
+  // took away still counted then (Slash's `slashAmount = power × fraction`).
+  let atInfraction = validator.tokens;
+  for (const e of state.unbonding) if (e.validator === validatorAddress && e.completionTime > ctx.time) atInfraction += e.initialBalance;
+  for (const r of state.redelegations) if (r.source === validatorAddress && r.completionTime > ctx.time) atInfraction += r.initialBalance;
+  let remaining = (atInfraction * fraction) / 10_000n;
+  let burned = 0n;
+  for (const entry of state.unbonding) {
+    if (entry.validator !== validatorAddress || entry.completionTime <= ctx.time) continue;
+    const due = (entry.initialBalance * fraction) / 10_000n;
+    remaining -= due;
+    const part = due < entry.balance ? due : entry.balance;
+    entry.balance -= part;
+    burned += part;
+    lost(entry.delegator, part);
+  }
+  for (const entry of state.redelegations) {
+    if (entry.source !== validatorAddress || entry.completionTime <= ctx.time) continue;
+    remaining -= (entry.initialBalance * fraction) / 10_000n;
+    let shares = (entry.sharesDst * fraction) / 10_000n;
+    const key = delegationKey(entry.delegator, entry.destination);
+    const delegation = state.delegations.get(key);
+    if (shares === 0n || delegation === undefined) continue;
+    if (shares > delegation.shares) shares = delegation.shares;
+    const destination = state.validators.get(entry.destination)!;
+    const before = tokensFromShares(destination, delegation.shares);
+    // Keeper.Unbond: the delegation's rewards are paid first (the distribution hook), then the shares leave.
+    withdrawRewards(ctx, entry.delegator, entry.destination);
+    const tokens = shares === destination.shares ? destination.tokens : tokensFromShares(destination, shares);
+    delegation.shares -= shares;
+    if (delegation.shares === 0n) state.delegations.delete(key);
+    destination.tokens -= tokens;
+    destination.shares -= shares;
+    burned += tokens;
+    const after = delegation.shares === 0n ? 0n : tokensFromShares(destination, delegation.shares);
+    lost(entry.delegator, before - after);
+  }
   const before = new Map<string, bigint>();
   for (const d of state.delegations.values()) if (d.validator === validatorAddress) before.set(d.delegator, (before.get(d.delegator) ?? 0n) + tokensFromShares(validator, d.shares));
-  const cut = (validator.tokens * fraction) / 10_000n;
+  const cut = remaining <= 0n ? 0n : remaining < validator.tokens ? remaining : validator.tokens;
   validator.tokens -= cut;
-  let burned = cut;
+  burned += cut;
   for (const [delegator, tokens] of before) {
     const d = state.delegations.get(delegationKey(delegator, validatorAddress));
     const after = d === undefined ? 0n : tokensFromShares(validator, d.shares);
-    if (tokens > after) state.truth.push({ account: delegator, kind: 'slash', amount: tokens - after });
-  }
-  for (const entry of state.unbonding) {
-    if (entry.validator !== validatorAddress) continue;
-    const part = (entry.balance * fraction) / 10_000n;
-    entry.balance -= part;
-    burned += part;
-    if (part > 0n) state.truth.push({ account: entry.delegator, kind: 'slash', amount: part });
+    lost(delegator, tokens - after);
   }
   state.supply -= burned;
   return {

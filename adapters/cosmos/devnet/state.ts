@@ -88,6 +88,23 @@ export interface UnbondingEntryState {
   balance: bigint;
 }
 
+/**
+ * One redelegation entry (x/staking `RedelegationEntry`): stake moved from
+ * `source` to `destination` at `creationHeight`, slashable for the source's
+ * infractions until `completionTime`, through the `sharesDst` it bought.
+ */
+export interface RedelegationEntryState {
+  delegator: string;
+  source: string;
+  destination: string;
+  creationHeight: bigint;
+  /** ms. */
+  completionTime: number;
+  initialBalance: bigint;
+  /** Dec: the destination shares the redelegated tokens bought. */
+  sharesDst: bigint;
+}
+
 /** Everything a block or a transaction can change. */
 export interface ChainState {
   accounts: Map<string, AccountState>;
@@ -97,6 +114,10 @@ export interface ChainState {
   delegations: Map<string, DelegationState>;
   /** Sorted by completion time (entries are created at the block time + a constant). */
   unbonding: UnbondingEntryState[];
+  /** Sorted by completion time, as `unbonding`. */
+  redelegations: RedelegationEntryState[];
+  /** The fee market's current base gas price, Dec (0 without a fee market). */
+  baseGasPrice: bigint;
   nextAccountNumber: bigint;
   nextUnbondingId: bigint;
   /** Total supply of the bond denom, base units. */
@@ -127,6 +148,8 @@ export function cloneState(state: ChainState): ChainState {
     validators: new Map([...state.validators].map(([k, v]) => [k, { ...v }])),
     delegations: new Map([...state.delegations].map(([k, v]) => [k, { ...v }])),
     unbonding: state.unbonding.map((e) => ({ ...e })),
+    redelegations: state.redelegations.map((e) => ({ ...e })),
+    baseGasPrice: state.baseGasPrice,
     nextAccountNumber: state.nextAccountNumber,
     nextUnbondingId: state.nextUnbondingId,
     supply: state.supply,

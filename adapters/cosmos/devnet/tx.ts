@@ -24,7 +24,7 @@ import type { Any } from 'cosmjs-types/google/protobuf/any';
 import { type ModuleContext, transferEvents, withdrawRewards } from './distribution.js';
 import { SdkError, sdkError } from './errors.js';
 import { delegate, redelegate, undelegate } from './staking.js';
-import { type AbciEvent, type ChainState, coinString, DEC_ONE, decodeBech32, event, hexUpper, timestamp } from './state.js';
+import { type AbciEvent, type ChainState, coinString, DEC_ONE, decodeBech32, decString, event, hexUpper, timestamp } from './state.js';
 
 /** Gas for each byte of the transaction (`TxSizeCostPerByte`). */
 export const GAS_PER_BYTE = 10n;
@@ -64,6 +64,12 @@ export interface TxEnv {
   denom: string;
   /** Minimum gas price in the bond denom, Dec; 0 disables the check. */
   minGasPrice: bigint;
+  /**
+   * A fee market (skip-mev/feemarket, as on the Cosmos Hub since v20): the
+   * fee is checked against the state's moving base gas price in CheckTx and
+   * again in FinalizeBlock, instead of the node's fixed minimum in CheckTx only.
+   */
+  feeMarket: boolean;
 }
 
 /** How a transaction is run: CheckTx, simulation, or FinalizeBlock. */
@@ -183,7 +189,20 @@ export function runAnte(env: TxEnv, state: ChainState, tx: DecodedTx, mode: Exec
 
   const fee = feeOf(tx, env);
   const gasLimit = authInfo.fee?.gasLimit ?? 0n;
-  if (mode === 'check' && env.minGasPrice > 0n) {
+  if (env.feeMarket) {
+    // skip-mev/feemarket x/feemarket/ante/fee.go (anteHandle → CheckTxFee): in CheckTx and in
+    // FinalizeBlock alike (`!simulate`), fee ≥ ceil(base gas price × gas limit), else
+    // ErrInsufficientFee (sdk code 13) wrapped "error checking fee". A transaction that
+    // passed CheckTx fails in its block when the price rose in between: no fee, no sequence.
+    const required = (gasLimit * state.baseGasPrice + DEC_ONE - 1n) / DEC_ONE;
+    if (mode !== 'simulate' && fee.amount < required) {
+      throw sdkError(
+        'insufficientFee',
+        `error checking fee: got: ${coinString(fee.amount, env.denom)} required: ${coinString(required, env.denom)}, minGasPrice: ${decString(state.baseGasPrice)}${env.denom}, gas: ${gas.used}`,
+      );
+    }
+  } else if (mode === 'check' && env.minGasPrice > 0n) {
+    // cosmos-sdk x/auth/ante/validator_tx_fee.go (checkTxFeeWithValidatorMinGasPrices): CheckTx only.
     const required = (gasLimit * env.minGasPrice + DEC_ONE - 1n) / DEC_ONE;
     if (fee.amount < required) throw sdkError('insufficientFee', `insufficient fees; got: ${fee.text} required: ${coinString(required, env.denom)}`);
   }

@@ -4,10 +4,10 @@
  * nearcore makes before a transaction is included (signature over
  * sha256(borsh(Transaction)), access-key nonce, block-hash recency, balance).
  *
- * Simplifications, each harmless to an RPC client: one block per included
- * transaction, its receipts executed in the same block; every block is final
- * at once; a fixed gas per call; the state is kept per block (an archival
- * node), so queries by `block_id` see the past.
+ * Simplifications, each harmless to an RPC client: every block is final at
+ * once; a fixed gas per kind of receipt (see {@link CALL_GAS}). The state is kept per block, so queries by
+ * `block_id` see the past; unless `archival`, only for the last
+ * `gcEpochs` epochs, as a node's garbage collection leaves it.
  *
  * Chain time, block production, the mempool's transaction faults and the
  * ground truth come from the devnet kit (adapters/devnet/).
@@ -26,8 +26,15 @@ import type { PoolState } from './pool.js';
 export const GAS_PRICE = 100_000_000n;
 /** Gas burnt converting a transaction into its receipt. */
 export const TX_GAS = 2_428_000_000_000n;
-/** Gas burnt by one function call receipt (fixed in the devnet). */
+/** Gas burnt by one function call receipt on a pool (a devnet figure: the real one varies by method and state). */
 export const CALL_GAS = 5_000_000_000_000n;
+/** Gas burnt by the pool's stake action receipt (a devnet figure). */
+export const STAKE_ACTION_GAS = 500_000_000_000n;
+/** Gas the `on_stake_action` callback burns of the 20 Tgas attached to it (a devnet figure). */
+export const ON_STAKE_CALLBACK_GAS = 2_000_000_000_000n;
+/** The contract's share of the gas its calls burn: nearcore runtime config `burnt_gas_reward`, 3/10. */
+const BURNT_GAS_REWARD_NUM = 3n;
+const BURNT_GAS_REWARD_DEN = 10n;
 /** yoctoNEAR per NEAR. */
 export const ONE_NEAR = 10n ** 24n;
 
@@ -118,6 +125,21 @@ export interface NearChainOptions {
   blockProduction?: 'on-demand' | 'clock';
   /** Rewards accrue this many times faster than chain time (recorded on the clock; NEAR pays per epoch, so `softstake devnet` shortens `blockMs`). @defaultValue 1 */
   speedup?: number;
+  /**
+   * How long `tx` (and `send_tx` for a transaction the node has) waits for
+   * an unseen transaction before answering `TIMEOUT_ERROR`, real ms
+   * (nearcore chain/jsonrpc/src/lib.rs `RpcPollingConfig::polling_timeout`).
+   * @defaultValue 10000
+   */
+  pollingTimeoutMs?: number;
+  /**
+   * Keep every block and state (an archival node). Otherwise blocks older
+   * than `gcEpochs` epochs are garbage collected, as a normal RPC node does.
+   * @defaultValue false
+   */
+  archival?: boolean;
+  /** Epochs a non-archival node keeps (nearcore core/chain-configs/src/client_config.rs `gc_num_epochs_to_keep`). @defaultValue 5 */
+  gcEpochs?: number;
 }
 
 function sha256(data: Uint8Array | string): Uint8Array {
@@ -131,6 +153,9 @@ export class NearChain {
   readonly blockMs: number;
   readonly txValidityBlocks: number;
   readonly genesisHeight: number;
+  readonly pollingTimeoutMs: number;
+  readonly archival: boolean;
+  readonly gcEpochs: number;
   /** The chain's clock (the kit's). */
   readonly clock: DevnetClock;
   /** Transactions checked and not yet included, with the kit's transaction faults. */
@@ -145,6 +170,12 @@ export class NearChain {
   /** Heights at which the state changed, with the state after that block. */
   private readonly snapshots: { height: number; state: ChainState }[] = [];
   readonly included = new Map<string, IncludedTx>();
+  /** `tx` requests long-polling for a hash the node has not seen. */
+  private readonly inclusionWaiters = new Map<string, Set<(tx: IncludedTx | undefined) => void>>();
+  /** Pools that leave the validator set at the next epoch switch. */
+  private readonly leaving = new Set<string>();
+  /** Per epoch height: the pools in its validator set and the ones kicked out at its start. */
+  readonly epochValidators = new Map<number, { validators: string[]; kickedOut: string[] }>();
 
   constructor(options: NearChainOptions = {}) {
     this.chainId = options.chainId ?? 'near-devnet';
@@ -152,6 +183,9 @@ export class NearChain {
     this.blockMs = options.blockMs ?? 1000;
     this.txValidityBlocks = options.txValidityBlocks ?? 86_400;
     this.genesisHeight = options.genesisHeight ?? 1000;
+    this.pollingTimeoutMs = options.pollingTimeoutMs ?? 10_000;
+    this.archival = options.archival ?? false;
+    this.gcEpochs = options.gcEpochs ?? 5;
     this.clock = new DevnetClock({ name: 'near devnet', mode: options.clock ?? 'frozen', speedup: options.speedup ?? 1 });
     this.pushBlock(this.genesisHeight, this.clock.start, '11111111111111111111111111111111');
     this.snapshot();
@@ -169,10 +203,63 @@ export class NearChain {
     this.clock.advance(ms);
   }
 
-  /** Stops block production. */
+  /** Stops block production; pending `tx` long-polls answer as if timed out. */
   close(): void {
     this.producer.stop();
     this.mempool.close();
+    for (const waiters of this.inclusionWaiters.values()) for (const resolve of waiters) resolve(undefined);
+    this.inclusionWaiters.clear();
+  }
+
+  /**
+   * The included transaction, waiting up to `ms` (real time) for it to be
+   * included; `undefined` if it is not by then. nearcore
+   * chain/jsonrpc/src/lib.rs (`tx_status_fetch`) polls the view client
+   * until the polling timeout, then answers TIMEOUT_ERROR.
+   */
+  whenIncluded(hash: string, ms: number): Promise<IncludedTx | undefined> {
+    const known = this.included.get(hash);
+    if (known !== undefined) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      let waiters = this.inclusionWaiters.get(hash);
+      if (waiters === undefined) this.inclusionWaiters.set(hash, (waiters = new Set()));
+      const done = (tx: IncludedTx | undefined): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0) this.inclusionWaiters.delete(hash);
+        resolve(tx);
+      };
+      const timer = setTimeout(() => done(undefined), ms);
+      timer.unref();
+      waiters.add(done);
+    });
+  }
+
+  /**
+   * The lowest height whose block and state the node still has: genesis on
+   * an archival node, else the start of the oldest of the last `gcEpochs`
+   * epochs (nearcore chain/chain/src/garbage_collection.rs clears whole
+   * epochs older than `gc_num_epochs_to_keep`).
+   */
+  earliestHeight(): number {
+    if (this.archival) return this.genesisHeight;
+    return this.epochStartHeight(Math.max(1, this.head.epochHeight - this.gcEpochs + 1));
+  }
+
+  /** Whether the block at `height` was garbage collected. */
+  collected(height: number): boolean {
+    return height < this.earliestHeight();
+  }
+
+  /** The pool leaves the validator set at the next epoch switch (kicked out: it earns nothing while out). */
+  leaveValidatorSet(poolId: string): void {
+    if (!this.state.pools.has(poolId)) throw new RangeError(`near devnet: unknown pool ${poolId}`);
+    this.leaving.add(poolId);
+  }
+
+  /** The pool's validator set, of the epoch at `epochHeight` (the current one if not recorded). */
+  validatorsOf(epochHeight: number): { validators: string[]; kickedOut: string[] } {
+    return this.epochValidators.get(epochHeight) ?? { validators: [...this.state.pools.keys()], kickedOut: [] };
   }
 
   get head(): Block {
@@ -219,15 +306,38 @@ export class NearChain {
     return this.blockAt(Math.max(this.head.time + 1, this.clock.now()));
   }
 
-  /** A block at `time`; at an epoch switch every pool receives its validator reward. */
+  /**
+   * A block at `time`; at an epoch switch every pool in the ending epoch's
+   * validator set receives its validator reward (nearcore
+   * chain/epoch-manager/src/reward_calculator.rs pays at the epoch's end),
+   * and pools told to leave are kicked out of the next set.
+   */
   private blockAt(time: number): Block {
     const prev = this.head;
     const block = this.pushBlock(prev.height + 1, time, prev.hash);
     if (block.epochHeight !== prev.epochHeight) {
-      for (const p of this.state.pools.values()) pool.accrueEpochReward(p);
+      const ending = this.validatorsOf(prev.epochHeight).validators;
+      for (const id of ending) {
+        const p = this.state.pools.get(id);
+        if (p !== undefined) pool.accrueEpochReward(p);
+      }
+      const kickedOut = ending.filter((id) => this.leaving.has(id));
+      this.leaving.clear();
+      this.epochValidators.set(block.epochHeight, { validators: ending.filter((id) => !kickedOut.includes(id)), kickedOut });
       this.snapshot();
+      this.collectGarbage();
     }
     return block;
+  }
+
+  /** Drops the per-block state snapshots a non-archival node no longer has (the blocks stay, marked by {@link collected}). */
+  private collectGarbage(): void {
+    if (this.archival) return;
+    const earliest = this.earliestHeight();
+    // Keep the last snapshot at or below `earliest`: it is the state of the earliest kept block.
+    let keepFrom = 0;
+    while (keepFrom + 1 < this.snapshots.length && this.snapshots[keepFrom + 1]!.height <= earliest) keepFrom += 1;
+    if (keepFrom > 0) this.snapshots.splice(0, keepFrom);
   }
 
   snapshot(): void {
@@ -283,6 +393,23 @@ export class NearChain {
     return key.toString();
   }
 
+  /**
+   * Credits `amount` to `accountId` as a transfer from a faucet would,
+   * without a transaction: an existing account is topped up; a missing
+   * implicit account (64 hex digits, an ed25519 public key) is created with
+   * that key as its full-access key (nearcore:
+   * runtime/runtime/src/actions.rs `action_implicit_account_creation_transfer`);
+   * a missing named account is refused (only its parent can create it).
+   */
+  fund(accountId: string, amount: bigint): void {
+    const existing = this.state.accounts.get(accountId);
+    if (existing === undefined && !/^[0-9a-f]{64}$/.test(accountId)) throw new RangeError(`near devnet: ${accountId} does not exist; a transfer creates only implicit accounts`);
+    this.newBlock();
+    if (existing !== undefined) existing.amount += amount;
+    else this.state.accounts.set(accountId, { amount, keys: new Map([[`ed25519:${baseEncode(Buffer.from(accountId, 'hex'))}`, BigInt(this.head.height - 1) * 1_000_000n]]) });
+    this.snapshot();
+  }
+
   /** Deploys a staking pool with `initialStake` staked by nobody (as the contract's `new` does). */
   createPool(id: string, options: { ownerId: string; initialStake: bigint; rewardPpmPerEpoch: number; fee: [number, number] }): void {
     this.newBlock();
@@ -299,6 +426,8 @@ export class NearChain {
       rewardPpmPerEpoch: BigInt(options.rewardPpmPerEpoch),
       accounts: new Map(),
     });
+    const set = this.epochValidators.get(this.head.epochHeight);
+    if (set !== undefined) set.validators.push(id);
     this.snapshot();
   }
 
@@ -393,34 +522,67 @@ export class NearChain {
     return later;
   }
 
+  /**
+   * Includes a transaction the way nearcore runs it, one step per block
+   * (runtime/runtime/src/lib.rs: a receipt made in one block executes in
+   * the next): block N converts the transaction into its receipt and
+   * charges the signer everything it may cost, burnt conversion gas, the
+   * attached gas at the gas price and the deposit (verifier.rs
+   * `verify_and_charge_transaction`); N+1 runs the function call on the
+   * pool; if the pool restakes, N+2 its stake action and N+3 its
+   * `on_stake_action` callback (a withdrawal's transfer arrives in N+2); the
+   * block after the last gives the signer back the attached gas nothing
+   * burnt (a refund receipt). The fee is what was burnt; 3/10 of the gas a
+   * call burns on the pool is paid to the pool's account
+   * (runtime config `burnt_gas_reward`), which its next ping distributes.
+   * Every block is final at once, so `send_tx` answers after the last.
+   */
   private include(entry: MempoolEntry<SignedTransaction>, publicKey: string): IncludedTx {
     this.mempool.remove(entry.hash);
     const signed = entry.tx;
     const hash = entry.hash;
     const tx = signed.transaction;
-    const signer = this.state.accounts.get(tx.signerId)!;
-    const block = this.newBlock();
-    signer.keys.set(publicKey, tx.nonce);
-    block.keyChanges.push({ accountId: tx.signerId, publicKey, nonce: tx.nonce, txHash: hash });
-    const txFee = TX_GAS * GAS_PRICE;
-    signer.amount -= txFee;
+    const account = () => this.state.accounts.get(tx.signerId)!;
 
-    const receiptId = baseEncode(sha256(`${hash}:receipt:0`));
-    const inject = entry.fail;
+    // Block N: the transaction becomes a receipt; the signer pays for everything up front.
+    const txBlock = this.newBlock();
+    account().keys.set(publicKey, tx.nonce);
+    txBlock.keyChanges.push({ accountId: tx.signerId, publicKey, nonce: tx.nonce, txHash: hash });
+    const txFee = TX_GAS * GAS_PRICE;
+    let prepaid = 0n;
+    let deposits = 0n;
+    const actionsJson: unknown[] = [];
+    for (const action of tx.actions) {
+      if (action.functionCall) {
+        const fc = action.functionCall;
+        prepaid += fc.gas;
+        deposits += fc.deposit;
+        actionsJson.push({ FunctionCall: { method_name: fc.methodName, args: Buffer.from(fc.args).toString('base64'), gas: Number(fc.gas), deposit: fc.deposit.toString() } });
+      } else if (action.transfer) {
+        deposits += action.transfer.deposit;
+        actionsJson.push({ Transfer: { deposit: action.transfer.deposit.toString() } });
+      } else {
+        actionsJson.push(Object.keys(action)[0] ?? 'unknown');
+      }
+    }
+    account().amount -= txFee + prepaid * GAS_PRICE + deposits;
+    this.snapshot();
+
+    // Block N+1: the receipt runs its actions on the receiver; a failure rolls its changes back.
+    const callBlock = this.newBlock();
     const logs: string[] = [];
     let failure: Record<string, unknown> | undefined;
-    let receiptGas = 0n;
+    let burnt = 0n;
+    let restake = false;
+    let transfer = 0n;
     const before = structuredClone(this.state);
-    const actionsJson: unknown[] = [];
     try {
       tx.actions.forEach((action, index) => {
         if (action.functionCall) {
           const fc = action.functionCall;
-          actionsJson.push({ FunctionCall: { method_name: fc.methodName, args: Buffer.from(fc.args).toString('base64'), gas: Number(fc.gas), deposit: fc.deposit.toString() } });
           const gas = fc.gas < CALL_GAS ? fc.gas : CALL_GAS;
-          receiptGas += gas;
-          signer.amount -= gas * GAS_PRICE + fc.deposit;
-          if (inject) throw new ActionFailure(index, { FunctionCallError: { ExecutionError: 'Smart contract panicked: injected failure (devnet failNextTx)' } });
+          burnt += gas;
+          if (entry.fail) throw new ActionFailure(index, { FunctionCallError: { ExecutionError: 'Smart contract panicked: injected failure (devnet failNextTx)' } });
           if (fc.gas < CALL_GAS) throw new ActionFailure(index, { FunctionCallError: { ExecutionError: 'Exceeded the prepaid gas.' } });
           const target = this.state.pools.get(tx.receiverId);
           if (!this.state.accounts.has(tx.receiverId)) throw new ActionFailure(index, { AccountDoesNotExist: { account_id: tx.receiverId } });
@@ -434,38 +596,73 @@ export class NearChain {
               throw new ActionFailure(index, { FunctionCallError: { ExecutionError: 'Smart contract panicked: Failed to deserialize input from JSON.' } });
             }
           }
+          let result: pool.CallResult;
           try {
-            const result = pool.call(target, fc.methodName, args, tx.signerId, fc.deposit, BigInt(block.epochHeight));
-            logs.push(...result.logs);
-            if (result.transfer > 0n) signer.amount += result.transfer;
+            result = pool.call(target, fc.methodName, args, tx.signerId, fc.deposit, BigInt(callBlock.epochHeight));
           } catch (error) {
             if (error instanceof pool.ContractPanic) throw new ActionFailure(index, { FunctionCallError: { ExecutionError: `Smart contract panicked: ${error.message}` } });
             throw error;
           }
+          if (result.restake && fc.gas < gas + STAKE_ACTION_GAS + pool.ON_STAKE_ACTION_GAS) {
+            // nearcore runtime/near-vm-runner logic: a promise attaching more gas than is left fails the
+            // call with GasExceeded, and all the prepaid gas is burnt.
+            burnt += fc.gas - gas;
+            throw new ActionFailure(index, { FunctionCallError: { ExecutionError: 'Exceeded the prepaid gas.' } });
+          }
+          target.undistributed += (gas * BURNT_GAS_REWARD_NUM * GAS_PRICE) / BURNT_GAS_REWARD_DEN;
+          logs.push(...result.logs);
+          transfer += result.transfer;
+          restake ||= result.restake;
         } else if (action.transfer) {
-          actionsJson.push({ Transfer: { deposit: action.transfer.deposit.toString() } });
-          signer.amount -= action.transfer.deposit;
           const receiver = this.state.accounts.get(tx.receiverId);
           if (receiver === undefined) throw new ActionFailure(index, { AccountDoesNotExist: { account_id: tx.receiverId } });
           receiver.amount += action.transfer.deposit;
         } else {
           const kind = Object.keys(action)[0] ?? 'unknown';
-          actionsJson.push(kind);
           throw new ActionFailure(index, { UnsupportedProtocolFeature: { protocol_feature: `devnet: action ${kind}`, version: 0 } });
         }
       });
     } catch (error) {
       if (!(error instanceof ActionFailure)) throw error;
-      // A failed receipt's state changes roll back; the gas stays burnt, deposits come back.
-      const burnt = receiptGas * GAS_PRICE;
+      // A failed receipt's state changes roll back; the gas stays burnt, the deposits come back with the refund.
       this.state = before;
-      const restored = this.state.accounts.get(tx.signerId)!;
-      restored.amount -= burnt;
       logs.length = 0;
       failure = { ActionError: { index: error.index, kind: error.kind } };
+      restake = false;
+      transfer = 0n;
     }
-    const receiptTokens = receiptGas * GAS_PRICE;
+    this.snapshot();
     const status = failure ? { Failure: failure } : { SuccessValue: '' };
+    const receipts: { id: string; block: Block; executor: string; gas: bigint; logs: string[]; status: unknown }[] = [];
+    const receiptId = (n: number) => baseEncode(sha256(`${hash}:receipt:${n}`));
+    receipts.push({ id: receiptId(0), block: callBlock, executor: tx.receiverId, gas: burnt, logs: [...logs], status });
+
+    // N+2: the pool's stake action, and what a withdrawal sends back; N+3: the callback.
+    if (restake || transfer > 0n) {
+      const next = this.newBlock();
+      if (transfer > 0n) {
+        account().amount += transfer;
+        receipts.push({ id: receiptId(receipts.length), block: next, executor: tx.signerId, gas: 0n, logs: [], status: { SuccessValue: '' } });
+      }
+      if (restake) {
+        receipts.push({ id: receiptId(receipts.length), block: next, executor: tx.receiverId, gas: STAKE_ACTION_GAS, logs: [], status: { SuccessValue: '' } });
+        this.snapshot();
+        const callback = this.newBlock();
+        receipts.push({ id: receiptId(receipts.length), block: callback, executor: tx.receiverId, gas: ON_STAKE_CALLBACK_GAS, logs: [], status: { SuccessValue: '' } });
+      }
+      this.snapshot();
+    }
+    const receiptGas = receipts.reduce((sum, r) => sum + r.gas, 0n);
+
+    // The refund: the attached gas nothing burnt, and the deposits of a failed call.
+    const refund = (prepaid - receiptGas) * GAS_PRICE + (failure === undefined ? 0n : deposits);
+    if (refund > 0n) {
+      const refundBlock = this.newBlock();
+      account().amount += refund;
+      receipts.push({ id: receiptId(receipts.length), block: refundBlock, executor: tx.signerId, gas: 0n, logs: [], status: { SuccessValue: '' } });
+      this.snapshot();
+    }
+
     const outcome = {
       final_execution_status: 'FINAL',
       status,
@@ -481,38 +678,36 @@ export class NearChain {
       },
       transaction_outcome: {
         id: hash,
-        block_hash: block.hash,
+        block_hash: txBlock.hash,
         proof: [],
         outcome: {
           logs: [],
-          receipt_ids: [receiptId],
+          receipt_ids: [receiptId(0)],
           gas_burnt: Number(TX_GAS),
           tokens_burnt: txFee.toString(),
           executor_id: tx.signerId,
-          status: { SuccessReceiptId: receiptId },
+          status: { SuccessReceiptId: receiptId(0) },
           metadata: { version: 1, gas_profile: null },
         },
       },
-      receipts_outcome: [
-        {
-          id: receiptId,
-          block_hash: block.hash,
-          proof: [],
-          outcome: {
-            logs,
-            receipt_ids: [],
-            gas_burnt: Number(receiptGas),
-            tokens_burnt: receiptTokens.toString(),
-            executor_id: tx.receiverId,
-            status,
-            metadata: { version: 3, gas_profile: [] },
-          },
+      receipts_outcome: receipts.map((r, i) => ({
+        id: r.id,
+        block_hash: r.block.hash,
+        proof: [],
+        outcome: {
+          logs: r.logs,
+          receipt_ids: i + 1 < receipts.length ? [receipts[i + 1]!.id] : [],
+          gas_burnt: Number(r.gas),
+          tokens_burnt: (r.gas * GAS_PRICE).toString(),
+          executor_id: r.executor,
+          status: r.status,
+          metadata: { version: 3, gas_profile: [] },
         },
-      ],
+      })),
     };
-    this.snapshot();
-    const result: IncludedTx = { hash, signerId: tx.signerId, height: block.height, outcome };
+    const result: IncludedTx = { hash, signerId: tx.signerId, height: this.head.height, outcome };
     this.included.set(hash, result);
+    for (const resolve of [...(this.inclusionWaiters.get(hash) ?? [])]) resolve(result);
     // Only this answer is lost; the same bytes sent again get the stored outcome.
     return entry.loseResponse ? { ...result, loseResponse: true } : result;
   }

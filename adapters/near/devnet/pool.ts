@@ -92,7 +92,18 @@ export interface CallResult {
   logs: string[];
   /** yoctoNEAR the pool transfers back to the caller (withdraw). */
   transfer: bigint;
+  /**
+   * Whether the call restakes: a stake action on the pool's own account,
+   * then the `on_stake_action` callback with ON_STAKE_ACTION_GAS attached
+   * (staking-pool/src/internal.rs `internal_restake`). Every stake and
+   * unstake does; `ping`, `deposit` and `withdraw` only when their
+   * `internal_ping` ran in a new epoch.
+   */
+  restake: boolean;
 }
+
+/** Gas the pool attaches to its `on_stake_action` callback (staking-pool/src/lib.rs `ON_STAKE_ACTION_GAS`). */
+export const ON_STAKE_ACTION_GAS = 20_000_000_000_000n;
 
 /** `internal_ping`: distributes the rewards received since the last epoch it ran in. */
 export function internalPing(pool: PoolState, epochHeight: bigint, logs: string[]): boolean {
@@ -223,53 +234,55 @@ export function view(pool: PoolState, method: string, args: Record<string, unkno
 export function call(pool: PoolState, method: string, args: Record<string, unknown>, predecessor: string, deposit: bigint, epochHeight: bigint): CallResult {
   const logs: string[] = [];
   let transfer = 0n;
+  let pinged: boolean;
   const payable = method === 'deposit' || method === 'deposit_and_stake';
   if (!payable) assert(deposit === 0n, `Method ${method} doesn't accept deposit`);
   switch (method) {
     case 'ping':
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       break;
     case 'deposit':
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       internalDeposit(pool, predecessor, deposit, logs);
       break;
     case 'deposit_and_stake':
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       internalDeposit(pool, predecessor, deposit, logs);
       internalStake(pool, predecessor, deposit, logs);
       break;
     case 'stake':
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       internalStake(pool, predecessor, u128Arg(args, 'amount'), logs);
       break;
     case 'stake_all': {
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       internalStake(pool, predecessor, account(pool, predecessor).unstaked, logs);
       break;
     }
     case 'unstake':
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       internalUnstake(pool, predecessor, u128Arg(args, 'amount'), epochHeight, logs);
       break;
     case 'unstake_all': {
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       const amount = amountRoundedDown(pool, account(pool, predecessor).stakeShares);
       internalUnstake(pool, predecessor, amount, epochHeight, logs);
       break;
     }
     case 'withdraw':
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       transfer = internalWithdraw(pool, predecessor, u128Arg(args, 'amount'), epochHeight, logs);
       break;
     case 'withdraw_all': {
-      internalPing(pool, epochHeight, logs);
+      pinged = internalPing(pool, epochHeight, logs);
       transfer = internalWithdraw(pool, predecessor, account(pool, predecessor).unstaked, epochHeight, logs);
       break;
     }
     default:
       throw new ContractPanic('MethodResolveError(MethodNotFound)');
   }
-  return { result: null, logs, transfer };
+  const stakes = method === 'deposit_and_stake' || method === 'stake' || method === 'stake_all' || method === 'unstake' || method === 'unstake_all';
+  return { result: null, logs, transfer, restake: stakes || pinged };
 }
 
 /** The epoch switch: the validator's reward for the epoch lands on the pool account (distributed by the next ping). */

@@ -53,16 +53,33 @@ export function blockJson(chain: NearChain, block: Block): Record<string, unknow
   };
 }
 
-/** Resolves `finality` / `block_id` to a block. */
+/** The block a `block_id` (height, or hash) names, garbage collected or not; `undefined` if the chain never had it. */
+function blockById(chain: NearChain, id: unknown): Block | undefined {
+  return typeof id === 'number' || typeof id === 'string' ? chain.block(typeof id === 'string' && /^[0-9]+$/.test(id) ? Number(id) : id) : undefined;
+}
+
+/**
+ * Resolves `finality` / `block_id` to a block. A garbage-collected block is
+ * unknown to `block` and `EXPERIMENTAL_changes` (nearcore
+ * chain/jsonrpc/src/lib.rs: its height index and data are gone, the answer
+ * is UNKNOWN_BLOCK, "DB Not Found Error: BLOCK HEIGHT").
+ */
 function resolveBlock(chain: NearChain, params: Params): Block {
   const id = params.block_id;
   if (id === undefined || id === null) return chain.head;
-  const block = typeof id === 'number' || typeof id === 'string' ? chain.block(typeof id === 'string' && /^[0-9]+$/.test(id) ? Number(id) : id) : undefined;
-  if (block === undefined) throw handlerError('UNKNOWN_BLOCK', { block_reference: { block_id: id } });
+  const block = blockById(chain, id);
+  if (block === undefined || chain.collected(block.height)) throw handlerError('UNKNOWN_BLOCK', { block_reference: { block_id: id } });
   return block;
 }
 
 function query(chain: NearChain, params: Params): unknown {
+  // nearcore chain/jsonrpc-primitives/src/types/query.rs: a block the node saw whose state it has
+  // garbage collected is GARBAGE_COLLECTED_BLOCK (an archival node has it).
+  const id = params.block_id;
+  const seen = id === undefined || id === null ? undefined : blockById(chain, id);
+  if (seen !== undefined && chain.collected(seen.height)) {
+    throw handlerError('GARBAGE_COLLECTED_BLOCK', { block_height: seen.height, block_hash: seen.hash });
+  }
   const block = resolveBlock(chain, params);
   const state = chain.stateAt(block.height);
   const at = { block_height: block.height, block_hash: block.hash };
@@ -115,35 +132,91 @@ function query(chain: NearChain, params: Params): unknown {
   }
 }
 
-function validators(chain: NearChain): unknown {
+/**
+ * The epoch a `validators` request names, as nearcore
+ * chain/client/src/view_client_actor.rs (`GetValidatorInfo`) resolves it:
+ * `[null]` / `{latest: null}` the current epoch; `{epoch_id}` that epoch
+ * (the current one, or a finished one); a `block_id` only if that block is
+ * the last of its epoch (its next block starts another), else
+ * VALIDATOR_INFO_UNAVAILABLE; a block or epoch it does not have (or whose
+ * next block it does not have yet) UNKNOWN_EPOCH.
+ */
+function validatorsEpoch(chain: NearChain, params: unknown): number {
   const head = chain.head;
-  const list = [...chain.state.pools.values()].map((p) => ({
-    account_id: p.id,
-    public_key: 'ed25519:11111111111111111111111111111111',
-    is_slashed: false,
-    stake: p.totalStakedBalance.toString(),
-    shards: [0],
-    num_produced_blocks: head.height - chain.epochStartHeight(head.epochHeight),
-    num_expected_blocks: head.height - chain.epochStartHeight(head.epochHeight),
-    num_produced_chunks: 0,
-    num_expected_chunks: 0,
-  }));
+  let blockId: unknown;
+  if (params === null || params === undefined) return head.epochHeight;
+  if (Array.isArray(params)) {
+    if (params[0] === null || params[0] === undefined) return head.epochHeight;
+    blockId = params[0];
+  } else {
+    const p = params as Params;
+    if ('latest' in p) return head.epochHeight;
+    if (typeof p.epoch_id === 'string') {
+      for (let e = head.epochHeight; e >= 1; e -= 1) {
+        if (epochIdOf(chain, e) === p.epoch_id) {
+          if (e < head.epochHeight && chain.collected(chain.epochStartHeight(e + 1) - 1)) break;
+          return e;
+        }
+      }
+      throw handlerError('UNKNOWN_EPOCH', {});
+    }
+    if (!('block_id' in p)) throw requestError('PARSE_ERROR', { error_message: 'expected [null], {"latest": null}, {"epoch_id": …} or {"block_id": …}' });
+    blockId = p.block_id;
+  }
+  const block = blockById(chain, blockId);
+  const next = block === undefined ? undefined : chain.block(block.height + 1);
+  if (block === undefined || next === undefined || chain.collected(block.height)) throw handlerError('UNKNOWN_EPOCH', {});
+  if (next.epochHeight === block.epochHeight) throw handlerError('VALIDATOR_INFO_UNAVAILABLE', {});
+  return block.epochHeight;
+}
+
+function epochIdOf(chain: NearChain, epochHeight: number): string {
+  return chain.block(chain.epochStartHeight(epochHeight))?.epochId ?? '';
+}
+
+function validators(chain: NearChain, params: unknown): unknown {
+  const head = chain.head;
+  const epoch = validatorsEpoch(chain, params);
+  const start = chain.epochStartHeight(epoch);
+  const last = epoch === head.epochHeight ? head.height : chain.epochStartHeight(epoch + 1) - 1;
+  const state = chain.stateAt(last);
+  const set = chain.validatorsOf(epoch);
+  const list = set.validators.flatMap((id) => {
+    const p = state.pools.get(id);
+    if (p === undefined) return [];
+    return [{
+      account_id: p.id,
+      public_key: 'ed25519:11111111111111111111111111111111',
+      is_slashed: false,
+      stake: p.totalStakedBalance.toString(),
+      shards: [0],
+      num_produced_blocks: last - start + 1,
+      num_expected_blocks: last - start + 1,
+      num_produced_chunks: last - start + 1,
+      num_expected_chunks: last - start + 1,
+    }];
+  });
   return {
     current_validators: list,
     next_validators: list.map((v) => ({ account_id: v.account_id, public_key: v.public_key, stake: v.stake, shards: v.shards })),
     current_fishermen: [],
     next_fishermen: [],
     current_proposals: [],
-    prev_epoch_kickout: [],
-    epoch_start_height: chain.epochStartHeight(head.epochHeight),
-    epoch_height: head.epochHeight,
+    // nearcore core/primitives/src/views.rs ValidatorKickoutView: { account_id, reason }.
+    prev_epoch_kickout: set.kickedOut.map((account_id) => ({ account_id, reason: { NotEnoughBlocks: { produced: 0, expected: chain.epochLength } } })),
+    epoch_start_height: start,
+    epoch_height: epoch,
   };
 }
 
-function txParams(params: unknown): { hash: string; sender: string } {
-  if (Array.isArray(params)) return { hash: String(params[0]), sender: String(params[1]) };
+const WAIT_LEVELS = ['NONE', 'INCLUDED', 'EXECUTED_OPTIMISTIC', 'INCLUDED_FINAL', 'EXECUTED', 'FINAL'];
+
+function txParams(params: unknown): { hash: string; sender: string; waitUntil: string } {
+  if (Array.isArray(params)) return { hash: String(params[0]), sender: String(params[1]), waitUntil: 'EXECUTED_OPTIMISTIC' };
   const p = (params ?? {}) as Params;
-  return { hash: String(p.tx_hash), sender: String(p.sender_account_id) };
+  const waitUntil = p.wait_until === undefined ? 'EXECUTED_OPTIMISTIC' : String(p.wait_until);
+  if (!WAIT_LEVELS.includes(waitUntil)) throw requestError('PARSE_ERROR', { error_message: `unknown variant \`${waitUntil}\`, expected one of ${WAIT_LEVELS.join(', ')}` });
+  return { hash: String(p.tx_hash), sender: String(p.sender_account_id), waitUntil };
 }
 
 async function sendTx(chain: NearChain, params: unknown): Promise<unknown> {
@@ -167,6 +240,28 @@ async function sendTx(chain: NearChain, params: unknown): Promise<unknown> {
   return included.outcome;
 }
 
+/**
+ * `tx`: nearcore chain/jsonrpc/src/lib.rs (`tx_status_fetch`) answers at
+ * once only with `wait_until: NONE` (an unseen transaction is then
+ * UNKNOWN_TRANSACTION); with any other level (the default is
+ * EXECUTED_OPTIMISTIC) it polls the view client until the transaction has
+ * reached that level, and after the polling timeout answers TIMEOUT_ERROR
+ * (chain/jsonrpc-primitives/src/types/transactions.rs: cause NOT_OBSERVED
+ * for a transaction it never saw; near/nearcore PR 10789). A transaction of
+ * a garbage-collected block is one it has not seen.
+ */
+async function txStatus(chain: NearChain, params: unknown): Promise<unknown> {
+  const { hash, sender, waitUntil } = txParams(params);
+  const visible = (tx: IncludedTx | undefined): IncludedTx | undefined =>
+    tx !== undefined && tx.signerId === sender && !chain.collected(tx.height) ? tx : undefined;
+  const known = visible(chain.included.get(hash));
+  if (known !== undefined) return known.outcome;
+  if (waitUntil === 'NONE') throw handlerError('UNKNOWN_TRANSACTION', { requested_transaction_hash: hash });
+  const later = visible(await chain.whenIncluded(hash, chain.pollingTimeoutMs));
+  if (later !== undefined) return later.outcome;
+  throw handlerError('TIMEOUT_ERROR', { cause: 'NOT_OBSERVED' });
+}
+
 /** Handles one JSON-RPC call. */
 export async function dispatch(chain: NearChain, method: string, params: unknown): Promise<unknown> {
   const p = (params !== null && typeof params === 'object' && !Array.isArray(params) ? params : {}) as Params;
@@ -186,8 +281,9 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
           latest_block_time: new Date(head.time).toISOString(),
           latest_state_root: head.hash,
           syncing: false,
-          earliest_block_height: chain.genesisHeight,
-          earliest_block_hash: chain.blocks[0]!.hash,
+          // nearcore chain/client/src/client_actor.rs: the earliest block the node still has (after GC).
+          earliest_block_height: chain.earliestHeight(),
+          earliest_block_hash: chain.block(chain.earliestHeight())!.hash,
         },
         genesis_hash: chain.blocks[0]!.hash,
       };
@@ -199,7 +295,7 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
     case 'query':
       return query(chain, p);
     case 'validators':
-      return validators(chain);
+      return validators(chain, params);
     case 'EXPERIMENTAL_protocol_config':
       return {
         chain_id: chain.chainId,
@@ -216,12 +312,8 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
     case 'broadcast_tx_commit':
       return sendTx(chain, params);
     case 'tx':
-    case 'EXPERIMENTAL_tx_status': {
-      const { hash, sender } = txParams(params);
-      const found = chain.included.get(hash);
-      if (found === undefined || found.signerId !== sender) throw handlerError('UNKNOWN_TRANSACTION', { requested_transaction_hash: hash });
-      return found.outcome;
-    }
+    case 'EXPERIMENTAL_tx_status':
+      return txStatus(chain, params);
     case 'EXPERIMENTAL_changes': {
       const block = resolveBlock(chain, p);
       if (p.changes_type !== 'all_access_key_changes' && p.changes_type !== 'single_access_key_changes') {

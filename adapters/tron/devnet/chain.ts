@@ -52,6 +52,8 @@ export interface Block {
 /** An included transaction and its info. */
 export interface IncludedTx {
   txid: string;
+  /** The txid again, under the name the kit's `onIncluded` consumers read. */
+  hash: string;
   tx: DecodedTx;
   blockNumber: number;
   blockTime: number;
@@ -93,6 +95,15 @@ export interface TronChainOptions {
   genesisNetWeight: bigint;
   /** How many blocks of solidity snapshots to keep. @defaultValue 64 */
   snapshotDepth?: number;
+  /**
+   * With the frozen clock, an accepted transaction moves chain time itself:
+   * `confirmAfterMs` real ms after it is ready, one block includes it and the
+   * blocks a solidity node waits for follow (18 with 27 SRs, a block every
+   * `blockMs`), as the real chain would take that long to make final what an
+   * adapter waits for. Ignored with the wall clock, whose blocks come anyway.
+   * @defaultValue undefined (only `advance` makes blocks)
+   */
+  confirmAfterMs?: number;
 }
 
 /** `Wallet.broadcastTransaction`'s words for each exception (java-tron ≥ 4.7 wording). */
@@ -176,7 +187,9 @@ export class TronChain {
     this.state.dyn.latestBlockTimestamp = start - this.blockMs;
     this.pushBlock({ number: 0, parentHash: '00'.repeat(32), timestamp: start - this.blockMs, witness: this.active[0]!, txids: [] });
     this.snapshot();
-    this.mempool = new Mempool<DecodedTx, IncludedTx>();
+    this.mempool = new Mempool<DecodedTx, IncludedTx>(
+      options.confirmAfterMs === undefined || this.clock.mode !== 'frozen' ? {} : { inclusionDelayMs: options.confirmAfterMs, include: () => this.confirmReady() },
+    );
     this.produce(start);
     this.producer = new BlockProducer({ clock: this.clock, blockMs: this.blockMs, headTime: () => this.head.timestamp, produce: (time) => this.produce(time) });
   }
@@ -261,6 +274,17 @@ export class TronChain {
   witnessSignature(block: Block): string {
     const key = this.witnessKeys.get(block.witness);
     return key === undefined ? '' : signHeader(block.id, key);
+  }
+
+  /** `confirmAfterMs`: the blocks that include the ready transactions, then those that solidify them (the frozen clock moved a block at a time). */
+  private confirmReady(): void {
+    this.catchUp();
+    const now = Date.now();
+    if (!this.mempool.entries().some((e) => e.readyAt <= now)) return;
+    const included = this.head.number + 1;
+    this.clock.advance(this.blockMs);
+    // DposService.updateSolidBlock: 18 blocks on top with 27 SRs; bounded for a chain with fewer.
+    for (let i = 0; i < 200 && this.solidNumber() < included; i += 1) this.clock.advance(this.blockMs);
   }
 
   /** The next slot's time (DposSlot.getTime(1)): what `checkExpiration` compares with. */
@@ -359,7 +383,7 @@ export class TronChain {
       if (entry.fail || entry.tx.expiration <= parent.timestamp) continue;
       const applied = this.apply(state, entry.tx);
       if (applied instanceof Error) continue;
-      included.push({ txid: entry.hash, tx: entry.tx, blockNumber: number, blockTime: time, owner: toBase58(entry.tx.contract.owner), bill: applied.bill, result: applied.result });
+      included.push({ txid: entry.hash, hash: entry.hash, tx: entry.tx, blockNumber: number, blockTime: time, owner: toBase58(entry.tx.contract.owner), bill: applied.bill, result: applied.result });
     }
     payBlockRewards(state, producer, this.pay);
     if (state.dyn.nextMaintenanceTime <= time) {

@@ -30,6 +30,7 @@ import { migrate, syncAssets } from '../../ledger/migrate.js';
 import { createLogger } from '../../logger.js';
 import { configPath, type GlobalOptions } from '../context.js';
 import { startDaemon } from '../startDaemon.js';
+import { preflightBeforeStart } from './preflight.js';
 import { printJson, printTable } from '../output.js';
 
 /** Demo users and their share of each asset's deposit: 1,000 whole tokens in all. */
@@ -244,6 +245,8 @@ export function registerDevnetCommand(program: Command, globals: () => GlobalOpt
         } finally {
           await seedPool.end();
         }
+        // The devnets must pass the preflight `softstake start` runs against real chains.
+        await preflightBeforeStart(config, logger);
         daemon = await startDaemon(config, new Set(['api', 'worker', 'scheduler']), logger);
         logger.info({ users: DEMO_USERS.map(([u]) => u), dashboard: daemon.address ? `${daemon.address}/admin/queues` : null }, 'devnet running: demo users seeded');
 

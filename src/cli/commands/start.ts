@@ -7,6 +7,7 @@ import { createAdapters } from '../../pipeline/adapters.js';
 import { reconcile } from '../../pipeline/reconcile.js';
 import { configPath, withLedger, type GlobalOptions } from '../context.js';
 import { ROLES, startDaemon, type Role } from '../startDaemon.js';
+import { preflightBeforeStart } from './preflight.js';
 import { printJson, printTable } from '../output.js';
 
 /** `reconcile` exits with this when a chain holds less than the ledger owes. */
@@ -25,10 +26,16 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
     .command('start')
     .description('run the daemon: api, worker and scheduler roles (all by default); JSON logs on stdout')
     .option('--role <role>', `run only this role (${ROLES.join(', ')}); repeat or comma-separate for several`, collectRole)
-    .action(async (opts: { role?: Role[] }) => {
+    .option('--skip-preflight', 'start without checking the chains first (the worker role checks them by default and refuses to run on a failure)')
+    .action(async (opts: { role?: Role[]; skipPreflight?: boolean }) => {
       const config = await loadConfig(configPath(globals()));
       const logger = createLogger();
       const roles = new Set<Role>(opts.role ?? ROLES);
+      // Only the worker talks to the chains and signs: it checks them, and its key, first.
+      if (roles.has('worker') && Object.keys(config.chains).length > 0) {
+        if (opts.skipPreflight === true) logger.warn('preflight skipped (--skip-preflight)');
+        else await preflightBeforeStart(config, logger);
+      }
       const daemon = await startDaemon(config, roles, logger);
       await new Promise<void>((resolve) => {
         let signals = 0;

@@ -1,0 +1,130 @@
+/**
+ * TRON signing: each action as its Stake 2.0 transactions, built locally by
+ * tronweb's own TransactionBuilder against a reference block the adapter
+ * reads itself (`wallet/getblock`, through failover), and signed with the
+ * custody key (`utils.crypto.signTransaction`): the only place the key is
+ * used. The signed bytes are the broadcast JSON itself.
+ *
+ * - delegate = FreezeBalanceV2 (step 0), then VoteWitness with the whole
+ *   vote set (step 1): a vote replaces every earlier one
+ *   (VoteWitnessActuator), so step 1 is the chain's current votes plus the
+ *   new TRX for the SR.
+ * - undelegate = VoteWitness with the SR's votes lowered (step 0), then
+ *   UnfreezeBalanceV2 (step 1). Voting first keeps the votes within the
+ *   Tron Power left, so the chain never scales them down proportionally
+ *   (UnfreezeBalanceV2Actuator.updateVote): the split stays the one
+ *   intended, and each step is computed from the chain alone (the adapter
+ *   keeps no state). When no vote would be left the vote step repeats the
+ *   current set (VoteWitness refuses an empty one) and the unfreeze clears
+ *   what Tron Power no longer covers.
+ * - claim = WithdrawBalance; withdraw = WithdrawExpireUnfreeze.
+ */
+import { TronWeb, type Types, utils } from 'tronweb';
+
+import { TxRejectedError } from '../errors.js';
+import type { SignedTx, StakeAction } from '../types.js';
+import { blockSchema, EXPIRATION_MS, frozenOf, SUN_PER_TRX, toHexAddress, type TronClient, votesOf } from './client.js';
+import { isWitness } from './position.js';
+
+/** VoteWitnessActuator: `Parameter.ChainConstant.MAX_VOTE_NUMBER`. */
+const MAX_VOTE_NUMBER = 30;
+
+/** Builds transactions only; it never reaches a node (every call passes its reference block). */
+const builder = new TronWeb({ fullHost: 'http://127.0.0.1:9' }).transactionBuilder;
+
+/** How many transactions an action takes. */
+export function stepsOf(action: StakeAction): number {
+  return action.kind === 'delegate' || action.kind === 'undelegate' ? 2 : 1;
+}
+
+/** The reference block tronweb would fetch (AbstractTrx.getCurrentRefBlockParams), from the full node's head. */
+async function referenceBlock(client: TronClient): Promise<{ ref_block_bytes: string; ref_block_hash: string; expiration: number; timestamp: number }> {
+  const block = client.parse(blockSchema, await client.full('getblock', { detail: false }), 'reference block');
+  const { timestamp } = block.block_header.raw_data;
+  const number = block.block_header.raw_data.number ?? 0;
+  return {
+    ref_block_bytes: number.toString(16).slice(-4).padStart(4, '0'),
+    ref_block_hash: block.blockID.slice(16, 32),
+    expiration: timestamp + EXPIRATION_MS,
+    timestamp,
+  };
+}
+
+/** The vote set as tronweb takes it, `T…` → whole TRX as a number. */
+function voteObject(votes: Map<string, bigint>): Record<string, number> {
+  return Object.fromEntries([...votes].map(([sr, count]) => [sr, Number(count)]));
+}
+
+export async function signAction(client: TronClient, action: StakeAction, step = 0): Promise<SignedTx> {
+  const refuse = (code: string, log: string) => new TxRejectedError(client.name, undefined, code, log, false);
+  const steps = stepsOf(action);
+  if (!Number.isInteger(step) || step < 0 || step >= steps) throw refuse('invalid-step', `a TRON ${action.kind} is ${steps} transaction(s); there is no step ${step}`);
+  if (action.kind === 'delegate' || action.kind === 'undelegate') {
+    if (action.amount <= 0n) throw refuse('invalid-amount', `${action.kind} amount must be > 0, got ${action.amount}`);
+    // Votes count whole TRX (VoteWitnessActuator), and a freeze takes at least 1 TRX (FreezeBalanceV2Actuator).
+    if (action.amount % SUN_PER_TRX !== 0n) throw refuse('invalid-amount', `${action.kind} amount must be whole TRX (a multiple of ${SUN_PER_TRX} sun), got ${action.amount}`);
+    if (action.amount > BigInt(Number.MAX_SAFE_INTEGER)) throw refuse('invalid-amount', `${action.kind} amount ${action.amount} is beyond what one transaction carries`);
+    if (toHexAddress(action.validator) === undefined) throw refuse('invalid-validator', `${action.validator} is not a TRON address`);
+    const configured = client.config.validators ?? [];
+    if (configured.length > 0 && !configured.includes(action.validator)) throw refuse('unknown-validator', `${action.validator} is not one of the configured SRs`);
+  }
+  const key = await client.signer();
+  const owner = toHexAddress(key.address)!;
+  let transaction: Types.Transaction;
+  switch (action.kind) {
+    case 'delegate': {
+      if (step === 0) {
+        // Nothing is frozen for an SR the chain does not know: the vote after it would be refused.
+        if (!(await isWitness(client, action.validator))) throw refuse('unknown-validator', `${action.validator} is not an SR (listwitnesses)`);
+        const account = await client.account('full', owner);
+        const spendable = (account?.balance ?? 0n) - client.options.reserve;
+        if (action.amount > spendable) throw refuse('insufficient-funds', `freezing ${action.amount} sun would leave less than the reserve of ${client.options.reserve} sun liquid (balance ${account?.balance ?? 0n})`);
+        transaction = await builder.freezeBalanceV2(Number(action.amount), client.options.resource, owner, { blockHeader: await referenceBlock(client) });
+      } else {
+        // The full node's pending state: the freeze of step 0 is in it as soon as it was accepted.
+        const account = await client.account('full', owner);
+        const votes = votesOf(account);
+        votes.set(action.validator, (votes.get(action.validator) ?? 0n) + action.amount / SUN_PER_TRX);
+        transaction = await vote(client, owner, votes, frozenOf(account), refuse);
+      }
+      break;
+    }
+    case 'undelegate': {
+      const account = await client.account('full', owner);
+      if (step === 0) {
+        const votes = votesOf(account);
+        const current = votes.get(action.validator) ?? 0n;
+        const less = action.amount / SUN_PER_TRX;
+        if (current <= less) votes.delete(action.validator);
+        else votes.set(action.validator, current - less);
+        transaction = await vote(client, owner, votes.size > 0 ? votes : votesOf(account), frozenOf(account), refuse);
+      } else {
+        transaction = await builder.unfreezeBalanceV2(Number(action.amount), client.options.resource, owner, { blockHeader: await referenceBlock(client) });
+      }
+      break;
+    }
+    case 'claim':
+      transaction = await builder.withdrawBlockRewards(owner, { blockHeader: await referenceBlock(client) });
+      break;
+    case 'withdraw':
+      transaction = await builder.withdrawExpireUnfreeze(owner, { blockHeader: await referenceBlock(client) });
+      break;
+  }
+  const signed = utils.crypto.signTransaction(key.privateKey, transaction) as Types.SignedTransaction;
+  return {
+    hash: signed.txID,
+    bytes: new TextEncoder().encode(JSON.stringify(signed)),
+    // Manager.validateCommon: refused once the head block's time reaches `expiration`; so a block whose parent is
+    // at or past it can never include them, and a solidified head at `expiration` means never.
+    expires: { at: signed.raw_data.expiration - 1 },
+  };
+}
+
+/** A VoteWitness with the whole vote set, checked against the actuator's rules before it costs bandwidth. */
+async function vote(client: TronClient, owner: string, votes: Map<string, bigint>, power: bigint, refuse: (code: string, log: string) => TxRejectedError): Promise<Types.Transaction> {
+  if (votes.size === 0) throw refuse('no-votes', 'there is no vote to cast (VoteWitness refuses an empty vote set)');
+  if (votes.size > MAX_VOTE_NUMBER) throw refuse('too-many-votes', `${votes.size} SRs: VoteWitness takes at most ${MAX_VOTE_NUMBER}`);
+  const total = [...votes.values()].reduce((sum, n) => sum + n, 0n);
+  if (total * SUN_PER_TRX > power) throw refuse('insufficient-power', `${total} votes need ${total} TRX of Tron Power, the account has ${power} sun frozen`);
+  return builder.vote(voteObject(votes), owner, { blockHeader: await referenceBlock(client) });
+}
