@@ -80,6 +80,10 @@ async function health(client: PolkadotClient, s: Snapshot): Promise<ValidatorHea
     const items: unknown[] = [];
     for (const t of targets) items.push([q.validators!, t], [q.erasStakersOverview!, [s.activeEra.index, t]]);
     const values = (await at.queryMulti(items as never)) as unknown as { isEmpty: boolean; toJSON(): unknown }[];
+    // `Validators` answers its default for any account: whether one is a candidate is whether the key exists (asked only of those not elected).
+    const candidate = await Promise.all(
+      targets.map(async (t, i) => !values[2 * i + 1]!.isEmpty || !((await api.rpc.state.getStorage(api.query.staking!.validators!.key(t), s.head.hash)) as unknown as { isEmpty: boolean }).isEmpty),
+    );
     return targets.map((t, i) => {
       const prefs = values[2 * i]!;
       // Elected for the active era: it has an exposure there.
@@ -88,7 +92,7 @@ async function health(client: PolkadotClient, s: Snapshot): Promise<ValidatorHea
       return {
         validator: targetName(client, t),
         // No longer a validator candidate (chilled, or never one): it earns nothing.
-        jailed: prefs.isEmpty && !exposed,
+        jailed: !candidate[i],
         active: exposed,
         ...(commission === undefined ? {} : { commissionBps: Math.round(commission / 100_000) }),
       };
