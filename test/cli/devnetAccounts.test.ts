@@ -71,7 +71,7 @@ function start(args: string[]): Run {
     child,
     stdout: () => out,
     stderr: () => err,
-    async line(pattern, timeoutMs = 60_000) {
+    async line(pattern, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = out.split('\n').find((l) => pattern.test(l));
@@ -147,7 +147,7 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(run.stderr()).not.toContain(atom.testAccount.key);
     expect(run.stderr()).not.toContain(near.testAccount.key);
     expect(run.stderr()).not.toContain(trx.testAccount.key);
-  }, 150_000);
+  }, 240_000);
 
   it('without --json: one line per chain, for a person', async () => {
     run = start(['devnet', '-c', await shippedConfig()]);
@@ -165,5 +165,5 @@ describe('softstake devnet: how to reach each chain', () => {
     expect(dot).toMatch(/^devnet DOT {2}polkadot-devnet \(polkadot\) {2}endpoints ws:\/\/127\.0\.0\.1:\d+, ws:\/\/127\.0\.0\.1:\d+ {2}custody 1\w+ {2}test account 1\w+ holding 1000 DOT, key \([^)]+\): (\w+ ){11}\w+$/);
     await run.line(/"msg":"devnet running/); // the log, on stdout without --json; Ctrl-C is handled from here on
     expect(await run.stop()).toBe(0);
-  }, 150_000);
+  }, 240_000);
 });

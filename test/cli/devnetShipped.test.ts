@@ -51,5 +51,5 @@ describe('softstake devnet, the shipped config', () => {
     // DOT: bonded and nominated within the run; its first era payout comes after a devnet era (60 s), past this run.
     const dot = summary.assets.find((a) => a.asset === 'DOT')!;
     expect(BigInt(dot.staked)).toBeGreaterThanOrEqual(899n * 10n ** 10n);
-  }, 120_000);
+  }, 240_000);
 });
