@@ -142,6 +142,8 @@ describe('softstake devnet: how to reach each chain', () => {
     const frozen = async (): Promise<unknown> => ((await tw.trx.getUnconfirmedAccount(trx.testAccount.address)) as unknown as { frozenV2?: unknown[] }).frozenV2?.[0];
     expect(await frozen()).toEqual({ amount: 5_000_000 });
 
+    // Ctrl-C is handled once the daemon runs (the log says so); with four devnets it may still be starting.
+    for (let i = 0; i < 1200 && !run.stderr().includes('"msg":"devnet running'); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await run.stop()).toBe(0);
     // The custody key stays in its key file: the log never carries a key.
     expect(run.stderr()).not.toContain(atom.testAccount.key);
