@@ -18,6 +18,7 @@
  * Also `softstake devnet`'s Polkadot chain: {@link devnet}.
  */
 import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
 import { blake2AsU8a, cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
 
@@ -30,6 +31,7 @@ import type { ListenerFault } from '../devnet/listeners.js';
 import { startDevnetServer } from '../devnet/server.js';
 import { DOT, type GenesisValidator, type IncludedExtrinsic, PolkadotChain, type PolkadotChainOptions } from './devnet/chain.js';
 import { polkadotRouter } from './devnet/rpc.js';
+import { RUNTIME_VERSION } from './devnet/runtime.js';
 
 export { DOT, PolkadotChain } from './devnet/chain.js';
 export type { Block, IncludedExtrinsic, TxStatus } from './devnet/chain.js';
@@ -70,6 +72,15 @@ export interface PolkadotDevnet extends DevnetControls<IncludedExtrinsic> {
   nextEra(): void;
   /** Leaves a validator (SS58) out of the next elections, or back in. */
   setElected(validator: string, elected: boolean): void;
+  /**
+   * Another account (the devnet's payout bot, as the validators' own bots
+   * do on the real network) calls `payout_stakers_by_page` for every page
+   * of every era in the history window that nobody has claimed, in a new
+   * block. Returns how many payouts it sent.
+   */
+  payoutAll(): number;
+  /** The payout bot's address (SS58). */
+  readonly payoutBot: string;
   /** Creates an sr25519 account from a fresh mnemonic holding `amount` planck, in a new block. */
   createAccount(amount: bigint): PolkadotDevAccount;
   readonly faults: Faults;
@@ -94,8 +105,11 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
     bond: 10_000n * DOT,
     commission: commissions[i % commissions.length]!,
   }));
+  const bot = keyring.addFromUri('//polkadot-devnet-payout-bot');
+  keyring.removePair(bot.address);
   const chain = new PolkadotChain({
     ...options,
+    endowed: { ...options.endowed, [u8aToHex(bot.publicKey)]: 1_000_000n * DOT },
     validators,
     // Pool 1: a key-less depositor's 100 DOT, nominating the first two validators.
     pool: { depositor: u8aToHex(blake2AsU8a('polkadot devnet pool depositor', 256)), bond: 100n * DOT, targets: validators.slice(0, 2).map((v) => v.stash) },
@@ -132,6 +146,12 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
       if (elected) chain.eras.unelected.delete(hex);
       else chain.eras.unelected.add(hex);
     },
+    payoutBot: bot.address,
+    payoutAll() {
+      const sent = sendPayouts(chain, bot);
+      if (sent > 0) chain.newBlock();
+      return sent;
+    },
     createAccount(amount) {
       const mnemonic = mnemonicGenerate();
       const pair = keyring.addFromMnemonic(mnemonic);
@@ -140,6 +160,38 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
       return { address: pair.address, accountId: u8aToHex(pair.publicKey), mnemonic };
     },
   };
+}
+
+/**
+ * Signs and submits, as `bot`, `payout_stakers_by_page` for every unclaimed
+ * page in [CurrentEra − HistoryDepth, ActiveEra − 1] with a known reward;
+ * immortal extrinsics with consecutive nonces.
+ */
+function sendPayouts(chain: PolkadotChain, bot: KeyringPair): number {
+  const { runtime } = chain;
+  const storage = chain.best;
+  const active = (storage.read('Staking', 'ActiveEra') as { index: number }).index;
+  const current = (storage.read('Staking', 'CurrentEra') as number | undefined) ?? 0;
+  const depth = Number(runtime.constant('Staking', 'HistoryDepth'));
+  let nonce = storage.account(u8aToHex(bot.publicKey)).nonce;
+  let sent = 0;
+  for (let era = Math.max(0, current - depth); era < active; era += 1) {
+    if (storage.read('Staking', 'ErasValidatorReward', era) === undefined) continue;
+    for (const key of storage.keys(runtime.prefix('Staking', 'ErasStakersOverview', era))) {
+      const validator = `0x${key.slice(-64)}`;
+      const overview = storage.read('Staking', 'ErasStakersOverview', era, validator) as { pageCount: number };
+      const claimed = (storage.read('Staking', 'ClaimedRewards', era, validator) as number[] | undefined) ?? [];
+      for (let page = 0; page < Math.max(1, overview.pageCount); page += 1) {
+        if (claimed.includes(page)) continue;
+        const ext = runtime.registry.createType('Extrinsic', runtime.decorated.tx.staking!.payoutStakersByPage!(validator, era, page));
+        ext.sign(bot, { blockHash: chain.genesisHash, genesisHash: chain.genesisHash, era: runtime.registry.createType('ExtrinsicEra'), nonce, runtimeVersion: RUNTIME_VERSION as never });
+        chain.submit(ext.toU8a());
+        nonce += 1;
+        sent += 1;
+      }
+    }
+  }
+  return sent;
 }
 
 /** Polkadot for `softstake devnet`: wall-clock blocks every 12 s (sped up), eras of 24 h / speedup. */

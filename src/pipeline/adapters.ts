@@ -14,6 +14,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 const BUILT_IN: Record<string, () => Promise<{ adapter: AdapterModule<unknown> }>> = {
   cosmos: async () => (await import('../../adapters/cosmos/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
   near: async () => (await import('../../adapters/near/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
+  polkadot: async () => (await import('../../adapters/polkadot/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
   tron: async () => (await import('../../adapters/tron/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
   aptos: async () => (await import('../../adapters/aptos/adapter.js')) as unknown as { adapter: AdapterModule<unknown> },
 };

@@ -35,6 +35,7 @@ import { Runtime } from './runtime.js';
 import { genesisPool, poolCalls } from './pools.js';
 import { type EraConfig, plan, stakingCalls, stakingOnInitialize } from './staking.js';
 import { encodeEvents, type EventEntry, Storage } from './state.js';
+import { utilityCalls } from './utility.js';
 
 /** `TransactionStatus` as the node serializes it (`substrate/client/transaction-pool/api/src/lib.rs`): only the block hash for inBlock/finalized. */
 export type TxStatus = 'future' | 'ready' | 'dropped' | 'invalid' | { inBlock: string } | { finalized: string };
@@ -105,7 +106,7 @@ export interface PolkadotChainOptions {
   fees?: FeeSchedule;
   /** Real ms between a transaction entering the pool and the block that includes it. @defaultValue 20 */
   inclusionDelayMs?: number;
-  /** Real ms between a block and its finality (long enough for a client to read the block before it is final). @defaultValue 250 */
+  /** Real ms between a block and its finality (long enough for a client to read the block before it is final); 0: final at once. @defaultValue 250 */
   finalityDelayMs?: number;
   /** Blocks of state kept. @defaultValue 256 */
   statePruning?: number;
@@ -258,10 +259,12 @@ export class PolkadotChain {
     return this.build(Math.max(this.head.time + 1, this.clock.now()));
   }
 
+  private readonly utility = utilityCalls((section, method) => this.callSpec(section, method));
+
   /** The calls the devnet carries out. */
   callSpec(section: string, method: string): CallSpec | undefined {
     const name = `${section}.${method}`;
-    return balancesCalls[name] ?? stakingCalls[name] ?? poolCalls[name];
+    return balancesCalls[name] ?? stakingCalls[name] ?? poolCalls[name] ?? this.utility[name];
   }
 
   /** The fee the devnet charges an extrinsic of `length` bytes carrying this call (without tip). */
@@ -446,6 +449,8 @@ export class PolkadotChain {
       for (const listener of this.finalityListeners) listener(block);
       for (const tx of txs) for (const w of tx.watchers) w({ finalized: block.hash });
     };
+    // 0: final with the block itself (tests that read the chain right after moving its clock).
+    if (this.finalityDelayMs === 0) return finalize();
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       finalize();

@@ -1,0 +1,252 @@
+/**
+ * The Polkadot adapter against the Polkadot (Asset Hub) devnet, in both
+ * modes: the conformance suite, and what the suite does not say about
+ * Polkadot (payouts someone else triggers, exposures in pages, the pool's
+ * reward counter, the refusals before signing).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeAddress } from '@polkadot/util-crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { TxRejectedError } from '../../adapters/errors.js';
+import { accountHex } from '../../adapters/polkadot/client.js';
+import { adapter as polkadot, createPolkadotAdapter, type PolkadotOptions } from '../../adapters/polkadot/adapter.js';
+import { DOT, startPolkadotDevnet, type PolkadotDevnet, type PolkadotDevnetOptions } from '../../adapters/polkadot/devnet.js';
+import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, type ConformanceHarness } from './conformance.js';
+
+const BLOCK_MS = 12_000;
+/** A short era: 12 blocks. */
+const ERA_MS = 12 * BLOCK_MS;
+const FUNDS = 10_000n * DOT;
+const AMOUNT = 100n * DOT;
+/** Staking BondingDuration (28 eras) and the era the unbond happened in, and one to plan. */
+const UNLOCK_MS = 30 * ERA_MS;
+
+interface Fixture {
+  devnet: PolkadotDevnet;
+  custody: string;
+  config(endpoints?: readonly string[], options?: Partial<PolkadotOptions>): AdapterConfig<PolkadotOptions>;
+  adapter(endpoints?: readonly string[], options?: Partial<PolkadotOptions>, onRpc?: (method: string) => void): ChainAdapter;
+  /** The custody address configured, the signer file missing. */
+  readOnlyAdapter(options?: Partial<PolkadotOptions>): ChainAdapter;
+  dispose(): Promise<void>;
+}
+
+async function fixture(mode: 'pool' | 'nominate', devnetOptions: PolkadotDevnetOptions = {}): Promise<Fixture> {
+  const devnet = await startPolkadotDevnet({
+    eraMs: ERA_MS,
+    blockMs: BLOCK_MS,
+    // An example figure (governance sets it): low enough that half the test amount stays above it.
+    minNominatorBond: 10n * DOT,
+    // The adapter reads past blocks' state (an archive node's).
+    statePruning: 1_000_000,
+    // Final with the block: a read right after `advance` sees it (the adapter reads finalized state only).
+    finalityDelayMs: 0,
+    ...devnetOptions,
+  });
+  const account = devnet.createAccount(FUNDS);
+  const dir = await mkdtemp(join(tmpdir(), 'softstake-dot-'));
+  const keyFile = join(dir, 'custody.mnemonic');
+  await writeFile(keyFile, account.mnemonic, { mode: 0o600 });
+  const built: ChainAdapter[] = [];
+  const base: PolkadotOptions = mode === 'pool' ? { mode: 'pool', poolId: 1 } : { mode: 'nominate' };
+  const config = (endpoints: readonly string[] = devnet.wsUrls, options: Partial<PolkadotOptions> = {}): AdapterConfig<PolkadotOptions> => ({
+    name: 'polkadot-devnet',
+    asset: 'DOT',
+    decimals: 10,
+    endpoints: [...endpoints],
+    signer: { file: keyFile },
+    validators: mode === 'pool' ? [] : devnet.validators.slice(0, 2),
+    // Above the suite's suggested 300 ms: polkadot-js decodes answers on the same (shared, loaded) cores.
+    requestTimeoutMs: 1500,
+    options: { ...base, eraDurationMs: ERA_MS, inclusionWaitMs: 1000, pollIntervalMs: 20, ...options },
+  });
+  return {
+    devnet,
+    custody: account.address,
+    config,
+    adapter(endpoints, options, onRpc) {
+      const a = onRpc === undefined ? polkadot.create(config(endpoints, options)) : createPolkadotAdapter(config(endpoints, options), { onRpc });
+      built.push(a);
+      return a;
+    },
+    readOnlyAdapter(options) {
+      const a = polkadot.create({ ...config(undefined, options), signer: { file: join(dir, 'no-such-key') }, address: account.address });
+      built.push(a);
+      return a;
+    },
+    async dispose() {
+      for (const a of built) await a.close();
+      await devnet.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describeAdapterConformance('polkadot (nominate)', async () => {
+  const f = await fixture('nominate');
+  const harness: ConformanceHarness = {
+    devnet: f.devnet,
+    custody: f.custody,
+    sendMethod: 'author_submitExtrinsic',
+    unlockMs: UNLOCK_MS,
+    close: () => f.dispose(),
+    createAdapter: (endpoints) => f.adapter(endpoints),
+    createReadOnlyAdapter: () => f.readOnlyAdapter(),
+    perTargetStake: false,
+    validators: [f.devnet.validators[0]!, f.devnet.validators[1]!],
+    amount: AMOUNT,
+    // Nominated in era n, elected for n + 1, paid when n + 1 ends.
+    rewardPeriodMs: 3 * ERA_MS,
+    unknownValidator: encodeAddress(new Uint8Array(32).fill(7), 0),
+    keys: moduleKeys(polkadot, (file) => ({ ...f.config(), signer: { file } })),
+    fund: async (address, amount) => {
+      f.devnet.chain.endow(accountHex(address), amount);
+    },
+  };
+  return harness;
+});
+
+describeAdapterConformance('polkadot (pool)', async () => {
+  const f = await fixture('pool');
+  const harness: ConformanceHarness = {
+    // Pool rewards reach the pool's reward account when someone pays its validators out: the devnet's bot does, after every advance.
+    devnet: {
+      ...f.devnet,
+      advance(ms: number) {
+        f.devnet.advance(ms);
+        f.devnet.payoutAll();
+      },
+    },
+    custody: f.custody,
+    sendMethod: 'author_submitExtrinsic',
+    unlockMs: UNLOCK_MS,
+    close: () => f.dispose(),
+    createAdapter: (endpoints) => f.adapter(endpoints),
+    createReadOnlyAdapter: () => f.readOnlyAdapter(),
+    validators: ['pool:1'],
+    amount: AMOUNT,
+    rewardPeriodMs: 3 * ERA_MS,
+    unknownValidator: 'pool:2',
+    keys: moduleKeys(polkadot, (file) => ({ ...f.config(), signer: { file } })),
+    fund: async (address, amount) => {
+      f.devnet.chain.endow(accountHex(address), amount);
+    },
+  };
+  return harness;
+});
+
+describe('polkadot adapter', () => {
+  let f: Fixture | undefined;
+  afterEach(async () => {
+    await f?.dispose();
+    f = undefined;
+  });
+
+  /** Harvests from `checkpoint`, checking no id comes twice; returns the new checkpoint. */
+  const harvestInto = async (adapter: ChainAdapter, events: RewardEvent[], checkpoint: string | null): Promise<string> => {
+    const result = await claimAndHarvest(adapter, checkpoint);
+    const seen = new Set(events.map((e) => e.id));
+    for (const e of result.events) expect(seen.has(e.id)).toBe(false);
+    events.push(...result.events);
+    return result.checkpoint;
+  };
+
+  it('nominate: over several eras, payouts the custody claims and payouts another account triggers are each reported once, equal to what the devnet paid', async () => {
+    f = await fixture('nominate');
+    const requests: string[] = [];
+    const adapter = f.adapter(undefined, undefined, (m) => requests.push(m));
+    const events: RewardEvent[] = [];
+    let checkpoint: string | null = null;
+    await adapter.delegate(f.devnet.validators[0]!, 123n * DOT + 456_789n);
+    for (let era = 0; era < 6; era += 1) {
+      f.devnet.nextEra();
+      // Someone else pays some eras out before the custody's own claim does.
+      if (era % 2 === 1) expect(f.devnet.payoutAll()).toBeGreaterThan(0);
+      if (era === 2) await adapter.delegate(f.devnet.validators[1]!, 7n * DOT + 3n);
+      if (era === 3) await adapter.undelegate(f.devnet.validators[0]!, 11n * DOT);
+      if (era % 2 === 0) checkpoint = await harvestInto(adapter, events, checkpoint);
+    }
+    checkpoint = await harvestInto(adapter, events, checkpoint);
+    const truth = f.devnet.truth.of(f.custody);
+    expect(truth.paid).toBeGreaterThan(0n);
+    expect(sumOf(events)).toBe(truth.net);
+    // The bot's payouts are in: events from extrinsics the custody did not sign.
+    expect(events.length).toBeGreaterThan(3);
+    for (const e of events) expect(f.devnet.validators).toContain(e.validator);
+    // Nothing left to claim; the bond grew by nothing (payee Stash: rewards are liquid).
+    expect((await adapter.due(checkpoint)).filter((d) => d.action.kind === 'claim')).toEqual([]);
+    const position = await adapter.position();
+    expect(position.pendingRewards).toBe(0n);
+    expect(position.bonded).toBe(123n * DOT + 456_789n + 7n * DOT + 3n - 11n * DOT);
+
+    // Cost of a poll (position) and of a harvest with nothing new.
+    requests.length = 0;
+    await adapter.position();
+    const poll = requests.length;
+    requests.length = 0;
+    await adapter.harvest(checkpoint);
+    console.log(`polkadot nominate: position ${poll} requests, harvest with nothing new ${requests.length}`);
+  });
+
+  it('nominate: refuses before signing what the chain would refuse or do otherwise', async () => {
+    f = await fixture('nominate', { minNominatorBond: 250n * DOT });
+    const adapter = f.adapter();
+    const refused = async (promise: Promise<unknown>, code: string): Promise<void> => {
+      const error = await promise.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(TxRejectedError);
+      expect((error as TxRejectedError).code).toBe(code);
+      expect((error as TxRejectedError).included).toBe(false);
+    };
+    const v0 = f.devnet.validators[0]!;
+    await refused(adapter.sign({ kind: 'delegate', validator: v0, amount: 249n * DOT }), 'below-minimum');
+    await refused(adapter.sign({ kind: 'undelegate', validator: v0, amount: DOT }), 'not-bonded');
+    await refused(adapter.sign({ kind: 'claim', validators: [v0] }), 'nothing-due');
+    await adapter.delegate(v0, 300n * DOT);
+    // 100 DOT would stay bonded: below MinNominatorBond while nominating (staking `unbond`: InsufficientBond).
+    await refused(adapter.sign({ kind: 'undelegate', validator: v0, amount: 200n * DOT }), 'insufficient-bond');
+    // The limit the planner reads is the one the chain applies.
+    expect((await adapter.limits()).minStake).toBe(1n);
+    expect((await f.readOnlyAdapter().limits()).reserve).toBe(100_000_000n);
+  });
+
+  it('pool: rewards are the PaidOut events (bond_extra and unbond pay out first), unbonding by points, withdrawal after BondingDuration', async () => {
+    f = await fixture('pool');
+    const requests: string[] = [];
+    const adapter = f.adapter(undefined, undefined, (m) => requests.push(m));
+    const events: RewardEvent[] = [];
+    let checkpoint: string | null = null;
+    await adapter.delegate('pool:1', 50n * DOT);
+    f.devnet.nextEra();
+    f.devnet.nextEra();
+    f.devnet.payoutAll();
+    // bond_extra pays the pending rewards first: a reward the receipt lists and harvest reports under its hash.
+    const extra = await adapter.delegate('pool:1', 25n * DOT);
+    expect(sumOf(extra.moved.filter((m) => m.kind === 'reward'))).toBeGreaterThan(0n);
+    f.devnet.nextEra();
+    f.devnet.payoutAll();
+    const unbond = await adapter.undelegate('pool:1', 30n * DOT);
+    expect(sumOf(unbond.moved.filter((m) => m.kind === 'reward'))).toBeGreaterThan(0n);
+    checkpoint = await harvestInto(adapter, events, checkpoint);
+    expect(events.some((e) => e.id.startsWith(extra.hash))).toBe(true);
+    expect(events.some((e) => e.id.startsWith(unbond.hash))).toBe(true);
+    let position = await adapter.position();
+    expect(position.bonded).toBe(45n * DOT);
+    expect(position.unbonding).toEqual([expect.objectContaining({ validator: 'pool:1', amount: 30n * DOT })]);
+    for (let i = 0; i < 29; i += 1) f.devnet.nextEra();
+    f.devnet.payoutAll();
+    position = await adapter.position();
+    expect(position.withdrawable).toBe(30n * DOT);
+    requests.length = 0;
+    await harvestInto(adapter, events, checkpoint);
+    console.log(`polkadot pool: harvest job with a claim and a withdrawal ${requests.length} requests`);
+    expect((await adapter.position()).withdrawable).toBe(0n);
+    expect(sumOf(events)).toBe(f.devnet.truth.of(f.custody).net);
+    requests.length = 0;
+    await adapter.position();
+    console.log(`polkadot pool: position ${requests.length} requests`);
+  });
+});
