@@ -395,7 +395,26 @@ describe('loadConfig: files', () => {
         commissionBps: 1000,
         distribution: { schedule: '0 0 * * *', timezone: 'UTC' },
       },
+      ...Object.fromEntries(
+        (
+          [
+            ['TRX', 6],
+            ['APT', 8],
+            ['DOT', 10],
+          ] as const
+        ).map(([symbol, decimals]) => [
+          symbol,
+          { symbol, decimals, minHolding: 10n ** BigInt(decimals), cap: null, commissionBps: 1000, distribution: { schedule: '0 0 * * *', timezone: 'UTC' } },
+        ]),
+      ),
     });
+    expect(Object.values(config.chains).map((c) => [c.kind, c.asset])).toEqual([
+      ['cosmos', 'ATOM'],
+      ['near', 'NEAR'],
+      ['tron', 'TRX'],
+      ['aptos', 'APT'],
+      ['polkadot', 'DOT'],
+    ]);
   });
 
   it('a missing file is a ConfigError saying it could not be read', async () => {
