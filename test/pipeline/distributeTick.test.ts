@@ -74,6 +74,14 @@ describe('distribute jobs', () => {
     }
   });
 
+  it('a tick before the first balance change completes with nothing to do (seen in the soak: a tick run late after Redis was flushed)', async () => {
+    const job = await queues.distribute.add('distribute', { asset: 'ATOM', periodEnd: ms('2026-02-28T00:00:00Z') });
+    const outcome = await settle(job);
+    expect(outcome.state, outcome.reason).toBe('completed');
+    expect((await queues.distribute.getJob(job.id!))!.returnvalue).toMatchObject({ distributions: [], waiting: true });
+    expect(await distributions()).toEqual([]);
+  });
+
   it('closes the period at a tick', async () => {
     const outcome = await settle(await queues.distribute.add('distribute', { asset: 'ATOM', periodEnd: ms('2026-03-05T00:00:00Z') }));
     expect(outcome.state, outcome.reason).toBe('completed');

@@ -42,15 +42,19 @@ export async function distributeAsset(ctx: PipelineContext, symbol: string, peri
   }
   if (periodEnd > ctx.now()) throw new RetryableError(`${symbol}: the period ending ${new Date(periodEnd).toISOString()} has not ended yet`);
 
-  const any = await ctx.pool.query('SELECT 1 FROM balance_changes WHERE asset = $1 LIMIT 1', [symbol]);
-  if (any.rowCount === 0) {
-    // Nothing to close before the exchange reports a first balance: not a failure.
-    ctx.logger.debug({ asset: symbol }, 'no balance changes yet; nothing to distribute');
+  const last = await ctx.pool.query<{ last_period_end: string | null; first_change: string | null }>(
+    `SELECT last_period_end, (SELECT min(at) FROM balance_changes WHERE asset = $1) AS first_change FROM ledger_assets WHERE symbol = $1`,
+    [symbol],
+  );
+  const lastEnd = last.rows[0]?.last_period_end == null ? null : toMillis(last.rows[0].last_period_end);
+  const firstChange = last.rows[0]?.first_change == null ? null : toMillis(last.rows[0].first_change);
+  // Nothing to close before the exchange reports a first balance, nor at a
+  // tick before it (the first change came after this tick's time, e.g. a
+  // tick run late after Redis lost the queue): not a failure.
+  if (firstChange === null || (lastEnd === null && periodEnd <= firstChange)) {
+    ctx.logger.debug({ asset: symbol }, 'no balance changes before this period end; nothing to distribute');
     return { distributions: [], waiting: true };
   }
-
-  const last = await ctx.pool.query<{ last_period_end: string | null }>('SELECT last_period_end FROM ledger_assets WHERE symbol = $1', [symbol]);
-  const lastEnd = last.rows[0]?.last_period_end == null ? null : toMillis(last.rows[0].last_period_end);
   const distributions: DistributeSummary['distributions'] = [];
   if (lastEnd !== null && periodEnd < lastEnd) {
     // A tick that ran late (its worker crashed) after a later tick closed
