@@ -434,6 +434,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const harvestsBefore = doneBefore('harvest');
     const distributesBefore = doneBefore('distribute');
     const unpaid = () => chains.filter((c) => c.local.controls!.truth.of(c.custody).paid === 0n).map((c) => c.name);
+    if (unpaid().length > 0) log(`settling; no devnet payment yet on ${unpaid().join(', ')}`);
     const settleEnd = Date.now() + 180_000;
     let settled = false;
     while (Date.now() < settleEnd) {
