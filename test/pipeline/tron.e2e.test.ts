@@ -139,8 +139,8 @@ describe('TRX on the TRON devnet, end to end', () => {
     // In a block (the full node's pending state shows it before): WithdrawExpireUnfreeze paid back what was unfrozen.
     const withdrawn = (): bigint =>
       [...devnet.chain.txs.values()].filter((t) => t.owner === custody && t.tx.contract.kind === 'WithdrawExpireUnfreezeContract').reduce((sum, t) => sum + (t.result.withdrawExpireAmount ?? 0n), 0n);
-    await until(() => withdrawn() >= unfrozen && devnet.account(custody)!.unfrozenV2.length === 0, 'the expired unfreezes withdrawn', 30_000);
-    expect(devnet.account(custody)!.unfrozenV2).toEqual([]);
+    // (A later unfreeze of the same rebalance may still be pending: only the expired ones are withdrawn.)
+    await until(() => withdrawn() >= unfrozen, 'the expired unfreezes withdrawn', 30_000);
     await until(async () => claims() === 3 && (await recorded()) === devnet.truth.of(custody).paid, 'the third claim, recorded', 30_000);
 
     const history = await api(port, 'GET', '/v1/users/alice/rewards');
