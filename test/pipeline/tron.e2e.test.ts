@@ -79,9 +79,15 @@ describe('TRX on the TRON devnet, end to end', () => {
   it('freezes and votes 2:1, claims once a day, re-votes, unfreezes and withdraws; rewards credited once, fees booked', async () => {
     const [sr0, sr1] = devnet.witnesses as [string, string];
     const at = new Date(Date.now() - 60_000).toISOString();
+    // Dated now, as an exchange would: a distribution (every 2 s here) may close a period between the dating and
+    // the request's arrival, and the ledger then refuses it; the exchange dates it again (seen in CI, under load).
     const change = async (id: string, user: string, delta: bigint): Promise<void> => {
-      const posted = await api(port, 'POST', '/v1/balance-changes', { changes: [{ id, user, asset: 'TRX', delta: delta.toString(), at: new Date().toISOString() }] });
-      expect(posted.status, JSON.stringify(posted.body)).toBe(200);
+      for (let attempt = 1; ; attempt++) {
+        const posted = await api(port, 'POST', '/v1/balance-changes', { changes: [{ id, user, asset: 'TRX', delta: delta.toString(), at: new Date().toISOString() }] });
+        if (posted.status === 400 && attempt < 5 && JSON.stringify(posted.body).includes('last closed period end')) continue;
+        expect(posted.status, JSON.stringify(posted.body)).toBe(200);
+        return;
+      }
     };
     // Frozen for ENERGY: no staked bandwidth, so past the free 600 bytes a day each transaction burns TRX (a fee to book).
     const frozen = (): bigint => devnet.account(custody)!.frozenV2.ENERGY;
@@ -136,10 +142,11 @@ describe('TRX on the TRON devnet, end to end', () => {
     // Votes were cut before the unfreeze: Tron Power still covers them, nothing was scaled.
     expect(voted()).toBe(frozen());
     devnet.advance(DAY + CYCLE);
-    // In a block (the full node's pending state shows it before): WithdrawExpireUnfreeze paid back what was unfrozen.
-    const withdrawn = (): bigint =>
-      [...devnet.chain.txs.values()].filter((t) => t.owner === custody && t.tx.contract.kind === 'WithdrawExpireUnfreezeContract').reduce((sum, t) => sum + (t.result.withdrawExpireAmount ?? 0n), 0n);
-    // (A later unfreeze of the same rebalance may still be pending: only the expired ones are withdrawn.)
+    // In a block (the full node's pending state shows it before): what was unfrozen is paid back, by
+    // WithdrawExpireUnfreeze or by any later UnfreezeBalanceV2, which pays expired entries out first
+    // (UnfreezeBalanceV2Actuator.unfreezeExpire; seen in CI, when a rebalance unfroze again before the withdrawal).
+    const withdrawn = (): bigint => [...devnet.chain.txs.values()].filter((t) => t.owner === custody).reduce((sum, t) => sum + (t.result.withdrawExpireAmount ?? 0n), 0n);
+    // (A later unfreeze of the same rebalance may still be pending: only the expired ones are paid back.)
     await until(() => withdrawn() >= unfrozen, 'the expired unfreezes withdrawn', 30_000);
     await until(async () => claims() === 3 && (await recorded()) === devnet.truth.of(custody).paid, 'the third claim, recorded', 30_000);
 
