@@ -15,7 +15,7 @@ import { accountHex } from '../../adapters/polkadot/client.js';
 import { adapter as polkadot, createPolkadotAdapter, type PolkadotOptions } from '../../adapters/polkadot/adapter.js';
 import { DOT, startPolkadotDevnet, type PolkadotDevnet, type PolkadotDevnetOptions } from '../../adapters/polkadot/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, type ConformanceHarness, type LackingDevnet } from './conformance.js';
 
 const BLOCK_MS = 12_000;
 /** A short era: 12 blocks. */
@@ -86,6 +86,19 @@ async function fixture(mode: 'pool' | 'nominate', devnetOptions: PolkadotDevnetO
   };
 }
 
+/**
+ * A node that is not archival: it keeps 8 blocks of state (polkadot-sdk
+ * `--state-pruning <n>`, substrate/client/state-db; a read of a discarded
+ * block answers `State already discarded`, client/rpc-api/src/state/error.rs
+ * 4003), and a checkpoint 30 blocks back, so the harvest's first read is gone.
+ */
+async function lackingArchive(mode: 'pool' | 'nominate'): Promise<LackingDevnet> {
+  const g = await fixture(mode, { statePruning: 8 });
+  const from = g.devnet.chain.head.number;
+  for (let i = 0; i < 30; i += 1) g.devnet.chain.newBlock();
+  return { adapter: g.adapter(), dependency: 'archival', checkpoint: JSON.stringify({ v: 1, block: from }), close: () => g.dispose() };
+}
+
 describeAdapterConformance('polkadot (nominate)', async () => {
   const f = await fixture('nominate');
   const harness: ConformanceHarness = {
@@ -106,6 +119,7 @@ describeAdapterConformance('polkadot (nominate)', async () => {
     fund: async (address, amount) => {
       f.devnet.chain.endow(accountHex(address), amount);
     },
+    lacking: () => lackingArchive('nominate'),
   };
   return harness;
 });
@@ -135,6 +149,7 @@ describeAdapterConformance('polkadot (pool)', async () => {
     fund: async (address, amount) => {
       f.devnet.chain.endow(accountHex(address), amount);
     },
+    lacking: () => lackingArchive('pool'),
   };
   return harness;
 });
