@@ -31,7 +31,7 @@ import type { ListenerFault } from '../devnet/listeners.js';
 import { startDevnetServer } from '../devnet/server.js';
 import { DOT, type GenesisValidator, type IncludedExtrinsic, PolkadotChain, type PolkadotChainOptions } from './devnet/chain.js';
 import { polkadotRouter } from './devnet/rpc.js';
-import { RUNTIME_VERSION } from './devnet/runtime.js';
+import { metadataWithout, RUNTIME_VERSION } from './devnet/runtime.js';
 
 export { DOT, PolkadotChain } from './devnet/chain.js';
 export type { Block, IncludedExtrinsic, TxStatus } from './devnet/chain.js';
@@ -45,6 +45,13 @@ export interface PolkadotDevnetOptions extends Omit<PolkadotChainOptions, 'valid
   listeners?: number;
   /** Ports to listen on; 0 or absent: any free port. */
   ports?: number[];
+  /**
+   * Pallets left out of the metadata the devnet serves (`Staking`,
+   * `NominationPools`): a node of a chain without them, such as the relay
+   * chain after the Asset Hub migration. The chain still runs them.
+   * @defaultValue none
+   */
+  metadataWithout?: string[];
 }
 
 /** An account the devnet made, with its key. */
@@ -120,7 +127,7 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
       name: 'polkadot devnet',
       count: options.listeners ?? (options.ports?.length || 2),
       ...(options.ports ? { ports: options.ports } : {}),
-      jsonRpc: polkadotRouter(chain),
+      jsonRpc: options.metadataWithout === undefined ? polkadotRouter(chain) : polkadotRouter(chain, metadataWithout(options.metadataWithout)),
       // jsonrpsee's default max request size is 10 MiB (sc-rpc-server `RPC_MAX_PAYLOAD_DEFAULT` [recalled]).
       maxBodyBytes: 10 * 1024 * 1024,
     });
