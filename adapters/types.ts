@@ -275,7 +275,8 @@ export type PreflightStatus =
  * - `custody`: one, named by the custody address: the account exists and
  *   its liquid balance pays the fees (a failure when it cannot pay one
  *   delegation's fee above the reserve), with a warning when what it holds
- *   is below the minimum stake.
+ *   is below the minimum stake. NEAR adds one named `access-key`: the
+ *   signer file's key is a full-access key of the account (else failure).
  * - `validator`: one per configured validator or pool, named by its
  *   address: it exists (else failure), is active and not jailed (else
  *   warning), accepts delegations, and its commission (in `detail`).

@@ -10,6 +10,8 @@
  * E4. TRON adapter: the same, with a crowd voting for the custody's SRs.
  * E5. Aptos adapter: the same, with a crowd delegating to the custody's
  *     delegation pools.
+ * E6. Polkadot adapter, in both modes: the same, with a crowd nominating
+ *     the custody's validators (nominate) or joining its pool (pool).
  *
  * An adapter's calls must depend on the custody account's validators and
  * transactions only, never on how many other accounts use the chain.
@@ -23,6 +25,9 @@ import { join } from 'node:path';
 import { DirectSecp256k1Wallet } from '@cosmjs/proto-signing';
 import { GasPrice, SigningStargateClient } from '@cosmjs/stargate';
 import { KeyPair } from 'near-api-js';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { u8aToHex } from '@polkadot/util';
 
 import { adapter as cosmos, type CosmosChainAdapter, type CosmosOptions } from '../adapters/cosmos/adapter.js';
 import { createFundedAccount, startCosmosDevnet, type CosmosDevnet } from '../adapters/cosmos/devnet.js';
@@ -32,6 +37,9 @@ import { adapter as tron, type TronOptions } from '../adapters/tron/adapter.js';
 import { startTronDevnet, TRX, type TronDevnet } from '../adapters/tron/devnet.js';
 import { adapter as aptos, type AptosOptions } from '../adapters/aptos/adapter.js';
 import { ONE_APT, startAptosDevnet } from '../adapters/aptos/devnet.js';
+import { adapter as polkadot, type PolkadotOptions } from '../adapters/polkadot/adapter.js';
+import { DOT, startPolkadotDevnet, type PolkadotDevnet } from '../adapters/polkadot/devnet.js';
+import { RUNTIME_VERSION } from '../adapters/polkadot/devnet/runtime.js';
 import type { AdapterConfig, ChainAdapter } from '../adapters/types.js';
 import { atInterrupt } from './interrupt.js';
 import { check, count, ratio, say, seconds, timed, type SummaryRow } from './report.js';
@@ -49,7 +57,15 @@ export interface ChainBenchOptions {
   tronCrowd: number;
   /** Other delegators in the Aptos pools when that adapter's calls are counted again. @defaultValue 100 */
   aptosCrowd?: number;
+  /** Other nominators (nominate) or pool members (pool) when the Polkadot adapter's calls are counted again. @defaultValue 100 */
+  polkadotCrowd?: number;
+  /** Runs only this adapter's part of E (`cosmos-devnet` is E1). @defaultValue all */
+  chain?: ChainPart;
 }
+
+/** The parts of E, by chain. */
+export const CHAIN_PARTS = ['cosmos-devnet', 'cosmos', 'near', 'tron', 'aptos', 'polkadot'] as const;
+export type ChainPart = (typeof CHAIN_PARTS)[number];
 
 const HOUR_MS = 3_600_000;
 const ATOM = 1_000_000n;
@@ -344,7 +360,7 @@ function callRows(adapter: string, crowdLabel: string, alone: CallCounts, crowde
       value: calls(value),
       baseline: `alone ${calls(base)}`,
       ratio: ratio(value / base),
-      target: allowed === 0 ? '1.00x' : `1.00x ±${allowed} call`,
+      target: allowed === 0 ? '1.00x' : `1.00x ±${allowed} call${allowed === 1 ? '' : 's'}`,
       met: Math.abs(value - base) <= allowed,
     };
   };
@@ -562,7 +578,137 @@ async function benchAptosAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
   }
 }
 
-/** Part E: block production of the Cosmos devnet, then the adapters' RPC calls alone and in a crowd. */
+// ---- Polkadot. ----
+
+const DOT_BLOCK_MS = 12_000;
+/** A short era: 12 blocks (the devnet's clock is frozen; `nextEra` moves it). */
+const DOT_ERA_MS = 12 * DOT_BLOCK_MS;
+
+/**
+ * Signs `calls` as `pair` with consecutive nonces from `nonce`, immortal,
+ * and puts them in the devnet's pool (what a wallet would submit); the next
+ * block includes them.
+ */
+function submitAs(devnet: PolkadotDevnet, pair: KeyringPair, nonce: number, calls: unknown[]): void {
+  const { runtime } = devnet.chain;
+  calls.forEach((call, i) => {
+    const ext = runtime.registry.createType('Extrinsic', call);
+    ext.sign(pair, { blockHash: devnet.chain.genesisHash, genesisHash: devnet.chain.genesisHash, era: runtime.registry.createType('ExtrinsicEra'), nonce: nonce + i, runtimeVersion: RUNTIME_VERSION as never });
+    const { status } = devnet.chain.submit(ext.toU8a());
+    check(status === 'ready', `the devnet did not take extrinsic ${i} of ${pair.address}: ${status}`);
+  });
+}
+
+/** E6, one mode. */
+async function benchPolkadotMode(mode: 'nominate' | 'pool', crowdSize: number): Promise<SummaryRow[]> {
+  const crowdLabel = mode === 'pool' ? 'other members of its pool' : 'other nominators of its validators';
+  say(
+    `\nE6. Polkadot adapter, mode ${mode}, custody ${mode === 'pool' ? 'in pool 1' : 'nominating 2 validators'}: requests (rpcRequests()) per position() and per harvest job (due claims, harvest) after an era, alone vs ${count(crowdSize)} ${crowdLabel}; ${ROUNDS} rounds, medians`,
+  );
+  // The crowd's keys, funded at genesis: the custody measured alone shares the chain with accounts that do not stake yet.
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 0 });
+  const crowd = Array.from({ length: crowdSize }, (_, i) => keyring.addFromUri(`//softstake-bench-crowd-${i}`));
+  const devnet = await startPolkadotDevnet({
+    eraMs: DOT_ERA_MS,
+    blockMs: DOT_BLOCK_MS,
+    minNominatorBond: 10n * DOT,
+    // The adapter reads past blocks' state (an archive node's); final with the block.
+    statePruning: 1_000_000,
+    finalityDelayMs: 0,
+    endowed: Object.fromEntries(crowd.map((p) => [u8aToHex(p.publicKey), 1_000n * DOT])),
+  });
+  const keys = await keyDirectory();
+  let adapter: ChainAdapter | undefined;
+  try {
+    const account = devnet.createAccount(10_000n * DOT);
+    const file = await keys.write('custody.mnemonic', account.mnemonic);
+    const validators = devnet.validators.slice(0, 2);
+    const config: AdapterConfig<PolkadotOptions> = {
+      name: 'polkadot-bench',
+      asset: 'DOT',
+      decimals: 10,
+      endpoints: [...devnet.wsUrls],
+      signer: { file },
+      validators: mode === 'pool' ? [] : validators,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      options: { ...(mode === 'pool' ? { mode: 'pool', poolId: 1 } : { mode: 'nominate' }), eraDurationMs: DOT_ERA_MS, inclusionWaitMs: 10_000, pollIntervalMs: 20 },
+    };
+    adapter = polkadot.create(config);
+    const custody = adapter;
+    const target = mode === 'pool' ? 'pool:1' : validators[0]!;
+    await custody.delegate(target, 100n * DOT);
+    // Pool rewards reach the pool when someone pays its validators out: the devnet's bot does, every era, as validators' bots do.
+    const nextEra = (): void => {
+      devnet.nextEra();
+      if (mode === 'pool') devnet.payoutAll();
+    };
+    // Bonded in era n, exposed from n + 1, paid when n + 1 ends.
+    nextEra();
+    nextEra();
+    nextEra();
+    let checkpoint = (await harvestJob(custody, null)).checkpoint;
+
+    // Nominate: a claim per validator per era, one Rewarded each. Pool: one claim_payout, one PaidOut.
+    const expected: RoundExpectation = mode === 'pool' ? { targets: 1, claims: 1, events: 1 } : { targets: 2, claims: 2, events: 2 };
+    const measure = async (): Promise<CallCounts> => {
+      const measured = await measureRounds(custody, nextEra, expected, checkpoint);
+      checkpoint = measured.checkpoint;
+      return measured.counts;
+    };
+
+    const alone = await measure();
+    say(`  baseline: custody alone ${mode === 'pool' ? "with the pool's depositor" : "with the validators' self-bonds"}: position ${listOf(alone.position)}; harvest after an era ${listOf(alone.harvest)}; harvest in the same era ${listOf(alone.idleHarvest)}`);
+
+    const setup = await timed(async () => {
+      const tx = devnet.chain.runtime.decorated.tx;
+      crowd.forEach((pair, i) => {
+        const amount = 20n * DOT + BigInt(i);
+        if (mode === 'pool') submitAs(devnet, pair, 0, [tx.nominationPools!.join!(amount, 1)]);
+        else submitAs(devnet, pair, 0, [tx.staking!.bond!(amount, { Staked: null }), tx.staking!.nominate!(validators.map((v) => ({ Id: v })))]);
+      });
+      devnet.chain.newBlock();
+      // Their stake is exposed from the next era on: one era in which the crowd is elected, one that pays it.
+      nextEra();
+      nextEra();
+      checkpoint = (await harvestJob(custody, checkpoint)).checkpoint;
+    });
+    const staking = crowd.filter((p) => {
+      const hex = u8aToHex(p.publicKey);
+      return mode === 'pool' ? devnet.chain.best.read('NominationPools', 'PoolMembers', hex) !== undefined : devnet.chain.best.read('Staking', 'Ledger', hex) !== undefined;
+    }).length;
+    check(staking === crowdSize, `${staking} of ${crowdSize} crowd accounts ${mode === 'pool' ? 'joined the pool' : 'bonded'}`);
+    say(`  setup: ${count(crowdSize)} accounts, each ${mode === 'pool' ? 'joining pool 1' : 'bonding and nominating both validators'} in one block, then two eras: ${seconds(setup.seconds)}`);
+
+    const crowded = await measure();
+    say(`  with ${count(crowdSize)} ${crowdLabel}: position ${listOf(crowded.position)}; harvest after an era ${listOf(crowded.harvest)}; harvest in the same era ${listOf(crowded.idleHarvest)}`);
+    say(`  checks: every harvest after an era claimed ${expected.claims === 1 ? 'once' : 'each validator\'s page'} and reported ${expected.events === 1 ? 'one reward' : 'a reward per validator'}; a second harvest in the era found nothing`);
+
+    // The wait for a claim's finality polls the head: an inclusion poll or three more or less is timing (seen: 79 against 82 alone).
+    return callRows(`polkadot adapter (${mode})`, `${count(crowdSize)} ${mode === 'pool' ? 'members' : 'nominators'}`, alone, crowded, 3);
+  } finally {
+    await adapter?.close();
+    await devnet.close();
+    await keys.remove();
+  }
+}
+
+/** E6. */
+async function benchPolkadotAdapter(o: ChainBenchOptions): Promise<SummaryRow[]> {
+  const crowdSize = o.polkadotCrowd ?? 100;
+  return [...(await benchPolkadotMode('nominate', crowdSize)), ...(await benchPolkadotMode('pool', crowdSize))];
+}
+
+/** Part E: block production of the Cosmos devnet, then the adapters' RPC calls alone and in a crowd; `o.chain` picks one. */
 export async function benchChains(options: ChainBenchOptions): Promise<SummaryRow[]> {
-  return [...(await benchBlockProduction(options)), ...(await benchCosmosAdapter(options)), ...(await benchNearAdapter(options)), ...(await benchTronAdapter(options)), ...(await benchAptosAdapter(options))];
+  const parts: [ChainPart, (o: ChainBenchOptions) => Promise<SummaryRow[]>][] = [
+    ['cosmos-devnet', benchBlockProduction],
+    ['cosmos', benchCosmosAdapter],
+    ['near', benchNearAdapter],
+    ['tron', benchTronAdapter],
+    ['aptos', benchAptosAdapter],
+    ['polkadot', benchPolkadotAdapter],
+  ];
+  const rows: SummaryRow[] = [];
+  for (const [part, run] of parts) if (options.chain === undefined || options.chain === part) rows.push(...(await run(options)));
+  return rows;
 }

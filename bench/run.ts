@@ -11,8 +11,8 @@
  * D. `softstake start` idle with no chains: start-to-ready, RSS, SIGTERM,
  *    against `softstake --help` and a bare node process.
  * E. The chains, in-process (no PostgreSQL): Cosmos devnet blocks/s with
- *    many delegators against the genesis state, and the Cosmos and NEAR
- *    adapters' RPC calls per poll and per harvest, alone against a crowd.
+ *    many delegators against the genesis state, and each chain adapter's
+ *    RPC calls per poll and per harvest, alone against a crowd.
  *
  * Every figure is compared with a baseline measured in the same run, on the
  * same machine; nothing here passes or fails except the invariant checks,
@@ -26,7 +26,7 @@ import pg from 'pg';
 import { MAX_BATCH } from '../src/api/v1/balanceChanges.js';
 import { BENCH_SERVER_URL } from './benchDatabase.js';
 import { benchApi } from './apiBench.js';
-import { benchChains } from './chainBench.js';
+import { benchChains, CHAIN_PARTS, type ChainPart } from './chainBench.js';
 import { benchDistribution } from './distributionBench.js';
 import { benchIdle } from './idleBench.js';
 import { benchImport } from './importBench.js';
@@ -53,6 +53,9 @@ const USAGE = `usage: npm run bench -- [options]
   --near-crowd <n>    other stakers when the NEAR adapter's calls are counted (default 50)
   --tron-crowd <n>    other voters when the TRON adapter's calls are counted (default 100)
   --aptos-crowd <n>   other delegators when the Aptos adapter's calls are counted (default 100)
+  --polkadot-crowd <n>
+                      other nominators / pool members when the Polkadot adapter's calls are counted (default 100)
+  --chain <name>      with --only chains: only ${CHAIN_PARTS.join(', ')} (default all)
   --only <part>       ${PARTS.join(', ')} (default all)
   --keep              keep the bench databases (prints their names) for EXPLAIN
 server (all parts but chains): $SOFTSTAKE_BENCH_DATABASE_URL, else $SOFTSTAKE_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test
@@ -83,6 +86,8 @@ function options() {
       'near-crowd': { type: 'string' },
       'tron-crowd': { type: 'string' },
       'aptos-crowd': { type: 'string' },
+      'polkadot-crowd': { type: 'string' },
+      chain: { type: 'string' },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -94,6 +99,9 @@ function options() {
   }
   if (values.only !== undefined && !(PARTS as readonly string[]).includes(values.only)) {
     throw new Error(`--only: expected ${PARTS.join(', ')}, got ${JSON.stringify(values.only)}\n${USAGE}`);
+  }
+  if (values.chain !== undefined && !(CHAIN_PARTS as readonly string[]).includes(values.chain)) {
+    throw new Error(`--chain: expected ${CHAIN_PARTS.join(', ')}, got ${JSON.stringify(values.chain)}\n${USAGE}`);
   }
   const apiBatch = positive('api-batch', values['api-batch'], 1_000);
   if (apiBatch > MAX_BATCH) throw new Error(`--api-batch: the API takes at most ${MAX_BATCH} changes per request, got ${apiBatch}\n${USAGE}`);
@@ -113,6 +121,8 @@ function options() {
     nearCrowd: positive('near-crowd', values['near-crowd'], 50),
     tronCrowd: positive('tron-crowd', values['tron-crowd'], 100),
     aptosCrowd: positive('aptos-crowd', values['aptos-crowd'], 100),
+    polkadotCrowd: positive('polkadot-crowd', values['polkadot-crowd'], 100),
+    chain: values.chain as ChainPart | undefined,
     only: values.only as Part | undefined,
     keep: values.keep,
   };
@@ -142,8 +152,9 @@ async function main(): Promise<void> {
   say(
     `sizes: distribute ${count(o.users)} users, naive ${count(o.naiveUsers)} users, import ${count(o.changes)} changes, ` +
       `api ${count(o.apiChanges)} changes of ${count(o.apiUsers)} users, idle ${o.idleRuns} runs of ${o.idleSeconds} s, ` +
-      `chains ${count(o.chainBlocks)} blocks with ${count(o.chainDelegators)} delegators, crowds of ${count(o.cosmosCrowd)} (cosmos), ${count(o.nearCrowd)} (near), ${count(o.tronCrowd)} (tron) and ${count(o.aptosCrowd)} (aptos)` +
-      (o.only ? `; only ${o.only}` : ''),
+      `chains ${count(o.chainBlocks)} blocks with ${count(o.chainDelegators)} delegators, crowds of ${count(o.cosmosCrowd)} (cosmos), ${count(o.nearCrowd)} (near), ${count(o.tronCrowd)} (tron), ${count(o.aptosCrowd)} (aptos) and ${count(o.polkadotCrowd)} (polkadot)` +
+      (o.only ? `; only ${o.only}` : '') +
+      (o.chain ? `, chain ${o.chain}` : ''),
   );
   const runs = (part: Part) => o.only === undefined || o.only === part;
   const rows: SummaryRow[] = [];

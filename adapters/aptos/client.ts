@@ -65,6 +65,8 @@ export interface Ledger {
   chainId: number;
   epoch: bigint;
   version: bigint;
+  /** `oldest_ledger_version`: the first version the node has not pruned. */
+  oldestVersion: bigint;
   /** µs */
   timestampUs: bigint;
 }
@@ -250,7 +252,7 @@ export class AptosClient {
     if (this.options.chainId !== undefined && info.chain_id !== this.options.chainId) {
       throw new ChainProtocolError(this.name, `endpoint serves chain id ${info.chain_id}, the config expects ${this.options.chainId}`);
     }
-    return { chainId: info.chain_id, epoch: info.epoch, version: info.ledger_version, timestampUs: info.ledger_timestamp };
+    return { chainId: info.chain_id, epoch: info.epoch, version: info.ledger_version, oldestVersion: info.oldest_ledger_version, timestampUs: info.ledger_timestamp };
   }
 
   /** A `#[view]` function's values at `version`, posted as JSON (the SDK's BCS form would fetch the module ABI first). */

@@ -69,6 +69,9 @@ async function transactionsBetween(client: AptosClient, custody: string, from: b
     const want = to - next > 100n ? 100 : Number(to - next);
     const page = await client.accountTransactions(custody, next, want);
     if (page.length === 0) throw new ChainProtocolError(client.name, `the node lists no transaction of ${custody} from sequence number ${next}, below its ${to} (pruned history? set options.historyFromSequence)`);
+    // A pruned start answers with the first kept transaction (storage/indexer_schemas/src/utils.rs
+    // `AccountOrderedTransactionsIter`): skipping the gap would miss the custody's own flows.
+    if (page[0]!.sequence_number !== next) throw new ChainProtocolError(client.name, `the node lists ${custody}'s transactions from sequence number ${page[0]!.sequence_number}, not ${next}: it has pruned them (set options.historyFromSequence, or use a node with a longer prune window)`);
     out.push(...page);
     next += BigInt(page.length);
   }

@@ -54,12 +54,29 @@ export async function preflight(client: AptosClient, checkpointText: string | nu
       const sequence = await client.sequenceNumber(custody, ledger.version);
       const from = checkpointText === null ? options.historyFromSequence : (parseCheckpoint(checkpointText)?.sequence ?? options.historyFromSequence);
       if (from >= sequence) return [check('dependency', 'rest-api', 'ok', `REST API v1 at ledger version ${ledger.version}; no transaction of the custody left to read`)];
+      // A node that pruned them answers with the first transaction it kept, or none, not an error
+      // (storage/indexer_schemas/src/utils.rs `AccountOrderedTransactionsIter` starts wherever the
+      // pruned index does); a ledger-version read below `oldest_ledger_version` is 410 `version_pruned`
+      // (api/src/context.rs).
+      let first: string;
       try {
         const page = await client.accountTransactions(custody, from, 1);
-        if (page.length === 0) throw new Error(`no transaction at sequence number ${from}`);
+        first = page.length === 0 ? 'none' : `the first it lists is ${page[0]!.sequence_number}`;
+        if (page[0]?.sequence_number === from) first = '';
       } catch (error) {
-        if (error instanceof AptosApiError && error.status !== 410) throw error;
-        return [check('dependency', 'rest-api', 'failure', `the harvest reads the custody's transactions from sequence number ${from}; the node has pruned them (${reasonOf(error)})`, 'give an endpoint that keeps that history (a node with a longer ledger prune window), or set options.historyFromSequence')];
+        if (!(error instanceof AptosApiError) || error.status !== 410) throw error;
+        first = reasonOf(error);
+      }
+      if (first !== '') {
+        return [
+          check(
+            'dependency',
+            'rest-api',
+            'failure',
+            `the harvest reads the custody's transactions from sequence number ${from}; the node has pruned them (${first}; it keeps versions from ${ledger.oldestVersion})`,
+            'give an endpoint that keeps that history (a node with a longer ledger prune window), or set options.historyFromSequence',
+          ),
+        ];
       }
       return [check('dependency', 'rest-api', 'ok', `REST API v1 at ledger version ${ledger.version}; the custody's transactions from sequence number ${from} are kept`)];
     })),

@@ -22,9 +22,10 @@ import type { Faults } from '../devnet/faults.js';
 import type { GroundTruth } from '../devnet/groundTruth.js';
 import type { ListenerFault } from '../devnet/listeners.js';
 import { startDevnetServer } from '../devnet/server.js';
-import { NearChain, ONE_NEAR, type IncludedTx, type NearChainOptions } from './devnet/chain.js';
+import { NearChain, ONE_NEAR, type FunctionCallPermission, type IncludedTx, type NearChainOptions } from './devnet/chain.js';
 import { nearRouter } from './devnet/rpc.js';
 
+export type { FunctionCallPermission } from './devnet/chain.js';
 export { NearChain, ONE_NEAR, GAS_PRICE, CALL_GAS, TX_GAS, STAKE_ACTION_GAS, ON_STAKE_CALLBACK_GAS } from './devnet/chain.js';
 export { NUM_EPOCHS_TO_UNLOCK } from './devnet/pool.js';
 
@@ -115,6 +116,8 @@ export interface NearDevnet extends DevnetControls<IncludedTx> {
   onIncluded(hook: ((tx: IncludedTx) => void | Promise<void>) | null): void;
   /** Creates an account holding `amount` yoctoNEAR; returns its full-access key as `ed25519:<base58>`. */
   createAccount(accountId: string, amount: bigint): string;
+  /** Adds a fresh access key to an existing account (full access, or a function-call key with that permission); returns it as `ed25519:<base58>`. */
+  addKey(accountId: string, functionCall?: FunctionCallPermission): string;
   /** Credits `amount` yoctoNEAR as a faucet's transfer would: tops up an account, or creates an implicit one (64 hex digits) with its key. */
   fund(accountId: string, amount: bigint): void;
   account(accountId: string): NearAccountSnapshot;
@@ -185,6 +188,7 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
     slash: (poolId, bps) => chain.slash(poolId, bps),
     leaveValidatorSet: (poolId) => chain.leaveValidatorSet(poolId),
     createAccount: (accountId, amount) => chain.createAccount(accountId, amount),
+    addKey: (accountId, functionCall) => chain.addKey(accountId, functionCall),
     fund: (accountId, amount) => chain.fund(accountId, amount),
     account: (accountId) => ({
       liquid: chain.state.accounts.get(accountId)?.amount ?? 0n,

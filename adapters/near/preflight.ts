@@ -5,6 +5,7 @@
  * custody account, each staking pool (exists, in the validator set, not
  * paused, its fee), the limits. Read-only, from the custody account id.
  */
+import { AccessKeyDoesNotExistError } from 'near-api-js/rpc-errors';
 import * as z from 'zod';
 import { safeUrl } from '../errors.js';
 import { fetchJson } from '../failover.js';
@@ -35,6 +36,51 @@ function unknownAccount(error: unknown): boolean {
 }
 
 const ARCHIVAL_FIX = 'put an archival RPC node (it keeps every block since genesis) among the endpoints, from a provider of docs.near.org/api/rpc/providers (the *.near.org ones are deprecated and rate limited; see the README, NEAR endpoints); each endpoint must keep the blocks since the checkpoint';
+
+const permissionSchema = z.union([z.literal('FullAccess'), z.object({ FunctionCall: z.object({ receiver_id: z.string(), method_names: z.array(z.string()) }).loose() }).loose()]);
+
+/**
+ * The signer file's key must be a full-access key of the custody account:
+ * staking attaches a deposit, which a function-call key may not
+ * (runtime/runtime/src/verifier.rs: DepositWithFunctionCall), and a key the
+ * account does not have signs nothing. nearcore answers a missing key as a
+ * result holding `access key <key> does not exist while viewing`
+ * (chain/jsonrpc/src/lib.rs `process_query_response`), which near-api-js
+ * turns into AccessKeyDoesNotExistError. No line when the signer file
+ * cannot be read: the caller checks the key file (AdapterModule.addressOf).
+ */
+async function accessKeyCheck(client: NearClient, accountId: string): Promise<PreflightCheck[]> {
+  let publicKey: string;
+  try {
+    const key = await client.custody();
+    if (key.accountId !== accountId) return [];
+    publicKey = key.publicKey.toString();
+  } catch {
+    return [];
+  }
+  const fix = `add it to ${accountId} as a full-access key (near-cli: near account add-key ${accountId} grant-full-access use-manually-provided-public-key ${publicKey} …, signed with a full-access key of the account), or put a full-access key of ${accountId} in the signer file`;
+  return guarded('custody', 'access-key', fix, async () => {
+    let json: unknown;
+    try {
+      json = await client.rpc.raw('query', { request_type: 'view_access_key', account_id: accountId, public_key: publicKey, finality: 'final' });
+    } catch (error) {
+      if (!(error instanceof AccessKeyDoesNotExistError)) throw error;
+      return [check('custody', 'access-key', 'failure', `the signer file's key ${publicKey} is not an access key of ${accountId}: nothing it signs is valid`, fix)];
+    }
+    const permission = client.parse(z.object({ permission: permissionSchema }).loose(), json, 'view_access_key').permission;
+    if (permission === 'FullAccess') return [check('custody', 'access-key', 'ok', `the signer file's key ${publicKey} is a full-access key of ${accountId}`)];
+    const { receiver_id: receiver, method_names: methods } = permission.FunctionCall;
+    return [
+      check(
+        'custody',
+        'access-key',
+        'failure',
+        `the signer file's key ${publicKey} is a function-call key of ${accountId} (for ${receiver}${methods.length > 0 ? `, ${methods.join(', ')}` : ''}): it cannot attach the deposit staking needs`,
+        fix,
+      ),
+    ];
+  });
+}
 
 export async function preflight(client: NearClient, checkpointText: string | null): Promise<PreflightCheck[]> {
   const { config, options } = client;
@@ -92,6 +138,8 @@ export async function preflight(client: NearClient, checkpointText: string | nul
       return [custodyCheck(accountId, { exists: true, liquid: account.amount, bonded }, limits, config.decimals, config.asset, fundHint)];
     })),
   );
+
+  if (exists) checks.push(...(await accessKeyCheck(client, accountId)));
 
   // Limits need the account's storage; without an account they are what a new one has.
   if (exists) {

@@ -31,7 +31,7 @@ import type { ListenerFault } from '../devnet/listeners.js';
 import { startDevnetServer } from '../devnet/server.js';
 import { DOT, type GenesisValidator, type IncludedExtrinsic, PolkadotChain, type PolkadotChainOptions } from './devnet/chain.js';
 import { polkadotRouter } from './devnet/rpc.js';
-import { RUNTIME_VERSION } from './devnet/runtime.js';
+import { metadataWithout, RUNTIME_VERSION } from './devnet/runtime.js';
 
 export { DOT, PolkadotChain } from './devnet/chain.js';
 export type { Block, IncludedExtrinsic, TxStatus } from './devnet/chain.js';
@@ -45,6 +45,13 @@ export interface PolkadotDevnetOptions extends Omit<PolkadotChainOptions, 'valid
   listeners?: number;
   /** Ports to listen on; 0 or absent: any free port. */
   ports?: number[];
+  /**
+   * Pallets left out of the metadata the devnet serves (`Staking`,
+   * `NominationPools`): a node of a chain without them, such as the relay
+   * chain after the Asset Hub migration. The chain still runs them.
+   * @defaultValue none
+   */
+  metadataWithout?: string[];
 }
 
 /** An account the devnet made, with its key. */
@@ -120,7 +127,7 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
       name: 'polkadot devnet',
       count: options.listeners ?? (options.ports?.length || 2),
       ...(options.ports ? { ports: options.ports } : {}),
-      jsonRpc: polkadotRouter(chain),
+      jsonRpc: options.metadataWithout === undefined ? polkadotRouter(chain) : polkadotRouter(chain, metadataWithout(options.metadataWithout)),
       // jsonrpsee's default max request size is 10 MiB (sc-rpc-server `RPC_MAX_PAYLOAD_DEFAULT` [recalled]).
       maxBodyBytes: 10 * 1024 * 1024,
     });
@@ -194,7 +201,21 @@ function sendPayouts(chain: PolkadotChain, bot: KeyringPair): number {
   return sent;
 }
 
-/** Polkadot for `softstake devnet`: wall-clock blocks every 12 s (sped up), eras of 24 h / speedup. */
+/** `softstake devnet`'s block time: short, so that eras of a few seconds still hold several blocks. */
+export const DEVNET_BLOCK_MS = 1_000;
+
+/**
+ * `softstake devnet`'s era: 24 h / speedup (4.32 s at the default 20 000),
+ * at least 3 blocks (the era is planned in one block and starts in a later
+ * one). Short enough that a payout is earned, claimed, harvested and
+ * distributed within the half-minute a person (or the shipped-config test)
+ * watches: bonded in era n, exposed in n + 1, paid when n + 1 ends.
+ */
+export function devnetEraMs(speedup: number): number {
+  return Math.max(3 * DEVNET_BLOCK_MS, Math.round(86_400_000 / Math.max(1, speedup)));
+}
+
+/** Polkadot for `softstake devnet`: wall-clock blocks every second, eras of 24 h / speedup. */
 export const devnet: DevnetModule = {
   kind: 'polkadot',
   async start(options) {
@@ -202,8 +223,8 @@ export const devnet: DevnetModule = {
     const chain = await startPolkadotDevnet({
       clock: 'wall',
       speedup,
-      // A real era is 24 h; kept ≥ 60 s so a person sees eras pass within minutes.
-      eraMs: Math.max(60_000, Math.round(86_400_000 / speedup)),
+      blockMs: DEVNET_BLOCK_MS,
+      eraMs: devnetEraMs(speedup),
       ...(options.ports === undefined ? {} : { ports: options.ports }),
     });
     return {

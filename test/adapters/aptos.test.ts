@@ -15,7 +15,7 @@ import { adapter as aptos, createAptosAdapter, type AptosOptions } from '../../a
 import { ReconfigurationInProgressError } from '../../adapters/aptos/sign.js';
 import { ONE_APT, startAptosDevnet, type AptosDevnet, type AptosDevnetOptions } from '../../adapters/aptos/devnet.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, moduleKeys, stakeOf, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, stakeOf, sumOf, unbondingOf, type ConformanceHarness, type LackingDevnet } from './conformance.js';
 
 const EPOCH_MS = 3_600_000;
 const BLOCK_MS = 1_000;
@@ -79,6 +79,20 @@ async function fixture(options: AptosDevnetOptions = {}): Promise<Fixture> {
   };
 }
 
+/**
+ * A node whose ledger pruner keeps 50 versions (config/src/config/storage_config.rs
+ * `prune_window`; `oldest_ledger_version` in `GET /v1`) after the custody's
+ * first transaction has fallen out of them: the harvest from sequence number
+ * 0 cannot be read.
+ */
+async function prunedNode(): Promise<LackingDevnet & { f: Fixture }> {
+  const g = await fixture({ pruneWindow: 50n });
+  const adapter = g.adapter();
+  await adapter.delegate(g.devnet.pools[0]!, AMOUNT);
+  g.devnet.advance(120 * BLOCK_MS);
+  return { f: g, adapter, dependency: 'rest-api', checkpoint: null, close: () => g.dispose() };
+}
+
 describeAdapterConformance('aptos', async () => {
   const f = await fixture();
   const harness: ConformanceHarness = {
@@ -111,6 +125,7 @@ describeAdapterConformance('aptos', async () => {
       f.devnet.chain.fund(address, address, amount);
       return Promise.resolve();
     },
+    lacking: () => prunedNode(),
   };
   return harness;
 });
@@ -120,6 +135,20 @@ describe('aptos adapter', () => {
   afterEach(async () => {
     await f?.dispose();
     f = undefined;
+  });
+
+  it('a node that pruned the custody\'s first transactions: preflight says so and the harvest refuses, rather than skip the gap', async () => {
+    const pruned = await prunedNode();
+    f = pruned.f;
+    expect(f.devnet.chain.oldestVersion).toBeGreaterThan(0n);
+    const checks = await pruned.adapter.preflight(null);
+    const restApi = checks.find((c) => c.kind === 'dependency' && c.name === 'rest-api');
+    expect(restApi?.status).toBe('failure');
+    expect(restApi?.detail).toMatch(/sequence number 0; the node has pruned them \(none; it keeps versions from [1-9]/);
+    await expect(pruned.adapter.harvest(null)).rejects.toThrow(/pruned/);
+    // A checkpoint at the custody's next transaction needs nothing pruned.
+    const later = await pruned.adapter.preflight(JSON.stringify({ v: 1, sequence: '1', epoch: null, pools: {} }));
+    expect(later.find((c) => c.kind === 'dependency' && c.name === 'rest-api')?.status).toBe('ok');
   });
 
   it('the add-stake fee: charged, listed as refundable, counted as stake meanwhile, back at the epoch end, and never a reward nor a loss', async () => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChainProtocolError, TxRejectedError } from '../../adapters/errors.js';
 import { adapter as near, createNearAdapter, type NearOptions } from '../../adapters/near/adapter.js';
 import { CALL_GAS, GAS_PRICE, NUM_EPOCHS_TO_UNLOCK, ON_STAKE_CALLBACK_GAS, ONE_NEAR, STAKE_ACTION_GAS, TX_GAS, startNearDevnet, type NearDevnet, type NearDevnetOptions } from '../../adapters/near/devnet.js';
-import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
+import type { AdapterConfig, ChainAdapter, PreflightCheck, RewardEvent } from '../../adapters/types.js';
 import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, unbondingOf, type ConformanceHarness } from './conformance.js';
 
 const EPOCH_LENGTH = 20;
@@ -108,6 +108,53 @@ describe('near adapter', () => {
   afterEach(async () => {
     await f?.dispose();
     f = undefined;
+  });
+
+  it('preflight of a named custody account: the signer file\'s key must be a full-access key of it; a function-call key or a key it does not have is a failure naming the fix', async () => {
+    f = await fixture();
+    const current = f;
+    const keyFileOf = async (name: string, secret: string): Promise<string> => {
+      const file = join(tmpdir(), `softstake-near-key-${name}-${process.pid}-${Date.now()}.json`);
+      const publicKey = KeyPair.fromString(secret as `ed25519:${string}`).getPublicKey().toString();
+      await writeFile(file, JSON.stringify({ account_id: CUSTODY, public_key: publicKey, private_key: secret }), { mode: 0o600 });
+      return file;
+    };
+    const adapterWith = (file: string): ChainAdapter => {
+      const a = near.create({ ...current.config(), signer: { file } });
+      built.push(a);
+      return a;
+    };
+    const built: ChainAdapter[] = [];
+    const files: string[] = [];
+    try {
+      const accessKey = (checks: PreflightCheck[]) => checks.find((c) => c.kind === 'custody' && c.name === 'access-key');
+
+      const full = accessKey(await f.adapter().preflight(null));
+      expect(full).toMatchObject({ status: 'ok' });
+      expect(full!.detail).toContain(`full-access key of ${CUSTODY}`);
+
+      // A function-call key for the first pool: preflight fails, and the chain refuses the stake it would sign (a deposit).
+      const limited = f.devnet.addKey(CUSTODY, { allowance: ONE_NEAR, receiverId: f.devnet.pools[0]!, methodNames: [] });
+      files.push(await keyFileOf('fc', limited));
+      const fc = adapterWith(files[0]!);
+      const fcCheck = accessKey(await fc.preflight(null));
+      expect(fcCheck).toMatchObject({ status: 'failure' });
+      expect(fcCheck!.detail).toMatch(new RegExp(`function-call key of ${CUSTODY.replace('.', '\\.')} \\(for ${f.devnet.pools[0]!.replaceAll('.', '\\.')}\\)`));
+      expect(fcCheck!.fix).toMatch(/grant-full-access/);
+      const refused = await fc.delegate(f.devnet.pools[0]!, AMOUNT).then(() => undefined, (error: unknown) => error);
+      expect(refused).toBeInstanceOf(TxRejectedError);
+      expect(String((refused as Error).message)).toMatch(/DepositWithFunctionCall/);
+
+      // A key the account does not have: nearcore's "access key … does not exist while viewing".
+      files.push(await keyFileOf('stranger', KeyPair.fromRandom('ed25519').toString()));
+      const stranger = accessKey(await adapterWith(files[1]!).preflight(null));
+      expect(stranger).toMatchObject({ status: 'failure' });
+      expect(stranger!.detail).toMatch(/is not an access key of custody\.devnet/);
+      expect(stranger!.fix).toMatch(/full-access key/);
+    } finally {
+      for (const a of built) await a.close();
+      for (const file of files) await rm(file, { force: true });
+    }
   });
 
   it('rewards over several epochs, with deposits, unstakes and withdrawals between, equal the devnet\'s accounting to the yoctoNEAR', async () => {

@@ -7,15 +7,17 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { u8aEq } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { TxRejectedError } from '../../adapters/errors.js';
 import { accountHex } from '../../adapters/polkadot/client.js';
 import { adapter as polkadot, createPolkadotAdapter, type PolkadotOptions } from '../../adapters/polkadot/adapter.js';
+import { metadataWithout, OPAQUE_METADATA } from '../../adapters/polkadot/devnet/runtime.js';
 import { DOT, startPolkadotDevnet, type PolkadotDevnet, type PolkadotDevnetOptions } from '../../adapters/polkadot/devnet.js';
-import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, type ConformanceHarness } from './conformance.js';
+import type { AdapterConfig, ChainAdapter, PreflightCheck, RewardEvent } from '../../adapters/types.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, type ConformanceHarness, type LackingDevnet } from './conformance.js';
 
 const BLOCK_MS = 12_000;
 /** A short era: 12 blocks. */
@@ -86,6 +88,28 @@ async function fixture(mode: 'pool' | 'nominate', devnetOptions: PolkadotDevnetO
   };
 }
 
+/**
+ * A node that is not archival: it keeps 8 blocks of state (polkadot-sdk
+ * `--state-pruning <n>`, substrate/client/state-db; a read of a discarded
+ * block answers `State already discarded`, client/rpc-api/src/state/error.rs
+ * 4003), and a checkpoint 30 blocks back, so the harvest's first read is gone.
+ */
+async function lackingArchive(mode: 'pool' | 'nominate'): Promise<LackingDevnet> {
+  const g = await fixture(mode, { statePruning: 8 });
+  const from = g.devnet.chain.head.number;
+  for (let i = 0; i < 30; i += 1) g.devnet.chain.newBlock();
+  return { adapter: g.adapter(), dependency: 'archival', checkpoint: JSON.stringify({ v: 1, block: from }), close: () => g.dispose() };
+}
+
+/**
+ * A node whose runtime has no `Staking` (nominate) or no `NominationPools`
+ * (pool) in its metadata: the relay chain since the Asset Hub migration.
+ */
+async function lackingPallet(mode: 'pool' | 'nominate'): Promise<LackingDevnet> {
+  const g = await fixture(mode, { metadataWithout: [mode === 'pool' ? 'NominationPools' : 'Staking'] });
+  return { adapter: g.adapter(), dependency: 'staking-pallets', checkpoint: null, close: () => g.dispose() };
+}
+
 describeAdapterConformance('polkadot (nominate)', async () => {
   const f = await fixture('nominate');
   const harness: ConformanceHarness = {
@@ -106,6 +130,7 @@ describeAdapterConformance('polkadot (nominate)', async () => {
     fund: async (address, amount) => {
       f.devnet.chain.endow(accountHex(address), amount);
     },
+    lacking: () => lackingPallet('nominate'),
   };
   return harness;
 });
@@ -135,6 +160,7 @@ describeAdapterConformance('polkadot (pool)', async () => {
     fund: async (address, amount) => {
       f.devnet.chain.endow(accountHex(address), amount);
     },
+    lacking: () => lackingPallet('pool'),
   };
   return harness;
 });
@@ -144,6 +170,33 @@ describe('polkadot adapter', () => {
   afterEach(async () => {
     await f?.dispose();
     f = undefined;
+  });
+
+  it('preflight names each missing dependency: the staking pallet, the pool pallet, past state (a pruned node with an older checkpoint)', async () => {
+    const dependency = (checks: PreflightCheck[], name: string) => checks.find((c) => c.kind === 'dependency' && c.name === name);
+    // Taking nothing out re-encodes the real metadata byte for byte: only the named pallets differ.
+    expect(u8aEq(metadataWithout([]).opaque, OPAQUE_METADATA)).toBe(true);
+    for (const mode of ['nominate', 'pool'] as const) {
+      const lacking = await lackingPallet(mode);
+      try {
+        const checks = await lacking.adapter.preflight(null);
+        expect(dependency(checks, 'staking-pallets'), mode).toMatchObject({ status: 'failure', detail: `the metadata has no ${mode === 'pool' ? 'nominationPools' : 'staking'}` });
+        expect(dependency(checks, 'staking-pallets')!.fix).toMatch(/Asset Hub/);
+      } finally {
+        await lacking.adapter.close();
+        await lacking.close();
+      }
+    }
+    const pruned = await lackingArchive('nominate');
+    try {
+      const archival = dependency(await pruned.adapter.preflight(pruned.checkpoint), 'archival');
+      expect(archival).toMatchObject({ status: 'failure' });
+      expect(archival!.detail).toMatch(/State already discarded/);
+      expect(archival!.fix).toMatch(/archive node/);
+    } finally {
+      await pruned.adapter.close();
+      await pruned.close();
+    }
   });
 
   /** Harvests from `checkpoint`, checking no id comes twice; returns the new checkpoint. */

@@ -33,7 +33,10 @@ describe('softstake devnet, the shipped config', () => {
         .replace(/listen: 127\.0\.0\.1:8080/, `listen: 127.0.0.1:${await freePort()}`)
         .replace(/^redis:\n {2}url: (\S+)/m, `redis:\n  url: $1\n  prefix: t-devnet-atom-${process.pid}`),
     );
-    const result = await runCli(['devnet', '-c', config, '--duration', '30s', '--json']);
+    // 45 s: distributions run every 15 s (on the quarter minute), so the last one in the run comes 30 s or more after
+    // the daemon is ready. DOT's first reward is harvested some 14 s after ready (bond, the next era's election, that
+    // era paid 2-3 eras of 4.32 s later, a claim per validator); in a 30 s run the last distribution may come at 15 s.
+    const result = await runCli(['devnet', '-c', config, '--duration', '45s', '--json']);
     expect(result.code, result.stderr.slice(-2000)).toBe(0);
     const summary = JSON.parse(summaryOf(result.stdout)) as { assets: { asset: string; chain: string; staked: string; distributed: string; usersCredited: number }[] };
     expect(summary.assets.map((a) => [a.asset, a.chain])).toEqual([
@@ -43,14 +46,12 @@ describe('softstake devnet, the shipped config', () => {
       ['APT', 'aptos-devnet'],
       ['DOT', 'polkadot-devnet'],
     ]);
-    for (const [asset, unit] of [['ATOM', 10n ** 6n], ['NEAR', 10n ** 24n], ['TRX', 10n ** 6n], ['APT', 10n ** 8n]] as const) {
+    // DOT too: eras of 24 h / speedup (4.32 s), so the era after the bond pays within the run.
+    for (const [asset, unit] of [['ATOM', 10n ** 6n], ['NEAR', 10n ** 24n], ['TRX', 10n ** 6n], ['APT', 10n ** 8n], ['DOT', 10n ** 10n]] as const) {
       const s = summary.assets.find((a) => a.asset === asset)!;
       expect(s.usersCredited, asset).toBe(4);
       expect(BigInt(s.staked), asset).toBeGreaterThanOrEqual(899n * unit); // 90% of the demo users' 1,000
       expect(BigInt(s.distributed), asset).toBeGreaterThan(0n);
     }
-    // DOT: bonded and nominated within the run; its first era payout comes after a devnet era (60 s), past this run.
-    const dot = summary.assets.find((a) => a.asset === 'DOT')!;
-    expect(BigInt(dot.staked)).toBeGreaterThanOrEqual(899n * 10n ** 10n);
   }, 240_000);
 });

@@ -773,7 +773,15 @@ export class AptosChain {
   /** The account's committed transactions from sequence number `start`. */
   accountTransactions(address: string, start: bigint, limit: number): CommittedTx[] {
     const list = this.byAccount.get(longAddress(address)) ?? [];
-    return list.filter((c) => c.tx.sequenceNumber >= start && !this.hidden.has(c.tx.hash)).slice(0, limit);
+    // The ledger pruner drops the by-account index with the transactions
+    // (storage/aptosdb/src/pruner/ledger_pruner/transaction_pruner.rs
+    // `prune_transaction_by_account`), and the index iterator starts at the
+    // first entry it finds at or after `start` without checking it is `start`
+    // (storage/indexer_schemas/src/utils.rs `AccountOrderedTransactionsIter`,
+    // `expected_next_seq_num: None`): a pruned start silently answers with
+    // the account's first kept transaction, no 410.
+    const oldest = this.oldestVersion;
+    return list.filter((c) => c.tx.sequenceNumber >= start && c.version >= oldest && !this.hidden.has(c.tx.hash)).slice(0, limit);
   }
 }
 

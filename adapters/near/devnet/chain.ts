@@ -47,6 +47,9 @@ export type InvalidTxError =
   | { NonceTooLarge: { tx_nonce: number; upper_bound: number } }
   | { SignerDoesNotExist: { signer_id: string } }
   | { InvalidAccessKeyError: { AccessKeyNotFound: { account_id: string; public_key: string } } }
+  | { InvalidAccessKeyError: 'RequiresFullAccess' | 'DepositWithFunctionCall' }
+  | { InvalidAccessKeyError: { ReceiverMismatch: { tx_receiver: string; ak_receiver: string } } }
+  | { InvalidAccessKeyError: { MethodNameMismatch: { method_name: string } } }
   | { NotEnoughBalance: { signer_id: string; balance: string; cost: string } }
   | { InvalidReceiverId: { receiver_id: string } };
 
@@ -63,10 +66,21 @@ export class InvalidTx extends Error {
 /** The request's bytes are not a SignedTransaction. */
 export class TxParseError extends Error {}
 
+/** A function-call access key's permission (core/primitives-core/src/account.rs `FunctionCallPermission`). */
+export interface FunctionCallPermission {
+  /** yoctoNEAR the key may spend on fees; `null`: unlimited. */
+  allowance: bigint | null;
+  receiverId: string;
+  /** Methods it may call; empty: any. */
+  methodNames: string[];
+}
+
 export interface AccountState {
   amount: bigint;
   /** Access keys: public key string → nonce. */
   keys: Map<string, bigint>;
+  /** Keys (of `keys`) that are function-call keys; every other key has full access. */
+  functionCallKeys?: Map<string, FunctionCallPermission>;
 }
 
 export interface ChainState {
@@ -394,6 +408,24 @@ export class NearChain {
   }
 
   /**
+   * Adds a fresh ed25519 access key to an existing account, as its owner's
+   * AddKey would: full access, or a function-call key with `functionCall`'s
+   * permission. Returns the key pair string.
+   */
+  addKey(accountId: string, functionCall?: FunctionCallPermission): string {
+    const account = this.state.accounts.get(accountId);
+    if (account === undefined) throw new RangeError(`near devnet: ${accountId} does not exist`);
+    const key = KeyPair.fromRandom('ed25519');
+    this.newBlock();
+    const publicKey = key.getPublicKey().toString();
+    // runtime/runtime/src/actions.rs `action_add_key`: a new key's nonce is (block height - 1) * 1e6.
+    account.keys.set(publicKey, BigInt(this.head.height - 1) * 1_000_000n);
+    if (functionCall !== undefined) (account.functionCallKeys ??= new Map()).set(publicKey, { ...functionCall, methodNames: [...functionCall.methodNames] });
+    this.snapshot();
+    return key.toString();
+  }
+
+  /**
    * Credits `amount` to `accountId` as a transfer from a faucet would,
    * without a transaction: an existing account is topped up; a missing
    * implicit account (64 hex digits, an ed25519 public key) is created with
@@ -494,6 +526,16 @@ export class NearChain {
     const refBlock = this.block(baseEncode(Uint8Array.from(tx.blockHash)));
     if (refBlock === undefined || this.head.height - refBlock.height > this.txValidityBlocks) throw new InvalidTx('Expired', hash);
     if (tx.nonce <= akNonce) throw new InvalidTx({ InvalidNonce: { tx_nonce: Number(tx.nonce), ak_nonce: Number(akNonce) } }, hash);
+    // runtime/runtime/src/verifier.rs (`verify_and_charge_transaction`): a function-call key signs
+    // exactly one FunctionCall, without deposit, to its receiver, of one of its methods.
+    const permission = signer.functionCallKeys?.get(publicKey);
+    if (permission !== undefined) {
+      const call = tx.actions.length === 1 ? tx.actions[0]!.functionCall : undefined;
+      if (call === undefined) throw new InvalidTx({ InvalidAccessKeyError: 'RequiresFullAccess' }, hash);
+      if (call.deposit > 0n) throw new InvalidTx({ InvalidAccessKeyError: 'DepositWithFunctionCall' }, hash);
+      if (tx.receiverId !== permission.receiverId) throw new InvalidTx({ InvalidAccessKeyError: { ReceiverMismatch: { tx_receiver: tx.receiverId, ak_receiver: permission.receiverId } } }, hash);
+      if (permission.methodNames.length > 0 && !permission.methodNames.includes(call.methodName)) throw new InvalidTx({ InvalidAccessKeyError: { MethodNameMismatch: { method_name: call.methodName } } }, hash);
+    }
     const upperBound = BigInt(this.head.height + 1) * 1_000_000n;
     if (tx.nonce > upperBound) throw new InvalidTx({ NonceTooLarge: { tx_nonce: Number(tx.nonce), upper_bound: Number(upperBound) } }, hash);
     let deposits = 0n;

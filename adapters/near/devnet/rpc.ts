@@ -6,7 +6,7 @@
 import { baseEncode } from 'near-api-js';
 import { ResponseLost } from '../../devnet/faults.js';
 import { JsonRpcError, type JsonRpcErrorBody, JsonRpcRouter } from '../../devnet/jsonRpc.js';
-import { InvalidTx, TxParseError, GAS_PRICE, type Block, type IncludedTx, type NearChain } from './chain.js';
+import { InvalidTx, TxParseError, GAS_PRICE, type AccountState, type Block, type IncludedTx, type NearChain } from './chain.js';
 import * as pool from './pool.js';
 
 /** A JSON-RPC error body, nearcore style (`chain/jsonrpc-primitives/src/errors.rs`: name, cause, code, message, data). */
@@ -25,6 +25,13 @@ function requestError(name: string, info: Record<string, unknown>): RpcFailure {
 }
 
 type Params = Record<string, unknown>;
+
+/** core/primitives/src/views.rs `AccessKeyPermissionView`: `"FullAccess"`, or `{ FunctionCall: { allowance, receiver_id, method_names } }` (allowance a decimal string or null). */
+function permissionJson(account: AccountState, publicKey: string): unknown {
+  const p = account.functionCallKeys?.get(publicKey);
+  if (p === undefined) return 'FullAccess';
+  return { FunctionCall: { allowance: p.allowance === null ? null : p.allowance.toString(), receiver_id: p.receiverId, method_names: [...p.methodNames] } };
+}
 
 /** yoctoNEAR per byte of storage (nearcore `storage_amount_per_byte`). */
 const STORAGE_AMOUNT_PER_BYTE = 10n ** 19n;
@@ -95,12 +102,14 @@ function query(chain: NearChain, params: Params): unknown {
       if (account === undefined) throw handlerError('UNKNOWN_ACCOUNT', { requested_account_id: accountId, ...at });
       const publicKey = typeof params.public_key === 'string' ? params.public_key : '';
       const nonce = account.keys.get(publicKey);
-      if (nonce === undefined) throw handlerError('UNKNOWN_ACCESS_KEY', { public_key: publicKey, ...at });
-      return { nonce: Number(nonce), permission: 'FullAccess', ...at };
+      // chain/jsonrpc/src/lib.rs `process_query_response`: UnknownAccessKey is answered, for backward
+      // compatibility, as a *result* holding the error text, not as a JSON-RPC error.
+      if (nonce === undefined) return { error: `access key ${publicKey} does not exist while viewing`, logs: [], ...at };
+      return { nonce: Number(nonce), permission: permissionJson(account, publicKey), ...at };
     }
     case 'view_access_key_list': {
       if (account === undefined) throw handlerError('UNKNOWN_ACCOUNT', { requested_account_id: accountId, ...at });
-      return { keys: [...account.keys].map(([public_key, nonce]) => ({ public_key, access_key: { nonce: Number(nonce), permission: 'FullAccess' } })), ...at };
+      return { keys: [...account.keys].map(([public_key, nonce]) => ({ public_key, access_key: { nonce: Number(nonce), permission: permissionJson(account, public_key) } })), ...at };
     }
     case 'call_function': {
       if (account === undefined) throw handlerError('UNKNOWN_ACCOUNT', { requested_account_id: accountId, ...at });

@@ -16,7 +16,7 @@ import { ResponseLost } from '../../devnet/faults.js';
 import { JsonRpcError, JsonRpcRouter, type JsonRpcSubscription } from '../../devnet/jsonRpc.js';
 import type { Block, PolkadotChain, TxStatus } from './chain.js';
 import { decodeExtrinsic, ExtrinsicDecodeError, PoolRefusal } from './extrinsic.js';
-import { METADATA_AT_VERSION_15, OPAQUE_METADATA, REAL_RPC_METHODS, RUNTIME_VERSION } from './runtime.js';
+import { METADATA_AT_VERSION_15, OPAQUE_METADATA, REAL_RPC_METHODS, RUNTIME_VERSION, type ServedMetadata } from './runtime.js';
 import { balanceToPoints, pendingRewards, poolAccount, pointsToBalance } from './pools.js';
 import { NOMINATIONS_QUOTA } from './staking.js';
 import type { Storage } from './state.js';
@@ -48,7 +48,7 @@ function headerJson(block: Block): Block['header'] {
 }
 
 /** Builds the router for one chain. */
-export function polkadotRouter(chain: PolkadotChain): JsonRpcRouter {
+export function polkadotRouter(chain: PolkadotChain, metadata: ServedMetadata = { opaque: OPAQUE_METADATA, atVersion15: hexToU8a(METADATA_AT_VERSION_15) }): JsonRpcRouter {
   const router = new JsonRpcRouter({ name: 'polkadot devnet' });
 
   const blockAt = (hash: unknown): Block => {
@@ -159,7 +159,7 @@ export function polkadotRouter(chain: PolkadotChain): JsonRpcRouter {
   );
   router.method('state_getMetadata', (params) => {
     stateAt(list(params)[0]);
-    return u8aToHex(OPAQUE_METADATA);
+    return u8aToHex(metadata.opaque);
   });
 
   alias(['state_getStorage', 'state_getStorageAt'], (params) => {
@@ -204,7 +204,7 @@ export function polkadotRouter(chain: PolkadotChain): JsonRpcRouter {
     const [name, data, hash] = list(params);
     if (typeof name !== 'string' || typeof data !== 'string' || !isHex(data)) throw invalidParams('expected [method, hex data, block hash?]');
     const { storage } = stateAt(hash);
-    return u8aToHex(runtimeApi(chain, storage, name, hexToU8a(data)));
+    return u8aToHex(runtimeApi(chain, storage, name, hexToU8a(data), metadata));
   });
 
   const submitStatus = (status: TxStatus): unknown => status;
@@ -260,7 +260,7 @@ function refusal(error: unknown): unknown {
 }
 
 /** `state_call`: the runtime APIs the devnet answers, each result encoded with the metadata's output type. */
-function runtimeApi(chain: PolkadotChain, storage: Storage, name: string, data: Uint8Array): Uint8Array {
+function runtimeApi(chain: PolkadotChain, storage: Storage, name: string, data: Uint8Array, metadata: ServedMetadata): Uint8Array {
   const { runtime } = chain;
   const [api, method] = [name.slice(0, name.indexOf('_')), name.slice(name.indexOf('_') + 1)];
   const out = (value: unknown): Uint8Array => runtime.encodeLookup(runtime.apiOutput(api, method), value);
@@ -272,10 +272,10 @@ function runtimeApi(chain: PolkadotChain, storage: Storage, name: string, data: 
     case 'Metadata_metadata_at_version': {
       const version = registry.createType('u32', data).toNumber();
       // The devnet holds only the v15 encoding; other versions answer None [a v14 request gets None here, unlike the node].
-      return version === 15 ? hexToU8a(METADATA_AT_VERSION_15) : new Uint8Array([0]);
+      return version === 15 ? metadata.atVersion15 : new Uint8Array([0]);
     }
     case 'Metadata_metadata':
-      return compactAddLength(OPAQUE_METADATA);
+      return compactAddLength(metadata.opaque);
     case 'AccountNonceApi_account_nonce':
       return out(storage.account(registry.createType('AccountId32', data.subarray(0, 32)).toHex()).nonce);
     case 'TransactionPaymentApi_query_info':

@@ -42,6 +42,37 @@ export const METADATA_AT_VERSION_15: `0x${string}` = metadataAtVersion15 as `0x$
 /** The opaque metadata bytes (`state_getMetadata`, `Metadata_metadata`): the option byte and compact length stripped. */
 export const OPAQUE_METADATA: Uint8Array = compactStripLength(hexToU8a(METADATA_AT_VERSION_15).subarray(1))[1];
 
+/** The metadata a devnet serves: the opaque bytes, and the `Metadata_metadata_at_version(15)` answer. */
+export interface ServedMetadata {
+  opaque: Uint8Array;
+  atVersion15: Uint8Array;
+}
+
+/**
+ * The real metadata with `pallets` taken out, everything else as is (the
+ * other pallets keep their indices): what a runtime without them serves,
+ * e.g. the Polkadot relay chain after the Asset Hub migration, whose
+ * runtime has no `Staking` (polkadot-sdk polkadot/runtime; the pallets
+ * moved to Asset Hub). The devnet still runs them; only clients cannot
+ * see them.
+ */
+export function metadataWithout(pallets: readonly string[]): ServedMetadata {
+  const registry = new TypeRegistry();
+  const v15 = new Metadata(registry, OPAQUE_METADATA).asV15;
+  const stripped = registry.createType('MetadataV15', {
+    lookup: v15.lookup,
+    pallets: v15.pallets.filter((p) => !pallets.includes(p.name.toString())),
+    extrinsic: v15.extrinsic,
+    type: v15.type,
+    apis: v15.apis,
+    outerEnums: v15.outerEnums,
+    custom: v15.custom,
+  });
+  // `meta` ‖ version 15, then the v15 struct.
+  const opaque = u8aConcat(OPAQUE_METADATA.subarray(0, 5), stripped.toU8a());
+  return { opaque, atVersion15: u8aConcat(new Uint8Array([1]), compactAddLength(opaque)) };
+}
+
 /** One event or call argument: its value as `@polkadot/types` takes it. */
 export type Arg = unknown;
 
