@@ -67,6 +67,14 @@ export interface Position {
    * has no targets (a Polkadot pool membership lists the pool).
    */
   delegations: ValidatorStake[];
+  /**
+   * The part of `bonded` that backs no target, so earns nothing (TRON: Tron
+   * Power frozen and not voted, whole TRX; VoteWitnessActuator counts votes
+   * against it). Never part of `liquid`. The rebalancer assigns it to
+   * targets without bonding anew (a delegate's `fromIdle`), or unbonds it
+   * first when the buffer lacks. Absent: 0 (the chain has no such state).
+   */
+  idle?: bigint;
   /** Stake still locked on its way out. */
   unbonding: Unbonding[];
   /** Unlocked, not yet liquid: a `withdraw` action brings it back (NEAR, Aptos, TRON, Polkadot); 0 where the chain pays it out itself. */
@@ -154,7 +162,21 @@ export interface TxReceipt {
  *   `withdraw_unbonded`); `validator` where the chain keeps them per target.
  */
 export type StakeAction =
-  | { kind: 'delegate' | 'undelegate'; validator: string; /** Base units, > 0. */ amount: bigint }
+  | {
+      kind: 'delegate' | 'undelegate';
+      validator: string;
+      /** Base units, > 0. */
+      amount: bigint;
+      /**
+       * Of `amount`, the part that is the position's `idle` stake (bonded,
+       * backing no target): a delegate assigns it to `validator` without
+       * bonding it again (TRON: votes it, freezing only `amount − fromIdle`),
+       * an undelegate unbonds it without taking it from `validator` (TRON:
+       * unfreezes it, lowering the SR's votes only by `amount − fromIdle`).
+       * Planned only where the position reports `idle`. @defaultValue 0
+       */
+      fromIdle?: bigint;
+    }
   | { kind: 'claim'; validators: string[] }
   | { kind: 'withdraw'; validator?: string };
 

@@ -76,11 +76,24 @@ export async function isWitness(client: TronClient, validator: string): Promise<
   return (await ranks(client)).has(validator);
 }
 
+/**
+ * Tron Power frozen and not voted, whole TRX in sun: it earns nothing
+ * (MortgageService pays voters by their votes, not their Tron Power).
+ * VoteWitnessActuator.validate allows Σ votes × TRX_PRECISION ≤
+ * getAllTronPower(), so ⌊frozen / 1 TRX⌋ − Σ votes more TRX can be voted.
+ */
+export function idleOf(account: TronAccount | undefined): bigint {
+  const voted = [...votesOf(account).values()].reduce((sum, n) => sum + n, 0n);
+  const votable = frozenOf(account) / SUN_PER_TRX - voted;
+  return votable > 0n ? votable * SUN_PER_TRX : 0n;
+}
+
 export async function readPosition(client: TronClient): Promise<Position> {
   const { head, account, reward } = await readSolid(client);
   const votes = votesOf(account);
   const delegations: ValidatorStake[] = [...votes].map(([validator, count]) => ({ validator, amount: count * SUN_PER_TRX }));
   const { unbonding, withdrawable } = unfreezesOf(account, head.at);
+  const idle = idleOf(account);
   const watched = new Set([...(client.config.validators ?? []), ...votes.keys()]);
   const validators: ValidatorHealth[] = [];
   if (watched.size > 0) {
@@ -97,6 +110,7 @@ export async function readPosition(client: TronClient): Promise<Position> {
     liquid: account?.balance ?? 0n,
     bonded: frozenOf(account),
     delegations,
+    ...(idle > 0n ? { idle } : {}),
     unbonding,
     withdrawable,
     pendingRewards: reward,

@@ -8,7 +8,13 @@
  * - delegate = FreezeBalanceV2 (step 0), then VoteWitness with the whole
  *   vote set (step 1): a vote replaces every earlier one
  *   (VoteWitnessActuator), so step 1 is the chain's current votes plus the
- *   new TRX for the SR.
+ *   new TRX for the SR. Tron Power already frozen and not voted (the
+ *   action's `fromIdle`, planned from the position's `idle`) is not frozen
+ *   again: the freeze is `amount − fromIdle`, and a delegate wholly of idle
+ *   power is the VoteWitness alone. VoteWitnessActuator.validate only asks
+ *   that Σ votes × 1 TRX ≤ the account's Tron Power (every frozen TRX,
+ *   AccountCapsule.getAllTronPower), whichever freeze gave it; Tron Power
+ *   comes from FreezeBalanceV2Actuator (frozenV2 of BANDWIDTH or ENERGY).
  * - undelegate = VoteWitness with the SR's votes lowered (step 0), then
  *   UnfreezeBalanceV2 (step 1). Voting first keeps the votes within the
  *   Tron Power left, so the chain never scales them down proportionally
@@ -16,7 +22,8 @@
  *   intended, and each step is computed from the chain alone (the adapter
  *   keeps no state). When no vote would be left the vote step repeats the
  *   current set (VoteWitness refuses an empty one) and the unfreeze clears
- *   what Tron Power no longer covers.
+ *   what Tron Power no longer covers. An undelegate's `fromIdle` part is
+ *   unfrozen without lowering any vote (wholly idle: the unfreeze alone).
  * - claim = WithdrawBalance; withdraw = WithdrawExpireUnfreeze.
  */
 import { TronWeb, type Types, utils } from 'tronweb';
@@ -32,9 +39,10 @@ const MAX_VOTE_NUMBER = 30;
 /** Builds transactions only; it never reaches a node (every call passes its reference block). */
 const builder = new TronWeb({ fullHost: 'http://127.0.0.1:9' }).transactionBuilder;
 
-/** How many transactions an action takes. */
+/** How many transactions an action takes: a delegate or undelegate wholly of idle Tron Power needs no freeze (no vote change). */
 export function stepsOf(action: StakeAction): number {
-  return action.kind === 'delegate' || action.kind === 'undelegate' ? 2 : 1;
+  if (action.kind !== 'delegate' && action.kind !== 'undelegate') return 1;
+  return (action.fromIdle ?? 0n) >= action.amount ? 1 : 2;
 }
 
 /** The reference block tronweb would fetch (AbstractTrx.getCurrentRefBlockParams), from the full node's head. */
@@ -64,6 +72,8 @@ export async function signAction(client: TronClient, action: StakeAction, step =
     // Votes count whole TRX (VoteWitnessActuator), and a freeze takes at least 1 TRX (FreezeBalanceV2Actuator).
     if (action.amount % SUN_PER_TRX !== 0n) throw refuse('invalid-amount', `${action.kind} amount must be whole TRX (a multiple of ${SUN_PER_TRX} sun), got ${action.amount}`);
     if (action.amount > BigInt(Number.MAX_SAFE_INTEGER)) throw refuse('invalid-amount', `${action.kind} amount ${action.amount} is beyond what one transaction carries`);
+    const fromIdle = action.fromIdle ?? 0n;
+    if (fromIdle < 0n || fromIdle > action.amount || fromIdle % SUN_PER_TRX !== 0n) throw refuse('invalid-amount', `${action.kind} fromIdle must be whole TRX between 0 and the amount ${action.amount}, got ${fromIdle}`);
     if (toHexAddress(action.validator) === undefined) throw refuse('invalid-validator', `${action.validator} is not a TRON address`);
     const configured = client.config.validators ?? [];
     if (configured.length > 0 && !configured.includes(action.validator)) throw refuse('unknown-validator', `${action.validator} is not one of the configured SRs`);
@@ -73,13 +83,14 @@ export async function signAction(client: TronClient, action: StakeAction, step =
   let transaction: Types.Transaction;
   switch (action.kind) {
     case 'delegate': {
-      if (step === 0) {
-        // Nothing is frozen for an SR the chain does not know: the vote after it would be refused.
-        if (!(await isWitness(client, action.validator))) throw refuse('unknown-validator', `${action.validator} is not an SR (listwitnesses)`);
+      // Nothing is frozen (nor voted) for an SR the chain does not know: the vote would be refused.
+      if (step === 0 && !(await isWitness(client, action.validator))) throw refuse('unknown-validator', `${action.validator} is not an SR (listwitnesses)`);
+      const freeze = action.amount - (action.fromIdle ?? 0n);
+      if (step === 0 && freeze > 0n) {
         const account = await client.account('full', owner);
         const spendable = (account?.balance ?? 0n) - client.options.reserve;
-        if (action.amount > spendable) throw refuse('insufficient-funds', `freezing ${action.amount} sun would leave less than the reserve of ${client.options.reserve} sun liquid (balance ${account?.balance ?? 0n})`);
-        transaction = await builder.freezeBalanceV2(Number(action.amount), client.options.resource, owner, { blockHeader: await referenceBlock(client) });
+        if (freeze > spendable) throw refuse('insufficient-funds', `freezing ${freeze} sun would leave less than the reserve of ${client.options.reserve} sun liquid (balance ${account?.balance ?? 0n})`);
+        transaction = await builder.freezeBalanceV2(Number(freeze), client.options.resource, owner, { blockHeader: await referenceBlock(client) });
       } else {
         // The full node's pending state: the freeze of step 0 is in it as soon as it was accepted.
         const account = await client.account('full', owner);
@@ -91,10 +102,11 @@ export async function signAction(client: TronClient, action: StakeAction, step =
     }
     case 'undelegate': {
       const account = await client.account('full', owner);
-      if (step === 0) {
+      const fromVotes = action.amount - (action.fromIdle ?? 0n);
+      if (step === 0 && fromVotes > 0n) {
         const votes = votesOf(account);
         const current = votes.get(action.validator) ?? 0n;
-        const less = action.amount / SUN_PER_TRX;
+        const less = fromVotes / SUN_PER_TRX;
         if (current <= less) votes.delete(action.validator);
         else votes.set(action.validator, current - less);
         transaction = await vote(client, owner, votes.size > 0 ? votes : votesOf(account), frozenOf(account), refuse);

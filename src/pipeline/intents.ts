@@ -118,12 +118,16 @@ export function intentId(actionId: string, step: number): string {
 
 /** An action as stored (amounts as decimal strings). */
 export function actionJson(action: StakeAction): Record<string, unknown> {
-  return 'amount' in action ? { ...action, amount: action.amount.toString() } : { ...action };
+  if (!('amount' in action)) return { ...action };
+  return action.fromIdle === undefined ? { ...action, amount: action.amount.toString() } : { ...action, amount: action.amount.toString(), fromIdle: action.fromIdle.toString() };
 }
 
 export function actionFromJson(json: Record<string, unknown>): StakeAction {
   const kind = json.kind;
-  if (kind === 'delegate' || kind === 'undelegate') return { kind, validator: String(json.validator), amount: BigInt(String(json.amount)) };
+  if (kind === 'delegate' || kind === 'undelegate') {
+    const move: StakeAction = { kind, validator: String(json.validator), amount: BigInt(String(json.amount)) };
+    return json.fromIdle === undefined ? move : { ...move, fromIdle: BigInt(String(json.fromIdle)) };
+  }
   if (kind === 'claim') return { kind, validators: Array.isArray(json.validators) ? json.validators.map(String) : [] };
   if (kind === 'withdraw') return typeof json.validator === 'string' ? { kind, validator: json.validator } : { kind };
   throw new Error(`stored intent action of unknown kind ${JSON.stringify(kind)}`);

@@ -192,6 +192,47 @@ describe('tron adapter', () => {
     expect((await adapter.position()).bonded).toBe(0n);
   });
 
+  it('Tron Power frozen and not voted: the position shows it idle; a delegate of it votes without freezing, an undelegate of it unfreezes without lowering a vote', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [sr0, sr1] = f.devnet.witnesses as [string, string];
+    const kinds = (): string[] => [...f!.devnet.chain.txs.values()].filter((t) => t.owner === f!.custody).map((t) => t.tx.contract.kind);
+    const votes = (): Record<string, bigint> => Object.fromEntries(f!.devnet.account(f!.custody)!.votes.map((v) => [TronWeb.address.fromHex(v.address), v.count]));
+    // A freeze whose vote never came (a delegate's first step alone).
+    await adapter.broadcast(await adapter.sign({ kind: 'delegate', validator: sr0, amount: 500n * TRX }, 0));
+    expect(await adapter.position()).toMatchObject({ bonded: 500n * TRX, delegations: [], idle: 500n * TRX });
+
+    // Wholly idle: one transaction, the VoteWitness; Tron Power already covers it (VoteWitnessActuator).
+    const voteOnly = { kind: 'delegate' as const, validator: sr0, amount: 300n * TRX, fromIdle: 300n * TRX };
+    expect(adapter.steps(voteOnly)).toBe(1);
+    await adapter.broadcast(await adapter.sign(voteOnly, 0));
+    expect(votes()).toEqual({ [sr0]: 300n });
+    expect(f.devnet.account(f.custody)!.frozenV2.BANDWIDTH).toBe(500n * TRX);
+    expect((await adapter.position()).idle).toBe(200n * TRX);
+
+    // Partly idle: the freeze is only what Tron Power lacks (50), then the whole vote set.
+    const partly = { kind: 'delegate' as const, validator: sr1, amount: 250n * TRX, fromIdle: 200n * TRX };
+    expect(adapter.steps(partly)).toBe(2);
+    for (let step = 0; step < 2; step += 1) await adapter.broadcast(await adapter.sign(partly, step));
+    expect(votes()).toEqual({ [sr0]: 300n, [sr1]: 250n });
+    expect(f.devnet.account(f.custody)!.frozenV2.BANDWIDTH).toBe(550n * TRX);
+    expect((await adapter.position()).idle).toBeUndefined();
+    expect(kinds()).toEqual(['FreezeBalanceV2Contract', 'VoteWitnessContract', 'FreezeBalanceV2Contract', 'VoteWitnessContract']);
+
+    // An unfreeze with no vote cut first: java-tron scales the votes down, truncating (UnfreezeBalanceV2Actuator.updateVote),
+    // 300 and 250 of 550 over 449 TRX of Tron Power: 244 and 204, so 1 TRX idle.
+    await adapter.broadcast(await adapter.sign({ kind: 'undelegate', validator: sr0, amount: 101n * TRX }, 1));
+    expect(votes()).toEqual({ [sr0]: 244n, [sr1]: 204n });
+    expect((await adapter.position()).idle).toBe(TRX);
+    // Unfreezing idle power: the UnfreezeBalanceV2 alone, no vote lowered.
+    const unfreezeIdle = { kind: 'undelegate' as const, validator: sr0, amount: TRX, fromIdle: TRX };
+    expect(adapter.steps(unfreezeIdle)).toBe(1);
+    await adapter.broadcast(await adapter.sign(unfreezeIdle, 0));
+    expect(votes()).toEqual({ [sr0]: 244n, [sr1]: 204n });
+    expect((await adapter.position()).idle).toBeUndefined();
+    await expect(adapter.sign({ kind: 'delegate', validator: sr0, amount: TRX, fromIdle: 2n * TRX })).rejects.toMatchObject({ code: 'invalid-amount' });
+  });
+
   it("java-tron's refusals as typed errors: a claim within 24 h, a wrong signature, too little to pay bandwidth; refusals the adapter makes before any bytes", async () => {
     f = await fixture();
     const adapter = f.adapter();
