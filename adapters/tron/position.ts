@@ -10,6 +10,7 @@ import * as z from 'zod';
 
 import { RetryableError } from '../../src/errors.js';
 import type { ChainLimits, DueAction, Position, Unbonding, ValidatorHealth, ValidatorStake } from '../types.js';
+import { parseCheckpoint } from './checkpoint.js';
 import { CLAIM_INTERVAL_MS, frozenOf, type Head, SUN_PER_TRX, toBase58, type TronAccount, type TronClient, votesOf } from './client.js';
 
 /** How often a read is made afresh when the solidified block moved under it. */
@@ -79,8 +80,9 @@ export async function isWitness(client: TronClient, validator: string): Promise<
 /**
  * Tron Power frozen and not voted, whole TRX in sun: it earns nothing
  * (MortgageService pays voters by their votes, not their Tron Power).
- * VoteWitnessActuator.validate allows Σ votes × TRX_PRECISION ≤
- * getAllTronPower(), so ⌊frozen / 1 TRX⌋ − Σ votes more TRX can be voted.
+ * VoteWitnessActuator.validate allows Σ votes × TRX_PRECISION ≤ the Tron
+ * Power (AccountCapsule.getTronPower), so ⌊frozen / 1 TRX⌋ − Σ votes more
+ * TRX can be voted without freezing.
  */
 export function idleOf(account: TronAccount | undefined): bigint {
   const voted = [...votesOf(account).values()].reduce((sum, n) => sum + n, 0n);
@@ -141,12 +143,17 @@ export async function readLimits(client: TronClient): Promise<ChainLimits> {
 /**
  * What is open: a claim when `getReward` shows unpaid rewards, due 24 h
  * after the last WithdrawBalance (absent when the solidified block is past
- * that already); a withdrawal when unfreezes have expired.
+ * that already), and only once that last one is harvested (its
+ * `latest_withdraw_time` is the checkpoint's: see harvest.ts); a withdrawal
+ * when unfreezes have expired.
  */
-export async function readDue(client: TronClient, _checkpoint: string | null): Promise<DueAction[]> {
+export async function readDue(client: TronClient, checkpoint: string | null): Promise<DueAction[]> {
+  const reported = parseCheckpoint(client, checkpoint).withdrawTime;
   const { head, account, reward } = await readSolid(client);
   const due: DueAction[] = [];
-  if (reward > 0n) {
+  // A claim not yet harvested: another would overwrite its stamp, and harvest would never find it.
+  const unharvested = (account?.latest_withdraw_time ?? 0) > reported;
+  if (reward > 0n && !unharvested) {
     const voted = [...votesOf(account).keys()];
     const validators = voted.length > 0 ? voted : [...(client.config.validators ?? [])];
     const last = account?.latest_withdraw_time ?? 0;

@@ -12,9 +12,11 @@
  *   action's `fromIdle`, planned from the position's `idle`) is not frozen
  *   again: the freeze is `amount − fromIdle`, and a delegate wholly of idle
  *   power is the VoteWitness alone. VoteWitnessActuator.validate only asks
- *   that Σ votes × 1 TRX ≤ the account's Tron Power (every frozen TRX,
- *   AccountCapsule.getAllTronPower), whichever freeze gave it; Tron Power
- *   comes from FreezeBalanceV2Actuator (frozenV2 of BANDWIDTH or ENERGY).
+ *   that Σ votes × TRX_PRECISION ≤ the account's Tron Power
+ *   (AccountCapsule.getTronPower, or getAllTronPower once
+ *   allowNewResourceModel is on), whichever earlier freeze gave it; Tron
+ *   Power is what FreezeBalanceV2Actuator froze (frozenV2 of BANDWIDTH or
+ *   ENERGY), and a vote needs no freeze of its own.
  * - undelegate = VoteWitness with the SR's votes lowered (step 0), then
  *   UnfreezeBalanceV2 (step 1). Voting first keeps the votes within the
  *   Tron Power left, so the chain never scales them down proportionally

@@ -247,8 +247,10 @@ describe('tron adapter', () => {
     expect(refused).toBeInstanceOf(TxRejectedError);
     const last = f.devnet.account(f.custody)!.latestWithdrawTime;
     expect(refused).toMatchObject({ code: 'CONTRACT_VALIDATE_ERROR', included: false, retryable: false, log: `Contract validate error : The last withdraw time is ${last}, less than 24 hours` });
-    // due() says when: 24 h after the last claim.
-    expect(await adapter.due(null)).toEqual([{ action: { kind: 'claim', validators: [sr0] }, amount: expect.any(BigInt) as bigint, dueAt: last + DAY }]);
+    // due() says when: 24 h after the last claim, once that claim is harvested (until then, nothing).
+    expect((await adapter.due(null)).filter((d) => d.action.kind === 'claim')).toEqual([]);
+    const { checkpoint } = await adapter.harvest(null);
+    expect(await adapter.due(checkpoint)).toEqual([{ action: { kind: 'claim', validators: [sr0] }, amount: expect.any(BigInt) as bigint, dueAt: last + DAY }]);
 
     // Bytes signed by another key for the custody's transaction.
     const signed = await adapter.sign({ kind: 'withdraw' });
@@ -275,6 +277,40 @@ describe('tron adapter', () => {
     } finally {
       await poor.dispose();
     }
+  });
+
+  it('no claim is due while the last one is unharvested, so a harvest late by a day still reports every WithdrawBalance', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [sr0] = f.devnet.witnesses as [string];
+    const claims = (): number => [...f!.devnet.chain.txs.values()].filter((t) => t.owner === f!.custody && t.tx.contract.kind === 'WithdrawBalanceContract').length;
+    await adapter.delegate(sr0, 1_000n * TRX);
+    f.devnet.advance(2 * MAINTENANCE_MS);
+    const start = await adapter.harvest(null);
+    expect(start.events).toEqual([]);
+    // The first claim; its harvest does not come (an endpoint down for a day, say).
+    await settleDue(adapter, start.checkpoint);
+    expect(claims()).toBe(1);
+    const firstPaid = f.devnet.truth.of(f.custody).paid;
+    expect(firstPaid).toBeGreaterThan(0n);
+    f.devnet.advance(DAY + MAINTENANCE_MS);
+    expect((await adapter.position()).pendingRewards).toBeGreaterThan(0n);
+    // Past 24 h the chain would accept a second claim, which would overwrite the first's latest_withdraw_time;
+    // with the first unharvested, none is due.
+    expect(await adapter.due(start.checkpoint)).toEqual([]);
+    await settleDue(adapter, start.checkpoint);
+    expect(claims()).toBe(1);
+    // The late harvest reports the first claim; then the second is due at once, and its harvest reports it.
+    const late = await adapter.harvest(start.checkpoint);
+    expect(sumOf(late.events)).toBe(firstPaid);
+    expect((await adapter.due(late.checkpoint)).map((d) => [d.action.kind, d.dueAt])).toEqual([['claim', undefined]]);
+    await settleDue(adapter, late.checkpoint);
+    expect(claims()).toBe(2);
+    const next = await adapter.harvest(late.checkpoint);
+    expect(next.events).toHaveLength(1);
+    expect(next.events[0]!.id).not.toBe(late.events[0]!.id);
+    // The two claims' sum is what WithdrawBalance paid the custody, each reported once.
+    expect(sumOf([...late.events, ...next.events])).toBe(f.devnet.truth.of(f.custody).paid);
   });
 
   it('rewards over several maintenance cycles, with re-votes, an unfreeze and its withdrawal, equal what WithdrawBalance paid, each once', async () => {
