@@ -162,23 +162,39 @@ export interface TxReceipt {
  *   `withdraw_unbonded`); `validator` where the chain keeps them per target.
  */
 export type StakeAction =
-  | {
+  | (TargetMove & {
       kind: 'delegate' | 'undelegate';
-      validator: string;
-      /** Base units, > 0. */
-      amount: bigint;
       /**
-       * Of `amount`, the part that is the position's `idle` stake (bonded,
-       * backing no target): a delegate assigns it to `validator` without
-       * bonding it again (TRON: votes it, freezing only `amount − fromIdle`),
-       * an undelegate unbonds it without taking it from `validator` (TRON:
-       * unfreezes it, lowering the SR's votes only by `amount − fromIdle`).
-       * Planned only where the position reports `idle`. @defaultValue 0
+       * More targets moved by the same transactions, where the chain's
+       * limits say `batchTargets` (TRON: one freeze and one VoteWitness for
+       * every SR). Absent: `validator` alone.
        */
-      fromIdle?: bigint;
-    }
+      also?: TargetMove[];
+    })
   | { kind: 'claim'; validators: string[] }
   | { kind: 'withdraw'; validator?: string };
+
+/** What a delegate or undelegate moves for one target. */
+export interface TargetMove {
+  validator: string;
+  /** Base units, > 0. */
+  amount: bigint;
+  /**
+   * Of `amount`, the part that is the position's `idle` stake (bonded,
+   * backing no target): a delegate assigns it to `validator` without
+   * bonding it again (TRON: votes it, freezing only `amount − fromIdle`),
+   * an undelegate unbonds it without taking it from `validator` (TRON:
+   * unfreezes it, lowering the SR's votes only by `amount − fromIdle`).
+   * Planned only where the position reports `idle`. @defaultValue 0
+   */
+  fromIdle?: bigint;
+}
+
+/** Every target a delegate or undelegate moves: its own, then `also`'s. */
+export function targetsOf(action: Extract<StakeAction, { kind: 'delegate' | 'undelegate' }>): TargetMove[] {
+  const own: TargetMove = { validator: action.validator, amount: action.amount, ...(action.fromIdle === undefined ? {} : { fromIdle: action.fromIdle }) };
+  return [own, ...(action.also ?? [])];
+}
 
 /** The kinds of {@link StakeAction}. */
 export type ActionKind = StakeAction['kind'];
@@ -261,6 +277,14 @@ export interface ChainLimits {
   unbondingRestarts?: 'target';
   /** Liquid balance that must stay in the account (existential deposit, storage reserve); never staked. */
   reserve: bigint;
+  /**
+   * One delegate (or undelegate) may move several targets (`also`) in the
+   * same transactions: the planner then plans at most one of each per
+   * rebalance (TRON: one FreezeBalanceV2 and one VoteWitness carrying the
+   * whole vote set, VoteWitnessActuator; one UnfreezeBalanceV2, a single
+   * pending unfreeze). Absent: one target per action.
+   */
+  batchTargets?: true;
   /**
    * What one stake transaction (a delegation) typically costs in fees, as
    * the adapter estimates it (Cosmos: a delegation's gas at the configured

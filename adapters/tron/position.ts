@@ -72,9 +72,9 @@ async function ranks(client: TronClient): Promise<Map<string, { rank: number; vo
   return new Map(sorted.map((w, rank) => [toBase58(w.address), { rank, votes: w.voteCount ?? 0n }]));
 }
 
-/** Whether `validator` is an SR the chain knows. */
-export async function isWitness(client: TronClient, validator: string): Promise<boolean> {
-  return (await ranks(client)).has(validator);
+/** The SRs the chain knows (`T…`). */
+export async function witnesses(client: TronClient): Promise<Set<string>> {
+  return new Set((await ranks(client)).keys());
 }
 
 /**
@@ -134,6 +134,8 @@ export async function readLimits(client: TronClient): Promise<ChainLimits> {
     minStake: SUN_PER_TRX,
     step: SUN_PER_TRX,
     maxUnbondingEntries: { count: UNFREEZE_MAX_TIMES, per: 'account' },
+    // One bond (frozen TRX) backs every vote, and a VoteWitness carries the whole set: one freeze and one vote per rebalance.
+    batchTargets: true,
     reserve: client.options.reserve,
     // A delegation is two transactions (freeze, vote), each burning its bytes at getTransactionFee when no bandwidth is left.
     typicalFee: 2n * TYPICAL_TX_BYTES * (feePerByte > 0n ? feePerByte : 1n),

@@ -74,6 +74,25 @@ function roundUp(amount: bigint, step: bigint): bigint {
  * unbonded before any validator's stake when the buffer lacks.
  */
 export function planRebalance(input: RebalanceInput): RebalancePlan {
+  const plan = planMoves(input);
+  return input.limits?.batchTargets === true ? { ...plan, actions: batched(plan.actions) } : plan;
+}
+
+/**
+ * One delegate and one undelegate carrying every target (`also`), for
+ * chains whose limits say `batchTargets`: undelegations first, as planned.
+ */
+function batched(actions: StakeMove[]): StakeMove[] {
+  const out: StakeMove[] = [];
+  for (const kind of ['undelegate', 'delegate'] as const) {
+    const [first, ...rest] = actions.filter((a) => a.kind === kind);
+    if (first === undefined) continue;
+    out.push(rest.length === 0 ? first : { ...first, also: rest.map(({ validator, amount, fromIdle }) => ({ validator, amount, ...(fromIdle === undefined ? {} : { fromIdle }) })) });
+  }
+  return out;
+}
+
+function planMoves(input: RebalanceInput): RebalancePlan {
   const { position, usersTotal, policy, validators } = input;
   const limits = input.limits ?? NO_LIMITS;
   const step = limits.step > 0n ? limits.step : 1n;
@@ -120,7 +139,8 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
   }
   if (limits.unbondingRestarts === 'target') open = sparingRelocks(open, position.unbonding, shortfall);
   let taken = shortfall > 0n ? takeByWeight(shortfall, open, validators) : [];
-  if (taken.length > slots) {
+  // Batched, one undelegation opens one entry whatever its targets.
+  if ((limits.batchTargets === true ? Math.min(taken.length, 1) : taken.length) > slots) {
     // Fewer, larger undelegations: from the largest stakes first.
     const largest = [...open].sort((a, b) => (a.amount === b.amount ? a.validator.localeCompare(b.validator) : a.amount > b.amount ? -1 : 1)).slice(0, slots);
     taken = takeByWeight(shortfall, largest, validators.filter((v) => largest.some((d) => d.validator === v.address)));

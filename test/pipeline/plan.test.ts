@@ -170,6 +170,26 @@ describe('the planner never plans what the chain refuses', () => {
     ]);
   });
 
+  it('batchTargets (TRON): one delegate and one undelegate carry every target, and one undelegation needs one free entry', () => {
+    const TRX = 1_000_000n;
+    const limits = { minStake: TRX, step: TRX, reserve: 0n, typicalFee: 1n, batchTargets: true as const, maxUnbondingEntries: { count: 32, per: 'account' as const } };
+    const srs = [
+      { address: 'sr-a', weight: 2 },
+      { address: 'sr-b', weight: 1 },
+      { address: 'sr-c', weight: 1 },
+    ];
+    const stakeIn = srs.map((v) => ({ validator: v.address, amount: 100n * TRX }));
+    const plan = (liquid: bigint, idle: bigint, unbonding: number) =>
+      planRebalance({ position: { liquid, delegations: stakeIn, unbonding: Array.from({ length: unbonding }, () => ({ amount: TRX, completesAt: 0 })), idle }, usersTotal: 1_000n * TRX, policy, validators: srs, limits }).actions;
+    expect(plan(140n * TRX, 4n * TRX, 0)).toEqual([
+      { kind: 'delegate', validator: 'sr-a', amount: 22n * TRX, fromIdle: 4n * TRX, also: [{ validator: 'sr-b', amount: 11n * TRX }, { validator: 'sr-c', amount: 11n * TRX }] },
+    ]);
+    // 31 entries open: a single free one still takes the undelegation from every SR.
+    expect(plan(60n * TRX, 0n, 31)).toEqual([
+      { kind: 'undelegate', validator: 'sr-a', amount: 4n * TRX, also: [{ validator: 'sr-b', amount: 2n * TRX }, { validator: 'sr-c', amount: 2n * TRX }] },
+    ]);
+  });
+
   it('Cosmos: a validator with max_entries open unbondings is passed over; with every one full, nothing is planned', () => {
     const entries = (validator: string, n: number) => Array.from({ length: n }, () => ({ validator, amount: 1n, completesAt: 0 }));
     const delegations = [

@@ -5,7 +5,9 @@
  * vote that java-tron scaled down when TRX was unfrozen without a vote cut
  * first (UnfreezeBalanceV2Actuator.updateVote truncates), leave idle Tron
  * Power; the position reports it as `idle`, the planner assigns it, and
- * the adapter freezes only what Tron Power lacks.
+ * the adapter freezes only what Tron Power lacks. The limits batch
+ * targets, so a rebalance is one freeze and one vote for every SR (one vote
+ * and one unfreeze when the buffer lacks).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -97,13 +99,14 @@ describe('idle Tron Power', () => {
       ['delegate', sr1, (166n * TRX).toString(), 'confirmed'],
     ]);
     expect(votes()).toEqual({ [sr0]: 334n, [sr1]: 166n });
-    // No extra freeze: the one of 500 TRX, then two votes.
+    // No extra freeze: the one of 500 TRX, then one vote for both SRs (the limits batch targets).
     expect(frozen()).toBe(500n * TRX);
-    expect(kinds()).toEqual(['FreezeBalanceV2Contract', 'VoteWitnessContract', 'VoteWitnessContract']);
-    const { rows } = await db.pool.query<{ steps: number; action: { fromIdle?: string } }>("SELECT steps, action FROM tx_intents WHERE kind = 'delegate' ORDER BY created_at");
-    expect(rows.map((r) => [r.steps, r.action.fromIdle])).toEqual([
-      [1, (334n * TRX).toString()],
-      [1, (166n * TRX).toString()],
+    expect(kinds()).toEqual(['FreezeBalanceV2Contract', 'VoteWitnessContract']);
+    const { rows } = await db.pool.query<{ steps: number; validator: string; amount: string; action: { fromIdle?: string; also?: { validator: string; fromIdle?: string }[] } }>(
+      "SELECT steps, validator, amount::text, action FROM tx_intents WHERE kind = 'delegate' ORDER BY created_at",
+    );
+    expect(rows.map((r) => [r.steps, r.validator, r.amount, r.action.fromIdle, r.action.also?.map((t) => [t.validator, t.fromIdle])])).toEqual([
+      [1, `${sr0},${sr1}`, (500n * TRX).toString(), (334n * TRX).toString(), [[sr1, (166n * TRX).toString()]]],
     ]);
     expect((await adapter.position()).idle).toBeUndefined();
     // Nothing idle, nothing to stake: the next rebalance plans nothing.
@@ -129,9 +132,27 @@ describe('idle Tron Power', () => {
     const summary = await rebalance(ctx, CHAIN, 'idle-4');
     expect(summary.actions.every((a) => a.status === 'confirmed')).toBe(true);
     expect(frozen()).toBe(399n * TRX + excess);
-    expect(count('FreezeBalanceV2Contract')).toBe(freezes + 2);
+    // One freeze and one vote for both SRs.
+    expect(count('FreezeBalanceV2Contract')).toBe(freezes + 1);
+    expect(kinds().slice(-2)).toEqual(['FreezeBalanceV2Contract', 'VoteWitnessContract']);
     // Every TRX of Tron Power voted, 2:1 over the new 101.
     expect(votes()).toEqual({ [sr0]: 266n + 68n, [sr1]: 132n + 33n });
     expect((await adapter.position()).idle).toBeUndefined();
+  });
+
+  it('a buffer short of TRX: one VoteWitness lowering both SRs, then one UnfreezeBalanceV2 (one pending unfreeze)', async () => {
+    const [sr0, sr1] = devnet.witnesses as [string, string];
+    // Users now hold 7000 TRX: a 700 TRX buffer against 500 spendable and 101 unfreezing, 99 short.
+    await db.pool.query('UPDATE balances SET amount = $1 WHERE asset = $2', [(7_000n * TRX).toString(), 'TRX']);
+    const pending = devnet.account(custody)!.unfrozenV2.length;
+    const summary = await rebalance(ctx, CHAIN, 'idle-5');
+    expect(summary.actions.map((a) => [a.kind, a.validator, a.amount, a.status])).toEqual([
+      ['undelegate', sr0, (66n * TRX).toString(), 'confirmed'],
+      ['undelegate', sr1, (33n * TRX).toString(), 'confirmed'],
+    ]);
+    expect(votes()).toEqual({ [sr0]: 334n - 66n, [sr1]: 165n - 33n });
+    expect(frozen()).toBe(400n * TRX);
+    expect(kinds().slice(-2)).toEqual(['VoteWitnessContract', 'UnfreezeBalanceV2Contract']);
+    expect(devnet.account(custody)!.unfrozenV2.length).toBe(pending + 1);
   });
 });
