@@ -1,6 +1,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
+import { targetsOf } from '../../adapters/types.js';
 import { DEFAULT_MIN_MOVE_FEES, minMoveOf, planRebalance, splitByWeight, takeByWeight } from '../../src/pipeline/plan.js';
 import { propertyRuns } from '../helpers/runs.js';
 
@@ -264,22 +265,29 @@ describe('the planner never plans what the chain refuses', () => {
     fc.integer({ min: 0, max: 10_000 }),
     fc.bigInt({ min: 0n, max: 10n ** 7n }),
     limitsArb,
-  ])('idle stake: delegations bond no more than the excess liquid, assign no more than is idle, and count nothing twice', runs.count(100, (liquid, idle, usersTotal, n, each, ratio, minMove, l) => {
-    const limits = { minStake: l.minStake, step: l.step, reserve: l.reserve, typicalFee: 1n, maxUnbondingEntries: { count: 32, per: 'account' as const } };
+    fc.boolean(),
+  ])('idle stake: delegations bond no more than the excess liquid, assign no more than is idle, and count nothing twice (batched or not)', runs.count(100, (liquid, idle, usersTotal, n, each, ratio, minMove, l, batch) => {
+    const limits = { minStake: l.minStake, step: l.step, reserve: l.reserve, typicalFee: 1n, maxUnbondingEntries: { count: 32, per: 'account' as const }, ...(batch ? { batchTargets: true as const } : {}) };
     const plan = planRebalance({ position: { liquid, delegations: stake(n, each), unbonding: [], idle }, usersTotal, policy: { ...policy, targetRatioBps: ratio, minMove }, validators: vals(Array.from({ length: n }, () => 1)), limits });
     let bonded = 0n;
     let assigned = 0n;
     let unbondedIdle = 0n;
+    if (batch) expect(plan.actions.filter((a) => a.kind === 'delegate').length <= 1 && plan.actions.filter((a) => a.kind === 'undelegate').length <= 1).toBe(true);
     for (const action of plan.actions) {
-      const fromIdle = action.fromIdle ?? 0n;
-      expect(fromIdle >= 0n && fromIdle <= action.amount).toBe(true);
-      expect(fromIdle % limits.step).toBe(0n);
-      if (action.kind === 'delegate') {
-        bonded += action.amount - fromIdle;
-        assigned += fromIdle;
-      } else {
-        unbondedIdle += fromIdle;
-        expect(action.amount - fromIdle <= each).toBe(true);
+      const seen = new Set<string>();
+      for (const target of targetsOf(action)) {
+        expect(seen.has(target.validator)).toBe(false);
+        seen.add(target.validator);
+        const fromIdle = target.fromIdle ?? 0n;
+        expect(fromIdle >= 0n && fromIdle <= target.amount).toBe(true);
+        expect(fromIdle % limits.step).toBe(0n);
+        if (action.kind === 'delegate') {
+          bonded += target.amount - fromIdle;
+          assigned += fromIdle;
+        } else {
+          unbondedIdle += fromIdle;
+          expect(target.amount - fromIdle <= each).toBe(true);
+        }
       }
     }
     expect(assigned + unbondedIdle <= idle).toBe(true);
