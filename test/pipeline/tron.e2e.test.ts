@@ -105,7 +105,9 @@ describe('TRX on the TRON devnet, end to end', () => {
     await until(() => votes()[sr0] === 600n && votes()[sr1] === 300n, 'the custody froze 900 TRX and voted 2:1', 30_000);
     expect(frozen()).toBe(900n * TRX);
     // One freeze and one vote for both SRs (the limits batch targets), not one pair per SR.
+    // (The full node's account shows the vote once accepted; the block holding it may come a moment later.)
     const sent = (kind: string): number => [...devnet.chain.txs.values()].filter((t) => t.owner === custody && t.tx.contract.kind === kind).length;
+    await until(() => sent('VoteWitnessContract') > 0, 'the vote in a block', 30_000);
     expect([sent('FreezeBalanceV2Contract'), sent('VoteWitnessContract')]).toEqual([1, 1]);
 
     // Votes count from the next maintenance and are paid at the one after: then the day's first claim.
