@@ -67,6 +67,14 @@ export interface Position {
    * has no targets (a Polkadot pool membership lists the pool).
    */
   delegations: ValidatorStake[];
+  /**
+   * The part of `bonded` that backs no target, so earns nothing (TRON: Tron
+   * Power frozen and not voted, whole TRX; VoteWitnessActuator counts votes
+   * against it). Never part of `liquid`. The rebalancer assigns it to
+   * targets without bonding anew (a delegate's `fromIdle`), or unbonds it
+   * first when the buffer lacks. Absent: 0 (the chain has no such state).
+   */
+  idle?: bigint;
   /** Stake still locked on its way out. */
   unbonding: Unbonding[];
   /** Unlocked, not yet liquid: a `withdraw` action brings it back (NEAR, Aptos, TRON, Polkadot); 0 where the chain pays it out itself. */
@@ -154,9 +162,39 @@ export interface TxReceipt {
  *   `withdraw_unbonded`); `validator` where the chain keeps them per target.
  */
 export type StakeAction =
-  | { kind: 'delegate' | 'undelegate'; validator: string; /** Base units, > 0. */ amount: bigint }
+  | (TargetMove & {
+      kind: 'delegate' | 'undelegate';
+      /**
+       * More targets moved by the same transactions, where the chain's
+       * limits say `batchTargets` (TRON: one freeze and one VoteWitness for
+       * every SR). Absent: `validator` alone.
+       */
+      also?: TargetMove[];
+    })
   | { kind: 'claim'; validators: string[] }
   | { kind: 'withdraw'; validator?: string };
+
+/** What a delegate or undelegate moves for one target. */
+export interface TargetMove {
+  validator: string;
+  /** Base units, > 0. */
+  amount: bigint;
+  /**
+   * Of `amount`, the part that is the position's `idle` stake (bonded,
+   * backing no target): a delegate assigns it to `validator` without
+   * bonding it again (TRON: votes it, freezing only `amount − fromIdle`),
+   * an undelegate unbonds it without taking it from `validator` (TRON:
+   * unfreezes it, lowering the SR's votes only by `amount − fromIdle`).
+   * Planned only where the position reports `idle`. @defaultValue 0
+   */
+  fromIdle?: bigint;
+}
+
+/** Every target a delegate or undelegate moves: its own, then `also`'s. */
+export function targetsOf(action: Extract<StakeAction, { kind: 'delegate' | 'undelegate' }>): TargetMove[] {
+  const own: TargetMove = { validator: action.validator, amount: action.amount, ...(action.fromIdle === undefined ? {} : { fromIdle: action.fromIdle }) };
+  return [own, ...(action.also ?? [])];
+}
 
 /** The kinds of {@link StakeAction}. */
 export type ActionKind = StakeAction['kind'];
@@ -239,6 +277,14 @@ export interface ChainLimits {
   unbondingRestarts?: 'target';
   /** Liquid balance that must stay in the account (existential deposit, storage reserve); never staked. */
   reserve: bigint;
+  /**
+   * One delegate (or undelegate) may move several targets (`also`) in the
+   * same transactions: the planner then plans at most one of each per
+   * rebalance (TRON: one FreezeBalanceV2 and one VoteWitness carrying the
+   * whole vote set, VoteWitnessActuator; one UnfreezeBalanceV2, a single
+   * pending unfreeze). Absent: one target per action.
+   */
+  batchTargets?: true;
   /**
    * What one stake transaction (a delegation) typically costs in fees, as
    * the adapter estimates it (Cosmos: a delegation's gas at the configured

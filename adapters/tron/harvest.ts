@@ -11,38 +11,24 @@
  * last one seen; when the solidified account shows a later one, the
  * harvest finds that block by its time (a guess from the 3 s slots, then a
  * binary search over headers where slots were missed), takes the custody's
- * WithdrawBalance from it, and reads its info. A claim is allowed once a
- * day, and the pipeline harvests right after each claim it runs, so one
- * claim between two harvests is the rule; a harvest that finds the stamp
- * moved by two days or more cannot see a claim in between (stated limit).
+ * WithdrawBalance from it, and reads its info.
+ *
+ * So a harvest sees only the latest claim since its checkpoint: a second
+ * claim before the harvest would overwrite the stamp of the first, and its
+ * payment would go unreported. `due(checkpoint)` therefore lists no claim
+ * while `latest_withdraw_time` is newer than the checkpoint's (the last
+ * claim not yet harvested, say because harvests failed for a day): the
+ * daemon's claims are at most one per harvest, whatever fails between
+ * them. A WithdrawBalance sent by hand, outside the daemon, can still
+ * overwrite an unharvested one (stated limit: claim only through softstake).
  */
 import * as z from 'zod';
 
 import { ChainProtocolError } from '../errors.js';
 import type { HarvestResult, RewardEvent } from '../types.js';
+import { formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { BLOCK_MS, type Head, type TronClient } from './client.js';
 import { readSolid } from './position.js';
-
-const checkpointSchema = z.strictObject({ v: z.literal(1), withdrawTime: z.number().int().nonnegative() });
-
-/** What `harvest` hands back: the `latest_withdraw_time` whose claim has been reported. */
-export interface TronCheckpoint {
-  v: 1;
-  withdrawTime: number;
-}
-
-export function parseCheckpoint(client: TronClient, text: string | null): TronCheckpoint {
-  if (text === null) return { v: 1, withdrawTime: 0 };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ChainProtocolError(client.name, 'harvest checkpoint is not JSON');
-  }
-  const parsed = checkpointSchema.safeParse(json);
-  if (!parsed.success) throw new ChainProtocolError(client.name, `harvest checkpoint is not a TRON checkpoint: ${text.slice(0, 100)}`);
-  return parsed.data;
-}
 
 const detailSchema = z
   .object({
@@ -118,5 +104,5 @@ export async function harvest(client: TronClient, checkpointText: string | null)
     const amount = info.withdraw_amount ?? 0n;
     if (amount > 0n) events.push({ id: txid, amount, at: info.blockTimeStamp });
   }
-  return { events, checkpoint: JSON.stringify({ v: 1, withdrawTime } satisfies TronCheckpoint) };
+  return { events, checkpoint: formatCheckpoint({ v: 1, withdrawTime }) };
 }

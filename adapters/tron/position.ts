@@ -10,6 +10,7 @@ import * as z from 'zod';
 
 import { RetryableError } from '../../src/errors.js';
 import type { ChainLimits, DueAction, Position, Unbonding, ValidatorHealth, ValidatorStake } from '../types.js';
+import { parseCheckpoint } from './checkpoint.js';
 import { CLAIM_INTERVAL_MS, frozenOf, type Head, SUN_PER_TRX, toBase58, type TronAccount, type TronClient, votesOf } from './client.js';
 
 /** How often a read is made afresh when the solidified block moved under it. */
@@ -71,9 +72,22 @@ async function ranks(client: TronClient): Promise<Map<string, { rank: number; vo
   return new Map(sorted.map((w, rank) => [toBase58(w.address), { rank, votes: w.voteCount ?? 0n }]));
 }
 
-/** Whether `validator` is an SR the chain knows. */
-export async function isWitness(client: TronClient, validator: string): Promise<boolean> {
-  return (await ranks(client)).has(validator);
+/** The SRs the chain knows (`T…`). */
+export async function witnesses(client: TronClient): Promise<Set<string>> {
+  return new Set((await ranks(client)).keys());
+}
+
+/**
+ * Tron Power frozen and not voted, whole TRX in sun: it earns nothing
+ * (MortgageService pays voters by their votes, not their Tron Power).
+ * VoteWitnessActuator.validate allows Σ votes × TRX_PRECISION ≤ the Tron
+ * Power (AccountCapsule.getTronPower), so ⌊frozen / 1 TRX⌋ − Σ votes more
+ * TRX can be voted without freezing.
+ */
+export function idleOf(account: TronAccount | undefined): bigint {
+  const voted = [...votesOf(account).values()].reduce((sum, n) => sum + n, 0n);
+  const votable = frozenOf(account) / SUN_PER_TRX - voted;
+  return votable > 0n ? votable * SUN_PER_TRX : 0n;
 }
 
 export async function readPosition(client: TronClient): Promise<Position> {
@@ -81,6 +95,7 @@ export async function readPosition(client: TronClient): Promise<Position> {
   const votes = votesOf(account);
   const delegations: ValidatorStake[] = [...votes].map(([validator, count]) => ({ validator, amount: count * SUN_PER_TRX }));
   const { unbonding, withdrawable } = unfreezesOf(account, head.at);
+  const idle = idleOf(account);
   const watched = new Set([...(client.config.validators ?? []), ...votes.keys()]);
   const validators: ValidatorHealth[] = [];
   if (watched.size > 0) {
@@ -97,6 +112,7 @@ export async function readPosition(client: TronClient): Promise<Position> {
     liquid: account?.balance ?? 0n,
     bonded: frozenOf(account),
     delegations,
+    ...(idle > 0n ? { idle } : {}),
     unbonding,
     withdrawable,
     pendingRewards: reward,
@@ -118,6 +134,8 @@ export async function readLimits(client: TronClient): Promise<ChainLimits> {
     minStake: SUN_PER_TRX,
     step: SUN_PER_TRX,
     maxUnbondingEntries: { count: UNFREEZE_MAX_TIMES, per: 'account' },
+    // One bond (frozen TRX) backs every vote, and a VoteWitness carries the whole set: one freeze and one vote per rebalance.
+    batchTargets: true,
     reserve: client.options.reserve,
     // A delegation is two transactions (freeze, vote), each burning its bytes at getTransactionFee when no bandwidth is left.
     typicalFee: 2n * TYPICAL_TX_BYTES * (feePerByte > 0n ? feePerByte : 1n),
@@ -127,12 +145,17 @@ export async function readLimits(client: TronClient): Promise<ChainLimits> {
 /**
  * What is open: a claim when `getReward` shows unpaid rewards, due 24 h
  * after the last WithdrawBalance (absent when the solidified block is past
- * that already); a withdrawal when unfreezes have expired.
+ * that already), and only once that last one is harvested (its
+ * `latest_withdraw_time` is the checkpoint's: see harvest.ts); a withdrawal
+ * when unfreezes have expired.
  */
-export async function readDue(client: TronClient, _checkpoint: string | null): Promise<DueAction[]> {
+export async function readDue(client: TronClient, checkpoint: string | null): Promise<DueAction[]> {
+  const reported = parseCheckpoint(client, checkpoint).withdrawTime;
   const { head, account, reward } = await readSolid(client);
   const due: DueAction[] = [];
-  if (reward > 0n) {
+  // A claim not yet harvested: another would overwrite its stamp, and harvest would never find it.
+  const unharvested = (account?.latest_withdraw_time ?? 0) > reported;
+  if (reward > 0n && !unharvested) {
     const voted = [...votesOf(account).keys()];
     const validators = voted.length > 0 ? voted : [...(client.config.validators ?? [])];
     const last = account?.latest_withdraw_time ?? 0;

@@ -8,7 +8,15 @@
  * - delegate = FreezeBalanceV2 (step 0), then VoteWitness with the whole
  *   vote set (step 1): a vote replaces every earlier one
  *   (VoteWitnessActuator), so step 1 is the chain's current votes plus the
- *   new TRX for the SR.
+ *   new TRX for the SR. Tron Power already frozen and not voted (the
+ *   action's `fromIdle`, planned from the position's `idle`) is not frozen
+ *   again: the freeze is `amount − fromIdle`, and a delegate wholly of idle
+ *   power is the VoteWitness alone. VoteWitnessActuator.validate only asks
+ *   that Σ votes × TRX_PRECISION ≤ the account's Tron Power
+ *   (AccountCapsule.getTronPower, or getAllTronPower once
+ *   allowNewResourceModel is on), whichever earlier freeze gave it; Tron
+ *   Power is what FreezeBalanceV2Actuator froze (frozenV2 of BANDWIDTH or
+ *   ENERGY), and a vote needs no freeze of its own.
  * - undelegate = VoteWitness with the SR's votes lowered (step 0), then
  *   UnfreezeBalanceV2 (step 1). Voting first keeps the votes within the
  *   Tron Power left, so the chain never scales them down proportionally
@@ -16,15 +24,20 @@
  *   intended, and each step is computed from the chain alone (the adapter
  *   keeps no state). When no vote would be left the vote step repeats the
  *   current set (VoteWitness refuses an empty one) and the unfreeze clears
- *   what Tron Power no longer covers.
+ *   what Tron Power no longer covers. An undelegate's `fromIdle` part is
+ *   unfrozen without lowering any vote (wholly idle: the unfreeze alone).
+ * - A move with `also` (the limits say `batchTargets`) does this once for
+ *   every SR it names: one freeze of Σ(amount − fromIdle) and one
+ *   VoteWitness; one VoteWitness lowering each SR, then one
+ *   UnfreezeBalanceV2 of Σ amount (one pending unfreeze of the 32).
  * - claim = WithdrawBalance; withdraw = WithdrawExpireUnfreeze.
  */
 import { TronWeb, type Types, utils } from 'tronweb';
 
 import { TxRejectedError } from '../errors.js';
-import type { SignedTx, StakeAction } from '../types.js';
+import { type SignedTx, type StakeAction, targetsOf } from '../types.js';
 import { blockSchema, EXPIRATION_MS, frozenOf, SUN_PER_TRX, toHexAddress, type TronClient, votesOf } from './client.js';
-import { isWitness } from './position.js';
+import { witnesses } from './position.js';
 
 /** VoteWitnessActuator: `Parameter.ChainConstant.MAX_VOTE_NUMBER`. */
 const MAX_VOTE_NUMBER = 30;
@@ -32,9 +45,22 @@ const MAX_VOTE_NUMBER = 30;
 /** Builds transactions only; it never reaches a node (every call passes its reference block). */
 const builder = new TronWeb({ fullHost: 'http://127.0.0.1:9' }).transactionBuilder;
 
-/** How many transactions an action takes. */
+/** Σ amount and Σ fromIdle over a move's targets (its own and `also`'s). */
+function totalsOf(action: Extract<StakeAction, { kind: 'delegate' | 'undelegate' }>): { amount: bigint; fromIdle: bigint } {
+  let amount = 0n;
+  let fromIdle = 0n;
+  for (const t of targetsOf(action)) {
+    amount += t.amount;
+    fromIdle += t.fromIdle ?? 0n;
+  }
+  return { amount, fromIdle };
+}
+
+/** How many transactions an action takes: a delegate or undelegate wholly of idle Tron Power needs no freeze (no vote change). */
 export function stepsOf(action: StakeAction): number {
-  return action.kind === 'delegate' || action.kind === 'undelegate' ? 2 : 1;
+  if (action.kind !== 'delegate' && action.kind !== 'undelegate') return 1;
+  const { amount, fromIdle } = totalsOf(action);
+  return fromIdle >= amount ? 1 : 2;
 }
 
 /** The reference block tronweb would fetch (AbstractTrx.getCurrentRefBlockParams), from the full node's head. */
@@ -60,46 +86,66 @@ export async function signAction(client: TronClient, action: StakeAction, step =
   const steps = stepsOf(action);
   if (!Number.isInteger(step) || step < 0 || step >= steps) throw refuse('invalid-step', `a TRON ${action.kind} is ${steps} transaction(s); there is no step ${step}`);
   if (action.kind === 'delegate' || action.kind === 'undelegate') {
-    if (action.amount <= 0n) throw refuse('invalid-amount', `${action.kind} amount must be > 0, got ${action.amount}`);
-    // Votes count whole TRX (VoteWitnessActuator), and a freeze takes at least 1 TRX (FreezeBalanceV2Actuator).
-    if (action.amount % SUN_PER_TRX !== 0n) throw refuse('invalid-amount', `${action.kind} amount must be whole TRX (a multiple of ${SUN_PER_TRX} sun), got ${action.amount}`);
-    if (action.amount > BigInt(Number.MAX_SAFE_INTEGER)) throw refuse('invalid-amount', `${action.kind} amount ${action.amount} is beyond what one transaction carries`);
-    if (toHexAddress(action.validator) === undefined) throw refuse('invalid-validator', `${action.validator} is not a TRON address`);
-    const configured = client.config.validators ?? [];
-    if (configured.length > 0 && !configured.includes(action.validator)) throw refuse('unknown-validator', `${action.validator} is not one of the configured SRs`);
+    const targets = targetsOf(action);
+    const seen = new Set<string>();
+    for (const t of targets) {
+      if (t.amount <= 0n) throw refuse('invalid-amount', `${action.kind} amount must be > 0, got ${t.amount}`);
+      // Votes count whole TRX (VoteWitnessActuator), and a freeze takes at least 1 TRX (FreezeBalanceV2Actuator).
+      if (t.amount % SUN_PER_TRX !== 0n) throw refuse('invalid-amount', `${action.kind} amount must be whole TRX (a multiple of ${SUN_PER_TRX} sun), got ${t.amount}`);
+      const fromIdle = t.fromIdle ?? 0n;
+      if (fromIdle < 0n || fromIdle > t.amount || fromIdle % SUN_PER_TRX !== 0n) throw refuse('invalid-amount', `${action.kind} fromIdle must be whole TRX between 0 and the amount ${t.amount}, got ${fromIdle}`);
+      if (toHexAddress(t.validator) === undefined) throw refuse('invalid-validator', `${t.validator} is not a TRON address`);
+      const configured = client.config.validators ?? [];
+      if (configured.length > 0 && !configured.includes(t.validator)) throw refuse('unknown-validator', `${t.validator} is not one of the configured SRs`);
+      if (seen.has(t.validator)) throw refuse('invalid-validator', `${t.validator} is named twice in one ${action.kind}`);
+      seen.add(t.validator);
+    }
+    if (totalsOf(action).amount > BigInt(Number.MAX_SAFE_INTEGER)) throw refuse('invalid-amount', `${action.kind} amount ${totalsOf(action).amount} is beyond what one transaction carries`);
   }
   const key = await client.signer();
   const owner = toHexAddress(key.address)!;
   let transaction: Types.Transaction;
   switch (action.kind) {
     case 'delegate': {
+      const targets = targetsOf(action);
       if (step === 0) {
-        // Nothing is frozen for an SR the chain does not know: the vote after it would be refused.
-        if (!(await isWitness(client, action.validator))) throw refuse('unknown-validator', `${action.validator} is not an SR (listwitnesses)`);
+        // Nothing is frozen (nor voted) for an SR the chain does not know: the vote would be refused.
+        const known = await witnesses(client);
+        for (const t of targets) if (!known.has(t.validator)) throw refuse('unknown-validator', `${t.validator} is not an SR (listwitnesses)`);
+      }
+      const { amount, fromIdle } = totalsOf(action);
+      // Only what Tron Power lacks is frozen, for every target at once.
+      const freeze = amount - fromIdle;
+      if (step === 0 && freeze > 0n) {
         const account = await client.account('full', owner);
         const spendable = (account?.balance ?? 0n) - client.options.reserve;
-        if (action.amount > spendable) throw refuse('insufficient-funds', `freezing ${action.amount} sun would leave less than the reserve of ${client.options.reserve} sun liquid (balance ${account?.balance ?? 0n})`);
-        transaction = await builder.freezeBalanceV2(Number(action.amount), client.options.resource, owner, { blockHeader: await referenceBlock(client) });
+        if (freeze > spendable) throw refuse('insufficient-funds', `freezing ${freeze} sun would leave less than the reserve of ${client.options.reserve} sun liquid (balance ${account?.balance ?? 0n})`);
+        transaction = await builder.freezeBalanceV2(Number(freeze), client.options.resource, owner, { blockHeader: await referenceBlock(client) });
       } else {
         // The full node's pending state: the freeze of step 0 is in it as soon as it was accepted.
         const account = await client.account('full', owner);
         const votes = votesOf(account);
-        votes.set(action.validator, (votes.get(action.validator) ?? 0n) + action.amount / SUN_PER_TRX);
+        for (const t of targets) votes.set(t.validator, (votes.get(t.validator) ?? 0n) + t.amount / SUN_PER_TRX);
         transaction = await vote(client, owner, votes, frozenOf(account), refuse);
       }
       break;
     }
     case 'undelegate': {
       const account = await client.account('full', owner);
-      if (step === 0) {
+      const { amount, fromIdle } = totalsOf(action);
+      if (step === 0 && amount > fromIdle) {
+        // Every target's votes lowered in one VoteWitness, by what idle Tron Power does not cover.
         const votes = votesOf(account);
-        const current = votes.get(action.validator) ?? 0n;
-        const less = action.amount / SUN_PER_TRX;
-        if (current <= less) votes.delete(action.validator);
-        else votes.set(action.validator, current - less);
+        for (const t of targetsOf(action)) {
+          const current = votes.get(t.validator) ?? 0n;
+          const less = (t.amount - (t.fromIdle ?? 0n)) / SUN_PER_TRX;
+          if (current <= less) votes.delete(t.validator);
+          else votes.set(t.validator, current - less);
+        }
         transaction = await vote(client, owner, votes.size > 0 ? votes : votesOf(account), frozenOf(account), refuse);
       } else {
-        transaction = await builder.unfreezeBalanceV2(Number(action.amount), client.options.resource, owner, { blockHeader: await referenceBlock(client) });
+        // One UnfreezeBalanceV2 for every target: one pending unfreeze.
+        transaction = await builder.unfreezeBalanceV2(Number(amount), client.options.resource, owner, { blockHeader: await referenceBlock(client) });
       }
       break;
     }

@@ -4,7 +4,7 @@
  * signed bytes.
  */
 import { formatInstant } from '../ledger/time.js';
-import type { TxIntent } from './intents.js';
+import { amountOf, targetOf, type TxIntent } from './intents.js';
 
 /** The JSON shape of one intent. */
 export function intentJson(i: TxIntent) {
@@ -16,8 +16,8 @@ export function intentJson(i: TxIntent) {
     chain: i.chain,
     asset: i.asset,
     kind: i.action.kind,
-    target: i.action.kind === 'claim' ? i.action.validators.join(',') : (i.action.validator ?? null),
-    amount: 'amount' in i.action ? i.action.amount.toString() : null,
+    target: targetOf(i.action) || null,
+    amount: amountOf(i.action)?.toString() ?? null,
     status: i.status,
     txHash: i.txHash,
     superseded: i.superseded,

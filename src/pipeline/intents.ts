@@ -25,7 +25,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 
 import { TxRejectedError } from '../../adapters/errors.js';
-import type { ChainAdapter, Movement, SignedTx, StakeAction, TxReceipt } from '../../adapters/types.js';
+import { type ChainAdapter, type Movement, type SignedTx, type StakeAction, type TargetMove, targetsOf, type TxReceipt } from '../../adapters/types.js';
 import { RetryableError, SoftstakeError } from '../errors.js';
 import { toBigInt, withTransaction, type Tx } from '../ledger/db.js';
 import { post } from '../ledger/journal.js';
@@ -116,23 +116,45 @@ export function intentId(actionId: string, step: number): string {
   return step === 0 ? actionId : `${actionId}/${step}`;
 }
 
+function targetJson(t: TargetMove): Record<string, unknown> {
+  return { validator: t.validator, amount: t.amount.toString(), ...(t.fromIdle === undefined ? {} : { fromIdle: t.fromIdle.toString() }) };
+}
+
+function targetFromJson(json: Record<string, unknown>): TargetMove {
+  const t: TargetMove = { validator: String(json.validator), amount: BigInt(String(json.amount)) };
+  return json.fromIdle === undefined ? t : { ...t, fromIdle: BigInt(String(json.fromIdle)) };
+}
+
 /** An action as stored (amounts as decimal strings). */
 export function actionJson(action: StakeAction): Record<string, unknown> {
-  return 'amount' in action ? { ...action, amount: action.amount.toString() } : { ...action };
+  if (action.kind !== 'delegate' && action.kind !== 'undelegate') return { ...action };
+  return { kind: action.kind, ...targetJson(action), ...(action.also === undefined ? {} : { also: action.also.map(targetJson) }) };
 }
 
 export function actionFromJson(json: Record<string, unknown>): StakeAction {
   const kind = json.kind;
-  if (kind === 'delegate' || kind === 'undelegate') return { kind, validator: String(json.validator), amount: BigInt(String(json.amount)) };
+  if (kind === 'delegate' || kind === 'undelegate') {
+    const move: StakeAction = { kind, ...targetFromJson(json) };
+    return Array.isArray(json.also) ? { ...move, also: (json.also as Record<string, unknown>[]).map(targetFromJson) } : move;
+  }
   if (kind === 'claim') return { kind, validators: Array.isArray(json.validators) ? json.validators.map(String) : [] };
   if (kind === 'withdraw') return typeof json.validator === 'string' ? { kind, validator: json.validator } : { kind };
   throw new Error(`stored intent action of unknown kind ${JSON.stringify(kind)}`);
 }
 
-/** The target column of an action: its validator, or its claim's validators, comma-separated. */
-function targetOf(action: StakeAction): string {
+/** The target column of an action: its validator, or its claim's (or batched move's) validators, comma-separated. */
+export function targetOf(action: StakeAction): string {
   if (action.kind === 'claim') return action.validators.join(',');
-  return action.validator ?? '';
+  if (action.kind === 'withdraw') return action.validator ?? '';
+  return targetsOf(action)
+    .map((t) => t.validator)
+    .join(',');
+}
+
+/** The amount column of an action: a move's total over its targets; none for a claim or withdrawal. */
+export function amountOf(action: StakeAction): bigint | null {
+  if (action.kind !== 'delegate' && action.kind !== 'undelegate') return null;
+  return targetsOf(action).reduce((sum, t) => sum + t.amount, 0n);
 }
 
 function movedJson(moved: readonly Movement[]): string {
@@ -293,7 +315,7 @@ async function signIntent(s: Signing, adapter: ChainAdapter, actionId: string, a
       adapter.asset,
       action.kind,
       targetOf(action),
-      'amount' in action ? action.amount.toString() : null,
+      amountOf(action)?.toString() ?? null,
       JSON.stringify(actionJson(action)),
       signed.hash,
       Buffer.from(signed.bytes),

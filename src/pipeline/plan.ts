@@ -7,6 +7,13 @@
  * chain's minimum stake, every amount a whole multiple of its step, no
  * undelegation that would open more unbonding entries than the chain
  * allows, and the reserve stays liquid.
+ *
+ * Stake the position reports `idle` (bonded, backing no target: TRON's
+ * Tron Power not voted) is part of neither liquid nor any target: it is
+ * assigned to validators with the liquid excess (or alone, once it reaches
+ * `minMove`) as the `fromIdle` part of delegations, and unbonded first
+ * when the buffer lacks. A plan's delegations take Σ(amount − fromIdle)
+ * from liquid and Σ fromIdle ≤ idle: no amount counts twice.
  */
 import type { ChainLimits, Position, StakeAction } from '../../adapters/types.js';
 import type { StakePolicy, ValidatorConfig } from '../config/index.js';
@@ -29,7 +36,7 @@ export function minMoveOf(policy: Pick<StakePolicy, 'minMove'>, limits: Pick<Cha
 }
 
 export interface RebalanceInput {
-  position: Pick<Position, 'liquid' | 'delegations' | 'unbonding'> & Partial<Pick<Position, 'withdrawable'>>;
+  position: Pick<Position, 'liquid' | 'delegations' | 'unbonding'> & Partial<Pick<Position, 'withdrawable' | 'idle'>>;
   /** Σ users' balances of the asset in the ledger, base units. */
   usersTotal: bigint;
   policy: StakePolicy;
@@ -63,9 +70,29 @@ function roundUp(amount: bigint, step: bigint): bigint {
  * counting what is already unbonding or withdrawable), taken from
  * validators by weight and capped by their stake and their free unbonding
  * entries. Moves smaller than `minMove` (default: {@link DEFAULT_MIN_MOVE_FEES}
- * typical fees) are skipped.
+ * typical fees) are skipped. Idle stake is delegated with the excess, or
+ * unbonded before any validator's stake when the buffer lacks.
  */
 export function planRebalance(input: RebalanceInput): RebalancePlan {
+  const plan = planMoves(input);
+  return input.limits?.batchTargets === true ? { ...plan, actions: batched(plan.actions) } : plan;
+}
+
+/**
+ * One delegate and one undelegate carrying every target (`also`), for
+ * chains whose limits say `batchTargets`: undelegations first, as planned.
+ */
+function batched(actions: StakeMove[]): StakeMove[] {
+  const out: StakeMove[] = [];
+  for (const kind of ['undelegate', 'delegate'] as const) {
+    const [first, ...rest] = actions.filter((a) => a.kind === kind);
+    if (first === undefined) continue;
+    out.push(rest.length === 0 ? first : { ...first, also: rest.map(({ validator, amount, fromIdle }) => ({ validator, amount, ...(fromIdle === undefined ? {} : { fromIdle }) })) });
+  }
+  return out;
+}
+
+function planMoves(input: RebalanceInput): RebalancePlan {
   const { position, usersTotal, policy, validators } = input;
   const limits = input.limits ?? NO_LIMITS;
   const step = limits.step > 0n ? limits.step : 1n;
@@ -75,17 +102,25 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
   if (buffer < policy.minBuffer) buffer = policy.minBuffer;
   const minMove = minMoveOf(policy, limits);
 
+  const idle = roundDown(position.idle !== undefined && position.idle > 0n ? position.idle : 0n, step);
+  // Idle stake alone is assigned only once it is worth a transaction's fee, like any move.
+  const idleAlone = idle >= minMove && idle >= minStake ? idle : 0n;
+
   const spendable = position.liquid > limits.reserve ? position.liquid - limits.reserve : 0n;
   if (spendable > buffer) {
     const excess = roundDown(spendable - buffer, step);
-    if (excess < minMove || excess < minStake) return { buffer, actions: [] };
-    const parts = fitParts(splitByWeight(excess, validators), validators, step, minStake);
-    return { buffer, actions: parts.map(([validator, amount]) => ({ kind: 'delegate', validator, amount })) };
+    const fromLiquid = excess >= minMove && excess >= minStake ? excess : 0n;
+    // With liquid to stake anyway, idle stake of any size rides along.
+    const fromIdle = fromLiquid > 0n ? idle : idleAlone;
+    return { buffer, actions: delegations(fromLiquid, fromIdle, validators, step, minStake) };
   }
   const returning = position.unbonding.reduce((sum, u) => sum + u.amount, 0n) + (position.withdrawable ?? 0n);
   const lacking = buffer - spendable - returning;
-  if (lacking < minMove || lacking <= 0n) return { buffer, actions: [] };
-  const shortfall = roundUp(lacking, step);
+  if (lacking < minMove || lacking <= 0n) return { buffer, actions: delegations(0n, idleAlone, validators, step, minStake) };
+  // Idle stake earns nothing: unbonded before any target gives up stake.
+  const fullShortfall = roundUp(lacking, step);
+  const unbondIdle = idle < fullShortfall ? idle : fullShortfall;
+  const shortfall = fullShortfall - unbondIdle;
 
   // Targets whose unbonding entries are all taken cannot unbond now.
   const stakes = [...position.delegations];
@@ -103,8 +138,9 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
     if (slots <= 0) return { buffer, actions: [], held: `${position.unbonding.length} unbonding entries open, the chain allows ${entries.count}` };
   }
   if (limits.unbondingRestarts === 'target') open = sparingRelocks(open, position.unbonding, shortfall);
-  let taken = takeByWeight(shortfall, open, validators);
-  if (taken.length > slots) {
+  let taken = shortfall > 0n ? takeByWeight(shortfall, open, validators) : [];
+  // Batched, one undelegation opens one entry whatever its targets.
+  if ((limits.batchTargets === true ? Math.min(taken.length, 1) : taken.length) > slots) {
     // Fewer, larger undelegations: from the largest stakes first.
     const largest = [...open].sort((a, b) => (a.amount === b.amount ? a.validator.localeCompare(b.validator) : a.amount > b.amount ? -1 : 1)).slice(0, slots);
     taken = takeByWeight(shortfall, largest, validators.filter((v) => largest.some((d) => d.validator === v.address)));
@@ -115,7 +151,33 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
     const whole = roundDown(amount, step);
     if (whole > 0n) actions.push({ kind: 'undelegate', validator, amount: whole });
   }
+  if (unbondIdle > 0n) {
+    // Rides on the first undelegation (no extra unbonding entry), else on its own, named by the heaviest validator.
+    const first = actions[0];
+    const heaviest = validators.reduce<ValidatorConfig | undefined>((best, v) => (best === undefined || v.weight > best.weight ? v : best), undefined);
+    if (first !== undefined) actions[0] = { ...first, amount: first.amount + unbondIdle, fromIdle: unbondIdle };
+    else if (heaviest !== undefined) actions.push({ kind: 'undelegate', validator: heaviest.address, amount: unbondIdle, fromIdle: unbondIdle });
+  }
+  const idleLeft = idle - unbondIdle;
+  actions.push(...delegations(0n, idleLeft >= minMove && idleLeft >= minStake ? idleLeft : 0n, validators, step, minStake));
   return held === undefined ? { buffer, actions } : { buffer, actions, held };
+}
+
+/**
+ * Delegations of `fromLiquid` new stake and `fromIdle` idle stake together,
+ * split by weight and fitted to the chain's step and minimum; the idle
+ * stake fills the parts in order (each part it covers needs no new bond),
+ * so Σ(amount − fromIdle) ≤ fromLiquid and Σ fromIdle ≤ `fromIdle`.
+ */
+function delegations(fromLiquid: bigint, fromIdle: bigint, validators: readonly ValidatorConfig[], step: bigint, minStake: bigint): StakeMove[] {
+  const total = fromLiquid + fromIdle;
+  if (total < minStake || total <= 0n) return [];
+  let idleLeft = fromIdle;
+  return fitParts(splitByWeight(total, validators), validators, step, minStake).map(([validator, amount]): StakeMove => {
+    const idle = idleLeft < amount ? idleLeft : amount;
+    idleLeft -= idle;
+    return idle > 0n ? { kind: 'delegate', validator, amount, fromIdle: idle } : { kind: 'delegate', validator, amount };
+  });
 }
 
 /**

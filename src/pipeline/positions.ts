@@ -27,6 +27,8 @@ export interface PositionSnapshot {
 
 export interface PositionDetail {
   delegations: { validator: string; amount: string }[];
+  /** Bonded stake backing no target, earning nothing until the next rebalance assigns it (Position.idle); absent: none. */
+  idle?: string;
   unbonding: { validator?: string; amount: string; completesAt: number }[];
   validators: Position['validators'];
   /** What the adapter depends on and the endpoints lack (Position.problems); `/ready` fails while any are listed. */
@@ -43,6 +45,7 @@ export async function storePosition(db: Tx | pg.Pool, chain: string, asset: stri
   const { staked, unbonding } = totals(position);
   const detail: PositionDetail = {
     delegations: position.delegations.map((d) => ({ validator: d.validator, amount: d.amount.toString() })),
+    ...(position.idle !== undefined && position.idle > 0n ? { idle: position.idle.toString() } : {}),
     unbonding: position.unbonding.map((u) => ({ ...(u.validator === undefined ? {} : { validator: u.validator }), amount: u.amount.toString(), completesAt: u.completesAt })),
     validators: position.validators,
     ...(position.problems !== undefined && position.problems.length > 0 ? { problems: position.problems } : {}),

@@ -192,6 +192,47 @@ describe('tron adapter', () => {
     expect((await adapter.position()).bonded).toBe(0n);
   });
 
+  it('Tron Power frozen and not voted: the position shows it idle; a delegate of it votes without freezing, an undelegate of it unfreezes without lowering a vote', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [sr0, sr1] = f.devnet.witnesses as [string, string];
+    const kinds = (): string[] => [...f!.devnet.chain.txs.values()].filter((t) => t.owner === f!.custody).map((t) => t.tx.contract.kind);
+    const votes = (): Record<string, bigint> => Object.fromEntries(f!.devnet.account(f!.custody)!.votes.map((v) => [TronWeb.address.fromHex(v.address), v.count]));
+    // A freeze whose vote never came (a delegate's first step alone).
+    await adapter.broadcast(await adapter.sign({ kind: 'delegate', validator: sr0, amount: 500n * TRX }, 0));
+    expect(await adapter.position()).toMatchObject({ bonded: 500n * TRX, delegations: [], idle: 500n * TRX });
+
+    // Wholly idle: one transaction, the VoteWitness; Tron Power already covers it (VoteWitnessActuator).
+    const voteOnly = { kind: 'delegate' as const, validator: sr0, amount: 300n * TRX, fromIdle: 300n * TRX };
+    expect(adapter.steps(voteOnly)).toBe(1);
+    await adapter.broadcast(await adapter.sign(voteOnly, 0));
+    expect(votes()).toEqual({ [sr0]: 300n });
+    expect(f.devnet.account(f.custody)!.frozenV2.BANDWIDTH).toBe(500n * TRX);
+    expect((await adapter.position()).idle).toBe(200n * TRX);
+
+    // Partly idle: the freeze is only what Tron Power lacks (50), then the whole vote set.
+    const partly = { kind: 'delegate' as const, validator: sr1, amount: 250n * TRX, fromIdle: 200n * TRX };
+    expect(adapter.steps(partly)).toBe(2);
+    for (let step = 0; step < 2; step += 1) await adapter.broadcast(await adapter.sign(partly, step));
+    expect(votes()).toEqual({ [sr0]: 300n, [sr1]: 250n });
+    expect(f.devnet.account(f.custody)!.frozenV2.BANDWIDTH).toBe(550n * TRX);
+    expect((await adapter.position()).idle).toBeUndefined();
+    expect(kinds()).toEqual(['FreezeBalanceV2Contract', 'VoteWitnessContract', 'FreezeBalanceV2Contract', 'VoteWitnessContract']);
+
+    // An unfreeze with no vote cut first: java-tron scales the votes down, truncating (UnfreezeBalanceV2Actuator.updateVote),
+    // 300 and 250 of 550 over 449 TRX of Tron Power: 244 and 204, so 1 TRX idle.
+    await adapter.broadcast(await adapter.sign({ kind: 'undelegate', validator: sr0, amount: 101n * TRX }, 1));
+    expect(votes()).toEqual({ [sr0]: 244n, [sr1]: 204n });
+    expect((await adapter.position()).idle).toBe(TRX);
+    // Unfreezing idle power: the UnfreezeBalanceV2 alone, no vote lowered.
+    const unfreezeIdle = { kind: 'undelegate' as const, validator: sr0, amount: TRX, fromIdle: TRX };
+    expect(adapter.steps(unfreezeIdle)).toBe(1);
+    await adapter.broadcast(await adapter.sign(unfreezeIdle, 0));
+    expect(votes()).toEqual({ [sr0]: 244n, [sr1]: 204n });
+    expect((await adapter.position()).idle).toBeUndefined();
+    await expect(adapter.sign({ kind: 'delegate', validator: sr0, amount: TRX, fromIdle: 2n * TRX })).rejects.toMatchObject({ code: 'invalid-amount' });
+  });
+
   it("java-tron's refusals as typed errors: a claim within 24 h, a wrong signature, too little to pay bandwidth; refusals the adapter makes before any bytes", async () => {
     f = await fixture();
     const adapter = f.adapter();
@@ -206,8 +247,10 @@ describe('tron adapter', () => {
     expect(refused).toBeInstanceOf(TxRejectedError);
     const last = f.devnet.account(f.custody)!.latestWithdrawTime;
     expect(refused).toMatchObject({ code: 'CONTRACT_VALIDATE_ERROR', included: false, retryable: false, log: `Contract validate error : The last withdraw time is ${last}, less than 24 hours` });
-    // due() says when: 24 h after the last claim.
-    expect(await adapter.due(null)).toEqual([{ action: { kind: 'claim', validators: [sr0] }, amount: expect.any(BigInt) as bigint, dueAt: last + DAY }]);
+    // due() says when: 24 h after the last claim, once that claim is harvested (until then, nothing).
+    expect((await adapter.due(null)).filter((d) => d.action.kind === 'claim')).toEqual([]);
+    const { checkpoint } = await adapter.harvest(null);
+    expect(await adapter.due(checkpoint)).toEqual([{ action: { kind: 'claim', validators: [sr0] }, amount: expect.any(BigInt) as bigint, dueAt: last + DAY }]);
 
     // Bytes signed by another key for the custody's transaction.
     const signed = await adapter.sign({ kind: 'withdraw' });
@@ -234,6 +277,40 @@ describe('tron adapter', () => {
     } finally {
       await poor.dispose();
     }
+  });
+
+  it('no claim is due while the last one is unharvested, so a harvest late by a day still reports every WithdrawBalance', async () => {
+    f = await fixture();
+    const adapter = f.adapter();
+    const [sr0] = f.devnet.witnesses as [string];
+    const claims = (): number => [...f!.devnet.chain.txs.values()].filter((t) => t.owner === f!.custody && t.tx.contract.kind === 'WithdrawBalanceContract').length;
+    await adapter.delegate(sr0, 1_000n * TRX);
+    f.devnet.advance(2 * MAINTENANCE_MS);
+    const start = await adapter.harvest(null);
+    expect(start.events).toEqual([]);
+    // The first claim; its harvest does not come (an endpoint down for a day, say).
+    await settleDue(adapter, start.checkpoint);
+    expect(claims()).toBe(1);
+    const firstPaid = f.devnet.truth.of(f.custody).paid;
+    expect(firstPaid).toBeGreaterThan(0n);
+    f.devnet.advance(DAY + MAINTENANCE_MS);
+    expect((await adapter.position()).pendingRewards).toBeGreaterThan(0n);
+    // Past 24 h the chain would accept a second claim, which would overwrite the first's latest_withdraw_time;
+    // with the first unharvested, none is due.
+    expect(await adapter.due(start.checkpoint)).toEqual([]);
+    await settleDue(adapter, start.checkpoint);
+    expect(claims()).toBe(1);
+    // The late harvest reports the first claim; then the second is due at once, and its harvest reports it.
+    const late = await adapter.harvest(start.checkpoint);
+    expect(sumOf(late.events)).toBe(firstPaid);
+    expect((await adapter.due(late.checkpoint)).map((d) => [d.action.kind, d.dueAt])).toEqual([['claim', undefined]]);
+    await settleDue(adapter, late.checkpoint);
+    expect(claims()).toBe(2);
+    const next = await adapter.harvest(late.checkpoint);
+    expect(next.events).toHaveLength(1);
+    expect(next.events[0]!.id).not.toBe(late.events[0]!.id);
+    // The two claims' sum is what WithdrawBalance paid the custody, each reported once.
+    expect(sumOf([...late.events, ...next.events])).toBe(f.devnet.truth.of(f.custody).paid);
   });
 
   it('rewards over several maintenance cycles, with re-votes, an unfreeze and its withdrawal, equal what WithdrawBalance paid, each once', async () => {

@@ -1,6 +1,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
+import { targetsOf } from '../../adapters/types.js';
 import { DEFAULT_MIN_MOVE_FEES, minMoveOf, planRebalance, splitByWeight, takeByWeight } from '../../src/pipeline/plan.js';
 import { propertyRuns } from '../helpers/runs.js';
 
@@ -131,6 +132,65 @@ describe('the planner never plans what the chain refuses', () => {
     expect(plan.actions).toEqual([{ kind: 'delegate', validator: 'sr-1', amount: 9_000_000n }]);
   });
 
+  it('TRON-like idle Tron Power: voted without a new freeze, with the excess or alone once worth a move; unfrozen first when the buffer lacks', () => {
+    const TRX = 1_000_000n;
+    const limits = { minStake: TRX, step: TRX, reserve: 0n, typicalFee: 1n, maxUnbondingEntries: { count: 32, per: 'account' as const } };
+    const srs = [
+      { address: 'sr-a', weight: 2 },
+      { address: 'sr-b', weight: 1 },
+    ];
+    const delegations = [
+      { validator: 'sr-a', amount: 200n * TRX },
+      { validator: 'sr-b', amount: 100n * TRX },
+    ];
+    const plan = (liquid: bigint, idle: bigint, usersTotal: bigint, minMove = 5n * TRX) =>
+      planRebalance({ position: { liquid, delegations, unbonding: [], idle }, usersTotal, policy: { ...policy, minMove }, validators: srs, limits }).actions;
+    // Buffer met exactly (users 1000, buffer 100): the 30 idle TRX are voted 2:1, nothing frozen.
+    expect(plan(100n * TRX, 30n * TRX + 400_000n, 1_000n * TRX)).toEqual([
+      { kind: 'delegate', validator: 'sr-a', amount: 20n * TRX, fromIdle: 20n * TRX },
+      { kind: 'delegate', validator: 'sr-b', amount: 10n * TRX, fromIdle: 10n * TRX },
+    ]);
+    // Idle below minMove alone is left; with liquid to stake it rides along, and only the excess is bonded anew.
+    expect(plan(100n * TRX, 3n * TRX, 1_000n * TRX)).toEqual([]);
+    expect(plan(160n * TRX, 3n * TRX, 1_000n * TRX)).toEqual([
+      { kind: 'delegate', validator: 'sr-a', amount: 42n * TRX, fromIdle: 3n * TRX },
+      { kind: 'delegate', validator: 'sr-b', amount: 21n * TRX },
+    ]);
+    // The buffer lacks 50 TRX: 30 idle TRX are unfrozen (no vote lowered for them), 20 taken from the votes by
+    // weight (each share rounded down to whole TRX, as without idle stake: 13 + 6).
+    const lacking = plan(50n * TRX, 30n * TRX, 1_000n * TRX);
+    expect(lacking).toEqual([
+      { kind: 'undelegate', validator: 'sr-a', amount: 43n * TRX, fromIdle: 30n * TRX },
+      { kind: 'undelegate', validator: 'sr-b', amount: 6n * TRX },
+    ]);
+    // Idle covers more than the shortfall: one unfreeze of idle only, the rest voted.
+    expect(plan(90n * TRX, 30n * TRX, 1_000n * TRX)).toEqual([
+      { kind: 'undelegate', validator: 'sr-a', amount: 10n * TRX, fromIdle: 10n * TRX },
+      { kind: 'delegate', validator: 'sr-a', amount: 14n * TRX, fromIdle: 14n * TRX },
+      { kind: 'delegate', validator: 'sr-b', amount: 6n * TRX, fromIdle: 6n * TRX },
+    ]);
+  });
+
+  it('batchTargets (TRON): one delegate and one undelegate carry every target, and one undelegation needs one free entry', () => {
+    const TRX = 1_000_000n;
+    const limits = { minStake: TRX, step: TRX, reserve: 0n, typicalFee: 1n, batchTargets: true as const, maxUnbondingEntries: { count: 32, per: 'account' as const } };
+    const srs = [
+      { address: 'sr-a', weight: 2 },
+      { address: 'sr-b', weight: 1 },
+      { address: 'sr-c', weight: 1 },
+    ];
+    const stakeIn = srs.map((v) => ({ validator: v.address, amount: 100n * TRX }));
+    const plan = (liquid: bigint, idle: bigint, unbonding: number) =>
+      planRebalance({ position: { liquid, delegations: stakeIn, unbonding: Array.from({ length: unbonding }, () => ({ amount: TRX, completesAt: 0 })), idle }, usersTotal: 1_000n * TRX, policy, validators: srs, limits }).actions;
+    expect(plan(140n * TRX, 4n * TRX, 0)).toEqual([
+      { kind: 'delegate', validator: 'sr-a', amount: 22n * TRX, fromIdle: 4n * TRX, also: [{ validator: 'sr-b', amount: 11n * TRX }, { validator: 'sr-c', amount: 11n * TRX }] },
+    ]);
+    // 31 entries open: a single free one still takes the undelegation from every SR.
+    expect(plan(60n * TRX, 0n, 31)).toEqual([
+      { kind: 'undelegate', validator: 'sr-a', amount: 4n * TRX, also: [{ validator: 'sr-b', amount: 2n * TRX }, { validator: 'sr-c', amount: 2n * TRX }] },
+    ]);
+  });
+
   it('Cosmos: a validator with max_entries open unbondings is passed over; with every one full, nothing is planned', () => {
     const entries = (validator: string, n: number) => Array.from({ length: n }, () => ({ validator, amount: 1n, completesAt: 0 }));
     const delegations = [
@@ -194,5 +254,47 @@ describe('the planner never plans what the chain refuses', () => {
       }
     }
     if (l.entries?.per === 'account') expect(undelegated.size <= Math.max(0, l.entries.count - unbonding.length)).toBe(true);
+  }));
+
+  fcTest.prop([
+    fc.bigInt({ min: 0n, max: 10n ** 9n }),
+    fc.bigInt({ min: 0n, max: 10n ** 9n }),
+    fc.bigInt({ min: 0n, max: 10n ** 9n }),
+    fc.integer({ min: 1, max: 5 }),
+    fc.bigInt({ min: 0n, max: 10n ** 8n }),
+    fc.integer({ min: 0, max: 10_000 }),
+    fc.bigInt({ min: 0n, max: 10n ** 7n }),
+    limitsArb,
+    fc.boolean(),
+  ])('idle stake: delegations bond no more than the excess liquid, assign no more than is idle, and count nothing twice (batched or not)', runs.count(100, (liquid, idle, usersTotal, n, each, ratio, minMove, l, batch) => {
+    const limits = { minStake: l.minStake, step: l.step, reserve: l.reserve, typicalFee: 1n, maxUnbondingEntries: { count: 32, per: 'account' as const }, ...(batch ? { batchTargets: true as const } : {}) };
+    const plan = planRebalance({ position: { liquid, delegations: stake(n, each), unbonding: [], idle }, usersTotal, policy: { ...policy, targetRatioBps: ratio, minMove }, validators: vals(Array.from({ length: n }, () => 1)), limits });
+    let bonded = 0n;
+    let assigned = 0n;
+    let unbondedIdle = 0n;
+    if (batch) expect(plan.actions.filter((a) => a.kind === 'delegate').length <= 1 && plan.actions.filter((a) => a.kind === 'undelegate').length <= 1).toBe(true);
+    for (const action of plan.actions) {
+      const seen = new Set<string>();
+      for (const target of targetsOf(action)) {
+        expect(seen.has(target.validator)).toBe(false);
+        seen.add(target.validator);
+        const fromIdle = target.fromIdle ?? 0n;
+        expect(fromIdle >= 0n && fromIdle <= target.amount).toBe(true);
+        expect(fromIdle % limits.step).toBe(0n);
+        if (action.kind === 'delegate') {
+          bonded += target.amount - fromIdle;
+          assigned += fromIdle;
+        } else {
+          unbondedIdle += fromIdle;
+          expect(target.amount - fromIdle <= each).toBe(true);
+        }
+      }
+    }
+    expect(assigned + unbondedIdle <= idle).toBe(true);
+    const spendable = liquid > limits.reserve ? liquid - limits.reserve : 0n;
+    // New bonds come from liquid only, and only from what exceeds the buffer.
+    expect(bonded === 0n || spendable - bonded >= plan.buffer).toBe(true);
+    // Idle stake is never both unbonded and bonded anew in one plan.
+    expect(unbondedIdle === 0n || bonded === 0n).toBe(true);
   }));
 });

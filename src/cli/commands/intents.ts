@@ -14,7 +14,7 @@ import { formatInstant } from '../../ledger/time.js';
 import { abandonIntent } from '../../pipeline/abandon.js';
 import { createAdapters } from '../../pipeline/adapters.js';
 import { intentJson } from '../../pipeline/intentJson.js';
-import { INTENT_STATUSES, listIntents, type IntentFilter, type IntentStatus, type TxIntent } from '../../pipeline/intents.js';
+import { amountOf, INTENT_STATUSES, listIntents, targetOf, type IntentFilter, type IntentStatus, type TxIntent } from '../../pipeline/intents.js';
 import { withLedger, type GlobalOptions } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -41,8 +41,9 @@ function limitOption(text: string | undefined): number {
 }
 
 function describe(i: TxIntent, decimals: number | undefined): string[] {
-  const target = i.action.kind === 'claim' ? i.action.validators.join(',') : (i.action.validator ?? '');
-  const amount = 'amount' in i.action ? (decimals === undefined ? i.action.amount.toString() : formatTokenAmount(i.action.amount, decimals)) : '';
+  const target = targetOf(i.action);
+  const total = amountOf(i.action);
+  const amount = total === null ? '' : decimals === undefined ? total.toString() : formatTokenAmount(total, decimals);
   const note =
     i.status === 'abandoned' && i.abandoned !== null
       ? `by ${i.abandoned.by} at ${formatInstant(i.abandoned.at)}: ${i.abandoned.reason}`

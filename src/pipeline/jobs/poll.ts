@@ -30,6 +30,9 @@ export async function poll(ctx: PipelineContext, chain: string): Promise<PollRes
       ctx.logger.warn({ chain, validator: health.validator, problem }, `validator ${health.validator}: ${problem}`);
     }
   }
+  if (position.idle !== undefined && position.idle > 0n) {
+    ctx.logger.warn({ chain, idle: position.idle.toString() }, `${position.idle} base units bonded but backing no validator (earning nothing) until the next rebalance assigns them`);
+  }
   const { staked, unbonding } = totals(position);
   return {
     height: position.height.toString(),

@@ -13,8 +13,8 @@
  */
 import { toBigInt } from '../../ledger/db.js';
 import type { PipelineContext } from '../context.js';
-import type { ChainAdapter } from '../../../adapters/types.js';
-import { finishActions, runAction, type Signing, type StuckIntent } from '../intents.js';
+import { type ChainAdapter, targetsOf } from '../../../adapters/types.js';
+import { amountOf, finishActions, runAction, type Signing, type StuckIntent, targetOf } from '../intents.js';
 import { planRebalance } from '../plan.js';
 import { withSignerLock } from '../signerLock.js';
 
@@ -63,8 +63,10 @@ async function rebalanceLocked(ctx: PipelineContext, s: Signing, adapter: ChainA
     const outcome = await runAction(s, adapter, `${chainName}:${jobKey}:${position.height}:${index}`, action);
     const status = outcome.status === 'already' ? outcome.intent.status : outcome.status;
     const hash = outcome.status === 'confirmed' ? outcome.receipt.hash : outcome.status === 'already' ? outcome.intent.txHash : outcome.error.hash;
-    actions.push({ kind: action.kind, validator: action.validator, amount: action.amount.toString(), status, ...(hash ? { hash } : {}) });
-    const log = { chain: chainName, ...actions.at(-1) };
+    // A batched move (TRON: one freeze and one vote for every SR) is one line per target, each with the action's outcome.
+    const lines = targetsOf(action).map((t) => ({ kind: action.kind, validator: t.validator, amount: t.amount.toString(), status, ...(hash ? { hash } : {}) }));
+    actions.push(...lines);
+    const log = { chain: chainName, ...lines[0], ...(lines.length > 1 ? { validator: targetOf(action), amount: amountOf(action)!.toString() } : {}) };
     if (status === 'failed' || status === 'rejected') {
       ctx.logger.error({ ...log, error: outcome.status !== 'confirmed' && outcome.status !== 'already' ? outcome.error.message : undefined }, `${action.kind} ${status}`);
     } else {
