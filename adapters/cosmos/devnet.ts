@@ -6,7 +6,7 @@
  *
  * - `status` / `abci_query` (protobuf gRPC queries of x/auth, x/bank,
  *   x/staking, x/distribution, tx Simulate/GetTx) / `broadcast_tx_*` / `tx` /
- *   `tx_search` / `block` / `block_results` / `blockchain` / ... — see
+ *   `tx_search` / `block` / `block_results` / `block_search` / `blockchain` / ... — see
  *   `devnet/rpc.ts` and `devnet/queries.ts`;
  * - signed `TxRaw` bytes are decoded with cosmjs-types, the SIGN_MODE_DIRECT
  *   signature is verified, sequence, fee (gas × minimum gas price, or with
@@ -16,7 +16,9 @@
  * - staking and x/distribution rewards by the SDK's rules, simplified
  *   (`devnet/staking.ts`, `devnet/distribution.ts`), with the SDK 0.50 events:
  *   `max_entries` per pair (entries of one block merged), redelegation
- *   entries, slashes of bonded, unbonding and redelegated stake;
+ *   entries, slashes of bonded, unbonding and redelegated stake, matured
+ *   unbonding paid in EndBlock with a `complete_unbonding` block event per
+ *   (delegator, validator) pair, which `block_search` finds;
  * - chain time moves by `advance` (frozen clock) or with the wall clock;
  *   with the frozen clock a transaction gets a block of its own promptly,
  *   with the wall clock it waits for the next block and shares it;

@@ -524,6 +524,42 @@ describe('cosmos devnet: the Hub node’s limits (issue 11)', () => {
     expect(devnet.account(me.address).unbonding[0]!.amount).toBe(STAKE - STAKE / 5n);
   });
 
+  it('complete_unbonding: a block event per matured (delegator, validator) pair with what it paid, found by block_search and read from block_results', async () => {
+    // cosmos-sdk x/staking/keeper/val_state_change.go (BlockValidatorUpdates) emits it in EndBlock;
+    // cometbft rpc/core/blocks.go (BlockSearch, BlockResults) serves it.
+    await restart({});
+    const me = await account();
+    const [v0, v1] = devnet.validators;
+    await me.client.delegateTokens(me.address, v0!, { denom: 'uatom', amount: STAKE.toString() }, FEE);
+    await me.client.delegateTokens(me.address, v1!, { denom: 'uatom', amount: STAKE.toString() }, FEE);
+    await me.client.undelegateTokens(me.address, v0!, { denom: 'uatom', amount: (STAKE / 4n).toString() }, FEE);
+    const last = await me.client.undelegateTokens(me.address, v1!, { denom: 'uatom', amount: STAKE.toString() }, FEE);
+    devnet.slash(v1!, 10_000); // the v1 entry loses everything: its completion pays nothing
+    const { comet } = await queries();
+    const query = `complete_unbonding.delegator='${me.address}'`;
+    expect(await comet.blockSearch({ query })).toMatchObject({ totalCount: 0, blocks: [] });
+    devnet.advance(devnet.unbondingMs + devnet.blockMs);
+    const found = await comet.blockSearch({ query: `${query} AND block.height>${last.height}`, order_by: 'asc' });
+    expect(found.totalCount).toBeGreaterThanOrEqual(1);
+    const completions: { validator: string | undefined; amount: string | undefined }[] = [];
+    for (const { block } of found.blocks) {
+      expect(block.header.height).toBeGreaterThan(last.height);
+      const results = await comet.blockResults(block.header.height);
+      const events = 'finalizeBlockEvents' in results ? results.finalizeBlockEvents : [];
+      for (const e of events.filter((x) => x.type === 'complete_unbonding')) completions.push({ validator: attr(e, 'validator'), amount: attr(e, 'amount') });
+      // Not a transaction's event: the block's own.
+      expect(results.results.flatMap((r) => r.events).some((e) => e.type === 'complete_unbonding')).toBe(false);
+    }
+    expect(completions.sort((a, b) => (a.validator! < b.validator! ? -1 : 1))).toEqual(
+      [
+        { validator: v0, amount: `${STAKE / 4n}uatom` },
+        { validator: v1, amount: '' },
+      ].sort((a, b) => (a.validator! < b.validator! ? -1 : 1)),
+    );
+    expect((await comet.blockSearch({ query: `complete_unbonding.delegator='${me.address}' AND complete_unbonding.validator='${v0}'` })).totalCount).toBe(1);
+    expect((await comet.blockSearch({ query: `complete_unbonding.delegator='cosmos1nobody'` })).totalCount).toBe(0);
+  });
+
   it('a pruning node refuses blocks below its base, and says where it starts', async () => {
     await restart({ retainBlocks: 10 });
     devnet.produceBlocks(30);

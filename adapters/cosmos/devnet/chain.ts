@@ -196,6 +196,8 @@ export class Chain {
   readonly txs = new Map<string, TxRecord>();
   /** Transactions in order of inclusion, for `tx_search`. */
   readonly txList: TxRecord[] = [];
+  /** Heights whose FinalizeBlock events (beyond `mint`) are not empty, ascending: the block indexer's, for `block_search`. */
+  readonly eventHeights: bigint[] = [];
   /** Accepted transactions not yet in a block, with the kit's transaction faults. */
   readonly mempool: Mempool<DecodedTx, IncludedTx>;
   /** What the chain paid and slashed, per account (the kit's convention). */
@@ -297,6 +299,7 @@ export class Chain {
       this.stakingDirty = false;
     }
     this.blocks.push(time, minted, records.length > 0 ? records : NO_TXS, events.length > 0 ? events : NO_EVENTS);
+    if (events.length > 0) this.eventHeights.push(height);
     this.checkState = undefined;
     for (const record of records) {
       this.txs.set(record.hash, record);

@@ -208,6 +208,33 @@ function matches(record: TxRecord, conditions: readonly Condition[]): boolean {
   return conditions.every((c) => (record.index_.get(c.key) ?? []).some((v) => compare(v, c)));
 }
 
+/**
+ * Whether a block's FinalizeBlock events match, as CometBFT 0.38's kv block
+ * indexer does (cometbft state/indexer/block/kv/kv.go, Search): `block.height`
+ * against the height, and the conditions on one event type all met by one
+ * event of that type (0.38 matches within an event, not across a block's
+ * events), on indexed attributes only.
+ */
+function blockMatches(height: bigint, events: readonly AbciEvent[], conditions: readonly Condition[]): boolean {
+  const byType = new Map<string, Condition[]>();
+  for (const c of conditions) {
+    if (c.key === 'block.height') {
+      if (!compare(height.toString(), c)) return false;
+      continue;
+    }
+    const dot = c.key.lastIndexOf('.');
+    const type = dot < 0 ? c.key : c.key.slice(0, dot);
+    byType.set(type, [...(byType.get(type) ?? []), c]);
+  }
+  for (const [type, wanted] of byType) {
+    const met = events.some(
+      (e) => e.type === type && wanted.every((c) => e.attributes.some((a) => a.index && `${e.type}.${a.key}` === c.key && compare(a.value, c))),
+    );
+    if (!met) return false;
+  }
+  return true;
+}
+
 function pageOf<T>(items: readonly T[], params: Params): { items: T[]; total: number } {
   const perPage = Number(intParam(params, 'per_page') ?? 30n);
   const page = Number(intParam(params, 'page') ?? 1n);
@@ -363,6 +390,27 @@ const METHODS: Record<string, (chain: Chain, params: Params) => unknown> = {
     else if (order !== '' && order !== 'asc') throw invalidRequest(`expected order_by to be either 'asc' or 'desc' or empty`);
     const page = pageOf(found, params);
     return { txs: page.items.map(txJson), total_count: String(page.total) };
+  },
+  /**
+   * cometbft rpc/core/blocks.go (BlockSearch): the heights whose FinalizeBlock
+   * events match, newest first unless `order_by` is `asc`, paged as
+   * `tx_search`; each as `block` answers it, a pruned one left out while
+   * `total_count` still counts it (LoadBlock returns nil). The mint events,
+   * rendered per block from its minted amount, are not searchable here.
+   */
+  block_search: (chain, params) => {
+    // A `null` indexer is both the tx and the block indexer (cometbft node/setup.go, createAndStartIndexerService).
+    if (chain.config.txIndex === false) throw internal('block indexing is disabled');
+    const query = stringParam(params, 'query');
+    if (query === undefined || query === '') throw invalidParams('query is required');
+    const conditions = parseQuery(query);
+    let found = chain.eventHeights.filter((h) => blockMatches(h, chain.blocks.get(Number(h))!.events, conditions));
+    const order = stringParam(params, 'order_by') ?? '';
+    if (order === 'desc' || order === '') found = [...found].reverse();
+    else if (order !== 'asc') throw internal('expected order_by to be either `asc` or `desc` or empty');
+    const page = pageOf(found, params);
+    const blocks = page.items.map((h) => chain.block(h)).filter((b): b is BlockRecord => b !== undefined);
+    return { blocks: blocks.map((b) => blockJson(chain, b)), total_count: String(page.total) };
   },
   block: (chain, params) => blockJson(chain, blockAt(chain, params)),
   block_results: (chain, params) => {

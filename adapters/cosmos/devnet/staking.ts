@@ -189,7 +189,16 @@ export function redelegate(ctx: ModuleContext, delegator: string, source: string
   return { amount: released, completionTime };
 }
 
-/** EndBlock: pays out the unbonding entries that have completed by the block time, and closes matured redelegation entries. */
+/**
+ * EndBlock: pays out the unbonding entries that have completed by the block
+ * time, and closes matured redelegation entries. cosmos-sdk
+ * x/staking/keeper/val_state_change.go (BlockValidatorUpdates): the mature
+ * (delegator, validator) pairs of the UBD queue each get one
+ * CompleteUnbonding (x/staking/keeper/delegation.go: every mature entry of
+ * the pair removed, a non-zero balance paid from the not-bonded pool) and
+ * one `complete_unbonding` block event whose `amount` is the sum paid
+ * (`Coins.String()`: empty when slashes took everything).
+ */
 export function matureUnbonding(ctx: ModuleContext): void {
   const { state } = ctx;
   // cosmos-sdk x/staking/keeper/val_state_change.go (BlockValidatorUpdates): CompleteRedelegation of the mature queue.
@@ -197,16 +206,29 @@ export function matureUnbonding(ctx: ModuleContext): void {
   let done = 0;
   while (done < state.unbonding.length && state.unbonding[done]!.completionTime <= ctx.time) done += 1;
   if (done === 0) return;
+  const pairs = new Map<string, (typeof state.unbonding)[number][]>();
   for (const entry of state.unbonding.splice(0, done)) {
-    const account = state.accounts.get(entry.delegator);
-    if (account === undefined || entry.balance === 0n) continue;
-    account.balance += entry.balance;
+    const key = `${entry.delegator}/${entry.validator}`;
+    const entries = pairs.get(key);
+    if (entries === undefined) pairs.set(key, [entry]);
+    else entries.push(entry);
+  }
+  for (const entries of pairs.values()) {
+    const { delegator, validator } = entries[0]!;
+    const account = state.accounts.get(delegator);
+    if (account === undefined) continue;
+    let paid = 0n;
+    for (const entry of entries) {
+      if (entry.balance === 0n) continue;
+      account.balance += entry.balance;
+      paid += entry.balance;
+      ctx.events.push(...transferEvents(ctx.modules.notBondedPool, delegator, entry.balance, ctx.denom));
+    }
     ctx.events.push(
-      ...transferEvents(ctx.modules.notBondedPool, entry.delegator, entry.balance, ctx.denom),
       event('complete_unbonding', [
-        ['amount', coinString(entry.balance, ctx.denom)],
-        ['validator', entry.validator],
-        ['delegator', entry.delegator],
+        ['amount', paid === 0n ? '' : coinString(paid, ctx.denom)],
+        ['validator', validator],
+        ['delegator', delegator],
       ]),
     );
   }
