@@ -4,7 +4,8 @@
  *
  *   { "height": "1234", "principal": { "cosmosvaloper1…": "5000000" },
  *     "rates": { "cosmosvaloper1…": "<tokens>/<shares>" },
- *     "unbonding": { "cosmosvaloper1…/<creation height>/<completion ms>": "<slashed>" } }
+ *     "unbonding": { "cosmosvaloper1…/<creation height>/<completion ms>": "<slashed>" },
+ *     "initial": { "cosmosvaloper1…/<creation height>/<completion ms>": "<initial balance>" } }
  *
  * `height`: every custody transaction at or below it has been reported.
  * `principal`: the stake per validator the account's own transactions
@@ -19,6 +20,11 @@
  * `unbonding`: per open unbonding entry, what slashes already took from it
  * and was reported (`initial_balance − balance`). Absent: the next harvest
  * takes the chain's entries as the baseline.
+ * `initial`: per open unbonding entry, its initial balance. An entry gone by
+ * the next harvest completed (or was cancelled): its `complete_unbonding`
+ * should pay `initial − unbonding[entry]`, and what it paid short of that was
+ * slashed since. Absent for an entry (a checkpoint from before): its
+ * completion is not reconciled.
  */
 import * as z from 'zod';
 
@@ -33,6 +39,8 @@ export interface CosmosCheckpoint {
   rates?: Map<string, { tokens: bigint; shares: bigint }> | undefined;
   /** Slash already reported per unbonding entry (`<validator>/<creation height>/<completion ms>`); `undefined`: take the chain's as the baseline. */
   unbonding?: Map<string, bigint> | undefined;
+  /** Initial balance per open unbonding entry (keys as `unbonding`). */
+  initial?: Map<string, bigint> | undefined;
 }
 
 const schema = z.strictObject({
@@ -40,6 +48,7 @@ const schema = z.strictObject({
   principal: z.record(z.string().min(1).max(128), intString).optional(),
   rates: z.record(z.string().min(1).max(128), z.string().regex(/^(0|[1-9][0-9]{0,77})\/(0|[1-9][0-9]{0,95})$/)).optional(),
   unbonding: z.record(z.string().min(1).max(200), uintString).optional(),
+  initial: z.record(z.string().min(1).max(200), uintString).optional(),
 });
 
 /** The checkpoint of a first harvest: from the account's first transaction, nothing staked before it. */
@@ -67,12 +76,16 @@ export function parseCheckpoint(text: string | null): CosmosCheckpoint {
           }),
         );
   const unbonding = parsed.data.unbonding === undefined ? undefined : new Map(Object.entries(parsed.data.unbonding));
-  return { height: parsed.data.height, principal, rates, unbonding };
+  const out: CosmosCheckpoint = { height: parsed.data.height, principal, rates, unbonding };
+  if (parsed.data.initial !== undefined) out.initial = new Map(Object.entries(parsed.data.initial));
+  return out;
 }
 
 /** Formats a checkpoint deterministically (validators sorted, zero entries dropped). */
 export function formatCheckpoint(checkpoint: CosmosCheckpoint): string {
-  const out: { height: string; principal?: Record<string, string>; rates?: Record<string, string>; unbonding?: Record<string, string> } = { height: checkpoint.height.toString() };
+  const out: { height: string; principal?: Record<string, string>; rates?: Record<string, string>; unbonding?: Record<string, string>; initial?: Record<string, string> } = {
+    height: checkpoint.height.toString(),
+  };
   if (checkpoint.principal !== undefined) {
     out.principal = {};
     for (const validator of [...checkpoint.principal.keys()].sort()) {
@@ -90,6 +103,10 @@ export function formatCheckpoint(checkpoint: CosmosCheckpoint): string {
   if (checkpoint.unbonding !== undefined) {
     out.unbonding = {};
     for (const key of [...checkpoint.unbonding.keys()].sort()) out.unbonding[key] = checkpoint.unbonding.get(key)!.toString();
+  }
+  if (checkpoint.initial !== undefined && checkpoint.initial.size > 0) {
+    out.initial = {};
+    for (const key of [...checkpoint.initial.keys()].sort()) out.initial[key] = checkpoint.initial.get(key)!.toString();
   }
   return JSON.stringify(out);
 }

@@ -30,7 +30,7 @@ export const SDK_CODE = { UNAUTHORIZED: 4, INSUFFICIENT_FEE: 13, TX_IN_MEMPOOL_C
 export const PRICE_HINT_MS = 10 * 60_000;
 
 /** CometBFT's words for what a node lacks: its tx indexer (rpc/core/tx.go) or a pruned block (rpc/core/blocks.go). */
-const NODE_LACKS = /transaction indexing is disabled|is not available, lowest height is/;
+const NODE_LACKS = /transaction indexing is disabled|block indexing is disabled|is not available, lowest height is/;
 
 /** At most this many pages of any paginated staking query: the account's validators, not the chain's. */
 export const MAX_QUERY_PAGES = 100;

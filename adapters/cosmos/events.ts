@@ -122,6 +122,24 @@ export function principalChanges(tx: IndexedTxLike, delegator: string, denom: st
   return changes;
 }
 
+/**
+ * The unbonding stake a successful transaction of `delegator`'s put back
+ * into delegation (MsgCancelUnbondingDelegation): per validator and entry
+ * creation height, base units of `denom`. cosmos-sdk x/staking/keeper/msg_server.go
+ * (CancelUnbondingDelegation) takes it from the entry of that height, its
+ * balance and initial balance alike, and removes the entry when nothing is left.
+ */
+export function cancelledUnbondings(tx: IndexedTxLike, delegator: string, denom: string): { validator: string; creationHeight: bigint; amount: bigint }[] {
+  if (tx.code !== 0) return [];
+  const out: { validator: string; creationHeight: bigint; amount: bigint }[] = [];
+  for (const message of TxBody.decode(TxRaw.decode(tx.tx).bodyBytes).messages) {
+    if (message.typeUrl !== MsgCancelUnbondingDelegation.typeUrl) continue;
+    const msg = MsgCancelUnbondingDelegation.decode(message.value);
+    if (msg.delegatorAddress === delegator && msg.amount !== undefined) out.push({ validator: msg.validatorAddress, creationHeight: msg.creationHeight, amount: sumCoins([msg.amount], denom) });
+  }
+  return out;
+}
+
 /** The fee a signed transaction pays in `denom`: its AuthInfo fee, charged in full whether it succeeds or fails. */
 export function feeOf(txBytes: Uint8Array, denom: string): bigint {
   const authInfo = AuthInfo.decode(TxRaw.decode(txBytes).authInfoBytes);

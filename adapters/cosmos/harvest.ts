@@ -69,11 +69,18 @@ export async function harvest(client: CosmosClient, checkpointText: string | nul
     const payouts = client.parse(`events of ${tx.hash}`, () => payoutEvents(tx, address, client.options.denom));
     for (const p of payouts) events.push({ id: p.id, amount: p.amount, at: await blockTime(p.height), validator: p.validator });
   }
-  const slashes = await detectSlashes(client, address, { principal: checkpoint.principal, rates: checkpoint.rates, unbonding: checkpoint.unbonding, txs, current, through }, blockTime);
+  const slashes = await detectSlashes(
+    client,
+    address,
+    { principal: checkpoint.principal, rates: checkpoint.rates, unbonding: checkpoint.unbonding, initial: checkpoint.initial, from: checkpoint.height, txs, current, through },
+    blockTime,
+    times,
+  );
   events.push(...slashes.events);
   const next: CosmosCheckpoint = { height: through, principal: slashes.principal };
   if (slashes.rates !== undefined) next.rates = slashes.rates;
   if (slashes.unbonding !== undefined) next.unbonding = slashes.unbonding;
+  if (slashes.initial !== undefined) next.initial = slashes.initial;
   return { events, checkpoint: formatCheckpoint(next) };
 }
 

@@ -167,6 +167,8 @@ describe('cosmos checkpoint', () => {
     expect(parseCheckpoint(null)).toEqual({ height: 0n, principal: new Map(), rates: new Map(), unbonding: new Map() });
     const full = formatCheckpoint({ height: 7n, principal: new Map([[VAL_A, 3n]]), rates: new Map([[VAL_A, { tokens: 95n, shares: 100n * 10n ** 18n }]]), unbonding: new Map([[`${VAL_A}/5/1000`, 2n]]) });
     expect(parseCheckpoint(full)).toEqual({ height: 7n, principal: new Map([[VAL_A, 3n]]), rates: new Map([[VAL_A, { tokens: 95n, shares: 100n * 10n ** 18n }]]), unbonding: new Map([[`${VAL_A}/5/1000`, 2n]]) });
+    const withInitial = { height: 8n, principal: new Map([[VAL_A, 3n]]), rates: undefined, unbonding: new Map([[`${VAL_A}/5/1000`, 2n]]), initial: new Map([[`${VAL_A}/5/1000`, 40n]]) };
+    expect(parseCheckpoint(formatCheckpoint(withInitial))).toEqual(withInitial);
     const text = formatCheckpoint({ height: 42n, principal: new Map([[VAL_B, 5n], [VAL_A, 7n], ['cosmosvaloper1gone', 0n]]) });
     expect(text).toBe(`{"height":"42","principal":{"${VAL_A}":"7","${VAL_B}":"5"}}`);
     expect(parseCheckpoint(text)).toEqual({ height: 42n, principal: new Map([[VAL_A, 7n], [VAL_B, 5n]]) });
@@ -691,6 +693,87 @@ describe('cosmos adapter against a devnet that behaves like the Hub', () => {
     f.devnet.advance(HOUR);
     const third = await adapter.harvest(second.checkpoint);
     expect(third.events.filter((e) => e.amount < 0n)).toEqual([]);
+  });
+
+  it('an unbonding entry slashed and completed between two harvests: its completion reports the loss, exactly what the chain slashed', async () => {
+    // The gap: the entry is gone from the staking state when the harvest looks, so only its
+    // complete_unbonding block event (what it paid) tells what the slash took.
+    f = await fixture({ unbondingMs: UNBONDING_MS });
+    const adapter = f.adapter(undefined, {}, 2_000);
+    const [v0] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.undelegate(v0!, AMOUNT); // all of it unbonding: the slash takes only from the entry
+    const first = await adapter.harvest(null);
+    f.devnet.slash(v0!, 1_000); // 10 % of the entry's initial balance
+    const slashed = f.devnet.slashed(f.address);
+    expect(slashed).toBe(AMOUNT / 10n);
+    f.devnet.advance(UNBONDING_MS + 60_000); // the entry matures: paid back, 10 % short
+    expect(f.devnet.account(f.address).unbonding).toEqual([]);
+    const second = await adapter.harvest(first.checkpoint);
+    const losses = second.events.filter((e) => e.amount < 0n);
+    expect(losses).toHaveLength(1);
+    expect(losses[0]!.id).toMatch(new RegExp(`^slash:${v0}:unbonding-completed:\\d+$`));
+    expect(losses[0]).toMatchObject({ validator: v0, amount: -slashed });
+    // The soak's invariant: what the harvests reported is what the chain paid less what it slashed.
+    const truth = f.devnet.truth.of(f.address);
+    expect(sumOf([...first.events, ...second.events])).toBe(truth.paid - truth.slashed);
+    // Harvesting the same window again gives the same ids; the next window reports nothing more.
+    expect((await adapter.harvest(first.checkpoint)).events.filter((e) => e.amount < 0n)).toEqual(losses);
+    f.devnet.advance(HOUR);
+    const third = await adapter.harvest(second.checkpoint);
+    expect(third.events.filter((e) => e.amount < 0n)).toEqual([]);
+  });
+
+  it('an unbonding entry whose slash one harvest saw and whose completion the next saw is reported once', async () => {
+    f = await fixture({ unbondingMs: UNBONDING_MS });
+    const adapter = f.adapter(undefined, {}, 2_000);
+    const [v0, v1] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.delegate(v1!, AMOUNT);
+    await adapter.undelegate(v0!, AMOUNT / 2n);
+    await adapter.undelegate(v1!, AMOUNT / 4n); // another validator's entry, unslashed, completing in the same window
+    const first = await adapter.harvest(null);
+    f.devnet.slash(v0!, 500); // 5 % of the bonded half and of the entry
+    const second = await adapter.harvest(first.checkpoint);
+    expect(-sumOf(second.events.filter((e) => e.amount < 0n))).toBe(f.devnet.slashed(f.address));
+    f.devnet.advance(UNBONDING_MS + 60_000);
+    expect(f.devnet.account(f.address).unbonding).toEqual([]);
+    const third = await adapter.harvest(second.checkpoint);
+    expect(third.events.filter((e) => e.amount < 0n)).toEqual([]);
+    const truth = f.devnet.truth.of(f.address);
+    expect(sumOf([...first.events, ...second.events, ...third.events])).toBe(truth.paid - truth.slashed);
+  });
+
+  it('an entry slashed to nothing completes with an empty amount: the whole entry is reported lost', async () => {
+    f = await fixture({ unbondingMs: UNBONDING_MS });
+    const adapter = f.adapter(undefined, {}, 2_000);
+    const [v0] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.undelegate(v0!, AMOUNT);
+    const first = await adapter.harvest(null);
+    f.devnet.slash(v0!, 10_000);
+    f.devnet.advance(UNBONDING_MS + 60_000);
+    const second = await adapter.harvest(first.checkpoint);
+    expect(second.events.filter((e) => e.amount < 0n).map((e) => e.amount)).toEqual([-AMOUNT]);
+    expect(f.devnet.slashed(f.address)).toBe(AMOUNT);
+  });
+
+  it('entries that complete unslashed cost the harvest one block_search and one block_results per completion block, nothing when none completed', async () => {
+    f = await fixture({ unbondingMs: UNBONDING_MS });
+    const adapter = f.adapter(undefined, {}, 2_000);
+    const [v0] = f.devnet.validators;
+    await adapter.delegate(v0!, AMOUNT);
+    await adapter.undelegate(v0!, AMOUNT / 2n);
+    const first = await adapter.harvest(null);
+    f.devnet.advance(HOUR / 60);
+    let start = adapter.rpcRequests();
+    const idle = await adapter.harvest(first.checkpoint);
+    const idleCost = adapter.rpcRequests() - start;
+    f.devnet.advance(UNBONDING_MS);
+    start = adapter.rpcRequests();
+    const completed = await adapter.harvest(idle.checkpoint);
+    expect(adapter.rpcRequests() - start).toBe(idleCost + 2);
+    expect(completed.events.filter((e) => e.amount < 0n)).toEqual([]);
   });
 
   it('a redelegation slashed for its source validator’s infraction is reported as a negative reward', async () => {
