@@ -6,7 +6,7 @@
 import { Registry } from '@cosmjs/proto-signing';
 import { defaultRegistryTypes } from '@cosmjs/stargate';
 import { MsgWithdrawDelegatorReward } from 'cosmjs-types/cosmos/distribution/v1beta1/tx';
-import { MsgBeginRedelegate, MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import { MsgBeginRedelegate, MsgCancelUnbondingDelegation, MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -27,7 +27,7 @@ import { until } from '../helpers/wait.js';
 import { claimAndHarvest, describeAdapterConformance, moduleKeys, stakeOf, sumOf, type ConformanceHarness } from './conformance.js';
 import { AmountFormatError, coinAmount, decAtomics, decToBps, timestampMs, truncateDec } from '../../adapters/cosmos/amounts.js';
 import { formatCheckpoint, parseCheckpoint } from '../../adapters/cosmos/checkpoint.js';
-import { feeOf, payoutEvents, principalChanges, type IndexedTxLike } from '../../adapters/cosmos/events.js';
+import { cancelledUnbondings, feeOf, payoutEvents, principalChanges, type IndexedTxLike } from '../../adapters/cosmos/events.js';
 import { resolveCosmosOptions } from '../../adapters/cosmos/options.js';
 import { feeFor, formatPrice, requiredGasPrice } from '../../adapters/cosmos/fees.js';
 
@@ -147,6 +147,17 @@ describe('cosmos events', () => {
       ]),
     );
     expect(feeOf(tx.tx, 'uatom')).toBe(4321n);
+  });
+
+  it('a cancelled unbonding names its entry by creation height, so a completion is not expected to pay it', () => {
+    const cancel = (delegatorAddress: string, amount: string) => ({
+      typeUrl: MsgCancelUnbondingDelegation.typeUrl,
+      value: MsgCancelUnbondingDelegation.fromPartial({ delegatorAddress, validatorAddress: VAL_A, creationHeight: 12n, amount: { denom: 'uatom', amount } }),
+    });
+    const tx = indexedTx({ tx: txBytes([cancel(ME, '400'), cancel(OTHER, '50')]) });
+    expect(cancelledUnbondings(tx, ME, 'uatom')).toEqual([{ validator: VAL_A, creationHeight: 12n, amount: 400n }]);
+    expect(principalChanges(tx, ME, 'uatom')).toEqual(new Map([[VAL_A, 400n]]));
+    expect(cancelledUnbondings({ ...tx, code: 5 }, ME, 'uatom')).toEqual([]);
   });
 });
 
