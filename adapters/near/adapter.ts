@@ -13,25 +13,13 @@
  *
  * Config: {@link NearOptions}.
  */
-import type {
-  AdapterConfig,
-  AdapterModule,
-  ChainAdapter,
-  ChainLimits,
-  DueAction,
-  HarvestResult,
-  Position,
-  PreflightCheck,
-  SignedTx,
-  StakeAction,
-  TxReceipt,
-  TxStatus,
-} from '../types.js';
+import { chainAdapter } from '../chainAdapter.js';
+import type { AdapterConfig, AdapterModule, ChainAdapter } from '../types.js';
 import { send, txStatus } from './broadcast.js';
 import { NearClient } from './client.js';
 import { harvest } from './harvest.js';
 import { nearAddressOf, newNearKey } from './keys.js';
-import { optionsSchema, resolveOptions, type NearOptions, type ResolvedNearOptions } from './options.js';
+import { optionsSchema, resolveOptions, type NearOptions } from './options.js';
 import { readDue, readLimits, readPosition } from './position.js';
 import type { RpcCounter } from './rpc.js';
 import { preflight } from './preflight.js';
@@ -44,78 +32,21 @@ export interface NearAdapterInternals {
   onRpc?: RpcCounter;
 }
 
-class NearAdapter implements ChainAdapter {
-  readonly name: string;
-  readonly asset: string;
-  private readonly client: NearClient;
-
-  constructor(config: AdapterConfig<NearOptions>, options: ResolvedNearOptions, internals: NearAdapterInternals = {}) {
-    this.name = config.name;
-    this.asset = config.asset;
-    this.client = new NearClient(config, options, internals.onRpc);
-  }
-
-  rpcRequests(): number {
-    return this.client.requests();
-  }
-
-  address(): Promise<string> {
-    return this.client.address();
-  }
-
-  position(): Promise<Position> {
-    return readPosition(this.client);
-  }
-
-  limits(): Promise<ChainLimits> {
-    return readLimits(this.client);
-  }
-
-  due(checkpoint: string | null): Promise<DueAction[]> {
-    return readDue(this.client, checkpoint);
-  }
-
-  steps(_action: StakeAction): number {
-    return 1;
-  }
-
-  sign(action: StakeAction, step = 0): Promise<SignedTx> {
-    return signAction(this.client, action, step);
-  }
-
-  async broadcast(tx: SignedTx): Promise<TxReceipt> {
-    return (await send(this.client, tx)).receipt;
-  }
-
-  status(tx: SignedTx): Promise<TxStatus> {
-    return txStatus(this.client, tx);
-  }
-
-  /** Bytes signed a moment ago cannot have landed: sent without looking them up first. */
-  async delegate(validator: string, amount: bigint): Promise<TxReceipt> {
-    return (await send(this.client, await this.sign({ kind: 'delegate', validator, amount }), false)).receipt;
-  }
-
-  async undelegate(validator: string, amount: bigint): Promise<TxReceipt> {
-    return (await send(this.client, await this.sign({ kind: 'undelegate', validator, amount }), false)).receipt;
-  }
-
-  harvest(checkpoint: string | null): Promise<HarvestResult> {
-    return harvest(this.client, checkpoint);
-  }
-
-  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
-    return preflight(this.client, checkpoint);
-  }
-
-  async close(): Promise<void> {
-    // Nothing to release: near-api-js's providers use fetch's shared pool; no timers outlive a call.
-  }
-}
-
 /** Builds a NEAR adapter with test internals (an RPC method callback). */
 export function createNearAdapter(config: AdapterConfig<NearOptions>, internals: NearAdapterInternals = {}): ChainAdapter {
-  return new NearAdapter(config, resolveOptions(config.options, config.validators), internals);
+  const client = new NearClient(config, resolveOptions(config.options, config.validators), internals.onRpc);
+  return chainAdapter(config, {
+    client,
+    readPosition,
+    readLimits,
+    readDue,
+    signAction,
+    // The contract answers with the receipt; the outcome beside it is not asked for.
+    send: async (client, tx, lookFirst) => (await send(client, tx, lookFirst)).receipt,
+    txStatus,
+    harvest,
+    preflight,
+  });
 }
 
 /** The NEAR adapter module, as a daemon loads it. */

@@ -16,25 +16,13 @@
  *
  * Config: {@link PolkadotOptions}.
  */
-import type {
-  AdapterConfig,
-  AdapterModule,
-  ChainAdapter,
-  ChainLimits,
-  DueAction,
-  HarvestResult,
-  Position,
-  PreflightCheck,
-  SignedTx,
-  StakeAction,
-  TxReceipt,
-  TxStatus,
-} from '../types.js';
+import { chainAdapter } from '../chainAdapter.js';
+import type { AdapterConfig, AdapterModule, ChainAdapter } from '../types.js';
 import { send, txStatus } from './broadcast.js';
 import { PolkadotClient, type RpcCounter } from './client.js';
 import { harvest } from './harvest.js';
 import { newPolkadotKey, polkadotAddressOf } from './keys.js';
-import { optionsSchema, resolveOptions, type PolkadotOptions, type ResolvedPolkadotOptions } from './options.js';
+import { optionsSchema, resolveOptions, type PolkadotOptions } from './options.js';
 import { readDue, readLimits, readPosition } from './position.js';
 import { preflight } from './preflight.js';
 import { signAction } from './sign.js';
@@ -46,78 +34,10 @@ export interface PolkadotAdapterInternals {
   onRpc?: RpcCounter;
 }
 
-class PolkadotAdapter implements ChainAdapter {
-  readonly name: string;
-  readonly asset: string;
-  private readonly client: PolkadotClient;
-
-  constructor(config: AdapterConfig<PolkadotOptions>, options: ResolvedPolkadotOptions, internals: PolkadotAdapterInternals = {}) {
-    this.name = config.name;
-    this.asset = config.asset;
-    this.client = new PolkadotClient(config, options, internals.onRpc);
-  }
-
-  rpcRequests(): number {
-    return this.client.requests();
-  }
-
-  address(): Promise<string> {
-    return this.client.address();
-  }
-
-  position(): Promise<Position> {
-    return readPosition(this.client);
-  }
-
-  limits(): Promise<ChainLimits> {
-    return readLimits(this.client);
-  }
-
-  due(checkpoint: string | null): Promise<DueAction[]> {
-    return readDue(this.client, checkpoint);
-  }
-
-  steps(_action: StakeAction): number {
-    return 1;
-  }
-
-  sign(action: StakeAction, step = 0): Promise<SignedTx> {
-    return signAction(this.client, action, step);
-  }
-
-  broadcast(tx: SignedTx): Promise<TxReceipt> {
-    return send(this.client, tx);
-  }
-
-  status(tx: SignedTx): Promise<TxStatus> {
-    return txStatus(this.client, tx);
-  }
-
-  /** Bytes signed a moment ago cannot have landed: sent without looking them up first. */
-  async delegate(validator: string, amount: bigint): Promise<TxReceipt> {
-    return send(this.client, await this.sign({ kind: 'delegate', validator, amount }), false);
-  }
-
-  async undelegate(validator: string, amount: bigint): Promise<TxReceipt> {
-    return send(this.client, await this.sign({ kind: 'undelegate', validator, amount }), false);
-  }
-
-  harvest(checkpoint: string | null): Promise<HarvestResult> {
-    return harvest(this.client, checkpoint);
-  }
-
-  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
-    return preflight(this.client, checkpoint);
-  }
-
-  close(): Promise<void> {
-    return this.client.close();
-  }
-}
-
 /** Builds a Polkadot adapter with test internals (an RPC method callback). */
 export function createPolkadotAdapter(config: AdapterConfig<PolkadotOptions>, internals: PolkadotAdapterInternals = {}): ChainAdapter {
-  return new PolkadotAdapter(config, resolveOptions(config.options, config.validators), internals);
+  const client = new PolkadotClient(config, resolveOptions(config.options, config.validators), internals.onRpc);
+  return chainAdapter(config, { client, readPosition, readLimits, readDue, signAction, send, txStatus, harvest, preflight });
 }
 
 /** The Polkadot adapter module, as a daemon loads it. */

@@ -17,20 +17,8 @@
  * Config: {@link TronOptions}; the signer secret is the account's hex
  * private key. Validators are SR addresses (`T…`).
  */
-import type {
-  AdapterConfig,
-  AdapterModule,
-  ChainAdapter,
-  ChainLimits,
-  DueAction,
-  HarvestResult,
-  Position,
-  PreflightCheck,
-  SignedTx,
-  StakeAction,
-  TxReceipt,
-  TxStatus,
-} from '../types.js';
+import { chainAdapter } from '../chainAdapter.js';
+import type { AdapterConfig, AdapterModule, ChainAdapter } from '../types.js';
 import { send, txStatus } from './broadcast.js';
 import { type RequestCounter, TronClient } from './client.js';
 import { harvest } from './harvest.js';
@@ -47,94 +35,10 @@ export interface TronAdapterInternals {
   onRequest?: RequestCounter;
 }
 
-class TronAdapter implements ChainAdapter {
-  readonly name: string;
-  readonly asset: string;
-  private readonly client: TronClient;
-
-  constructor(config: AdapterConfig<TronOptions>, internals: TronAdapterInternals) {
-    this.name = config.name;
-    this.asset = config.asset;
-    this.client = new TronClient(config, resolveOptions(config.options), internals.onRequest);
-  }
-
-  rpcRequests(): number {
-    return this.client.requests();
-  }
-
-  address(): Promise<string> {
-    return this.client.address();
-  }
-
-  position(): Promise<Position> {
-    return readPosition(this.client);
-  }
-
-  limits(): Promise<ChainLimits> {
-    return readLimits(this.client);
-  }
-
-  due(checkpoint: string | null): Promise<DueAction[]> {
-    return readDue(this.client, checkpoint);
-  }
-
-  steps(action: StakeAction): number {
-    return stepsOf(action);
-  }
-
-  sign(action: StakeAction, step = 0): Promise<SignedTx> {
-    return signAction(this.client, action, step);
-  }
-
-  broadcast(tx: SignedTx): Promise<TxReceipt> {
-    return send(this.client, tx);
-  }
-
-  status(tx: SignedTx): Promise<TxStatus> {
-    return txStatus(this.client, tx);
-  }
-
-  /**
-   * Every step in order, each signed once the one before is final (bytes
-   * signed a moment ago cannot have landed: sent without a lookup). The
-   * receipt is the last step's, with the fees of all of them and all they moved.
-   */
-  private async run(action: StakeAction): Promise<TxReceipt> {
-    let fee = 0n;
-    const moved: TxReceipt['moved'] = [];
-    let last: TxReceipt | undefined;
-    for (let step = 0; step < stepsOf(action); step += 1) {
-      last = await send(this.client, await this.sign(action, step), false);
-      fee += last.fee;
-      moved.push(...last.moved);
-    }
-    return { ...last!, fee, moved };
-  }
-
-  delegate(validator: string, amount: bigint): Promise<TxReceipt> {
-    return this.run({ kind: 'delegate', validator, amount });
-  }
-
-  undelegate(validator: string, amount: bigint): Promise<TxReceipt> {
-    return this.run({ kind: 'undelegate', validator, amount });
-  }
-
-  harvest(checkpoint: string | null): Promise<HarvestResult> {
-    return harvest(this.client, checkpoint);
-  }
-
-  preflight(checkpoint: string | null): Promise<PreflightCheck[]> {
-    return preflight(this.client, checkpoint);
-  }
-
-  async close(): Promise<void> {
-    // Nothing to release: requests use fetch's shared pool; no timer outlives a call.
-  }
-}
-
-/** Builds a TRON adapter with test internals (a request callback). */
+/** Builds a TRON adapter with test internals (a request callback). A delegate takes several steps (`stepsOf`: freeze, then the vote set). */
 export function createTronAdapter(config: AdapterConfig<TronOptions>, internals: TronAdapterInternals = {}): ChainAdapter {
-  return new TronAdapter(config, internals);
+  const client = new TronClient(config, resolveOptions(config.options), internals.onRequest);
+  return chainAdapter(config, { client, readPosition, readLimits, readDue, stepsOf, signAction, send, txStatus, harvest, preflight });
 }
 
 /** The TRON adapter module, as a daemon loads it. */
