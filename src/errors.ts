@@ -3,6 +3,8 @@
  * pipeline can turn a non-retryable one into BullMQ's `UnrecoverableError`
  * and a CLI can pick its exit code.
  */
+import { redactUrls } from './redactUrls.js';
+
 export class SoftstakeError extends Error {
   /** Whether running the same operation again may succeed. */
   readonly retryable: boolean = false;
@@ -43,11 +45,16 @@ export interface ConfigIssue {
 
 /** The config file is missing, unreadable or invalid. Never retryable. */
 export class ConfigError extends SoftstakeError {
+  /** Each issue as shown: a value echoed in a message keeps only a URL's scheme, host and port (an env variable may have put a database URL with its password there). */
+  readonly issues: readonly ConfigIssue[];
+
   constructor(
     readonly file: string,
-    readonly issues: readonly ConfigIssue[],
+    issues: readonly ConfigIssue[],
   ) {
-    super(issues.map((i) => `${file}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'));
+    const shown = issues.map((i) => ({ ...i, message: redactUrls(i.message) }));
+    super(shown.map((i) => `${file}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'));
+    this.issues = shown;
   }
 }
 

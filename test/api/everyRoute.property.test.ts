@@ -72,7 +72,11 @@ const or = <T>(plausible: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: p
 const asset = fc.constantFrom('ATOM', 'atom', 'DOT', '');
 
 const bodies = {
-  'reward-events': fc.record({ id: or(idText), asset: or(asset), amount: or(amountText), at: or(instantText), source: or(fc.constantFrom('manual', 'x', '', '../etc')) }, { requiredKeys: [] }),
+  'reward-events': fc.oneof(
+    fc.record({ id: or(idText), asset: or(asset), amount: or(amountText), at: or(instantText), source: or(fc.constantFrom('manual', 'x', '', '../etc')) }, { requiredKeys: [] }),
+    // An event the ledger takes, so refusals are not all the fuzzer sees (every field must be right at once).
+    fc.record({ id: fc.uuid(), asset: fc.constant('ATOM'), amount: fc.bigInt({ min: 1n, max: 10n ** 9n }).map(String), at: fc.constant(null).map(() => new Date(Date.now() - 1_000).toISOString()) }),
+  ),
   distributions: fc.record({ asset: or(asset), periodEnd: or(instantText), dryRun: or(fc.boolean()) }, { requiredKeys: [] }),
   'balance-changes': fc.oneof(
     fc.record({
