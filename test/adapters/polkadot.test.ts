@@ -14,6 +14,8 @@ import { TxRejectedError } from '../../adapters/errors.js';
 import { accountHex } from '../../adapters/polkadot/client.js';
 import { adapter as polkadot, createPolkadotAdapter, type PolkadotOptions } from '../../adapters/polkadot/adapter.js';
 import { DOT, startPolkadotDevnet, type PolkadotDevnet, type PolkadotDevnetOptions } from '../../adapters/polkadot/devnet.js';
+import { poolAccount } from '../../adapters/polkadot/devnet/pools.js';
+import { hex } from '../../adapters/polkadot/devnet/staking.js';
 import type { AdapterConfig, ChainAdapter, RewardEvent } from '../../adapters/types.js';
 import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, type ConformanceHarness } from './conformance.js';
 
@@ -86,6 +88,25 @@ async function fixture(mode: 'pool' | 'nominate', devnetOptions: PolkadotDevnetO
   };
 }
 
+/**
+ * The conformance suite's slash: moves eras until `staker` (AccountId32 hex)
+ * is exposed to `validator` in the active era, reports the validator's
+ * offence in that era for `bps`, and moves on until the deferred slash is
+ * applied (SlashDeferDuration eras later, staking-async `slashing.rs`).
+ */
+function slashExposed(devnet: PolkadotDevnet, validator: string, staker: string, bps: number): void {
+  const active = (): number => (devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index;
+  const exposed = (): boolean => {
+    const paged = devnet.chain.best.read('Staking', 'ErasStakersPaged', active(), hex(validator), 0) as { others: { who: string }[] } | undefined;
+    return paged?.others.some((o) => hex(o.who) === staker) ?? false;
+  };
+  for (let i = 0; i < 3 && !exposed(); i += 1) devnet.nextEra();
+  expect(exposed()).toBe(true);
+  const era = active();
+  devnet.slash(validator, bps * 100_000, era);
+  while (active() < era + devnet.slashDeferDuration) devnet.nextEra();
+}
+
 describeAdapterConformance('polkadot (nominate)', async () => {
   const f = await fixture('nominate');
   const harness: ConformanceHarness = {
@@ -106,6 +127,7 @@ describeAdapterConformance('polkadot (nominate)', async () => {
     fund: async (address, amount) => {
       f.devnet.chain.endow(accountHex(address), amount);
     },
+    slash: (validator, bps) => slashExposed(f.devnet, validator, accountHex(f.custody), bps),
   };
   return harness;
 });
@@ -134,6 +156,11 @@ describeAdapterConformance('polkadot (pool)', async () => {
     keys: moduleKeys(polkadot, (file) => ({ ...f.config(), signer: { file } })),
     fund: async (address, amount) => {
       f.devnet.chain.endow(accountHex(address), amount);
+    },
+    // The pool's first validator misbehaves; the pool's bonded account is slashed, then the bot applies each member's pending slash.
+    slash: (_pool, bps) => {
+      slashExposed(f.devnet, f.devnet.validators[0]!, poolAccount(1, 'bonded'), bps);
+      f.devnet.applyPoolSlashes();
     },
   };
   return harness;
