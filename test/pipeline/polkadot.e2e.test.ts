@@ -98,6 +98,9 @@ describe('DOT on the Polkadot devnet, end to end', () => {
     await until(() => devnet.truth.of(custody).slashed > 0n, 'the deferred slash was applied', 150_000);
     expect(activeEra()).toBe(offenceEra + devnet.slashDeferDuration);
 
+    // Rewards keep coming after the slash: the periods net it (a period whose rewards sum to ≤ 0 carries them forward).
+    const paidAtSlash = devnet.truth.of(custody).paid;
+    await until(() => devnet.truth.of(custody).paid - paidAtSlash > 2n * devnet.truth.of(custody).slashed, 'rewards after the slash outweigh it', 60_000);
     clearInterval(bot);
     await until(async () => {
       const { rows } = await db.pool.query<{ s: string | null }>('SELECT sum(amount)::text AS s FROM reward_events WHERE source = $1', [CHAIN]);
