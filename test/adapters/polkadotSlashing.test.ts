@@ -143,7 +143,11 @@ describe('Polkadot devnet slashing', () => {
     // The pool's 200 DOT are split between its two validators: 100 exposed to v0.
     const exposure = await api.query.staking.erasStakersPaged(1, v0, 0);
     expect(exposure.unwrap().others.map((o) => [o.who.toString(), o.value.toBigInt()])).toEqual([[bonded, 100n * DOT]]);
+    // Late in the era, once the next one is planned (CurrentEra = ActiveEra + 1): the sub-pool is still the chunk's era.
+    while ((devnet.chain.best.read('Staking', 'CurrentEra') as number) === activeEra()) devnet.advance(BLOCK_MS);
+    expect(activeEra()).toBe(1);
     expect((await send(api, api.tx.nominationPools.unbond(member.address, 40n * DOT), member)).error).toBeUndefined();
+    expect(Object.keys((await api.query.nominationPools.subPoolsStorage(1)).unwrap().withEra.toJSON() as object)).toEqual(['29']);
 
     devnet.slash(v0, TEN_PERCENT, 1);
     while (activeEra() < 28) devnet.nextEra();

@@ -378,14 +378,15 @@ const calls: Record<string, CallSpec['run']> = {
     const remaining = pointsToBalance(storage, member.poolId, member.points - points);
     // A partial unbond must leave at least MinJoinBond active.
     if (member.points - points > 0n && remaining < minJoinBond(storage)) throw moduleError(runtime, 'NominationPools', 'MinimumBondNotMet');
-    const era = (currentEra(storage) ?? 0) + Number(runtime.constant('Staking', 'BondingDuration'));
+    // The sub-pool's era is the era of the chunk staking's unbond makes (staking-async `unbond`: active era +
+    // BondingDuration): `on_slash` finds a slashed chunk's sub-pool by that era (lib.rs, test-delegate-stake `pool_slash_proportional`).
+    const era = (storage.read('Staking', 'ActiveEra') as { index: number }).index + Number(runtime.constant('Staking', 'BondingDuration'));
     const agent = poolAccount(member.poolId, 'bonded');
     const ledger = readLedger(storage, agent)!;
     ledger.active -= balance;
-    const stakingEra = (storage.read('Staking', 'ActiveEra') as { index: number }).index + Number(runtime.constant('Staking', 'BondingDuration'));
     const last = ledger.unlocking[ledger.unlocking.length - 1];
-    if (last?.era === stakingEra) last.value += balance;
-    else ledger.unlocking.push({ value: balance, era: stakingEra });
+    if (last?.era === era) last.value += balance;
+    else ledger.unlocking.push({ value: balance, era });
     writeLedger(storage, ledger);
     ctx.emit('Staking', 'Unbonded', [agent, balance]);
     const pool = readPool(storage, member.poolId)!;
