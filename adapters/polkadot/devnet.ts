@@ -30,6 +30,7 @@ import type { GroundTruth } from '../devnet/groundTruth.js';
 import type { ListenerFault } from '../devnet/listeners.js';
 import { startDevnetServer } from '../devnet/server.js';
 import { DOT, type GenesisValidator, type IncludedExtrinsic, PolkadotChain, type PolkadotChainOptions } from './devnet/chain.js';
+import { memberPendingSlash } from './devnet/pools.js';
 import { polkadotRouter } from './devnet/rpc.js';
 import { metadataWithout, RUNTIME_VERSION } from './devnet/runtime.js';
 
@@ -86,6 +87,24 @@ export interface PolkadotDevnet extends DevnetControls<IncludedExtrinsic> {
    * block. Returns how many payouts it sent.
    */
   payoutAll(): number;
+  /**
+   * Reports an offence of `validator` (SS58) in `era` (default: the active
+   * era) for `fraction` parts per billion, in a new block. By
+   * staking-async's rules (devnet/slashing.ts) the validator's own stake
+   * and every nominator's exposed stake in that era are slashed by the
+   * fraction when era + {@link slashDeferDuration} starts, one unapplied
+   * slash per block: `Staking.Slashed` for each stash, and a pool's bonded
+   * account's slash is left pending for its members ({@link applyPoolSlashes}).
+   */
+  slash(validator: string, fraction: number, era?: number): void;
+  /** `Staking.SlashDeferDuration` of the served metadata (27 eras on Asset Hub Polkadot). */
+  readonly slashDeferDuration: number;
+  /**
+   * The payout bot calls `nomination_pools.apply_slash(member)` for every
+   * pool member whose pending slash is at least the existential deposit, in
+   * a new block. Returns how many it sent.
+   */
+  applyPoolSlashes(): number;
   /** The payout bot's address (SS58). */
   readonly payoutBot: string;
   /** Creates an sr25519 account from a fresh mnemonic holding `amount` planck, in a new block. */
@@ -153,6 +172,15 @@ export async function startPolkadotDevnet(options: PolkadotDevnetOptions = {}): 
       if (elected) chain.eras.unelected.delete(hex);
       else chain.eras.unelected.add(hex);
     },
+    slash(validator, fraction, era) {
+      chain.reportOffence({ validator: u8aToHex(keyring.decodeAddress(validator)), era: era ?? (chain.best.read('Staking', 'ActiveEra') as { index: number }).index, fraction });
+    },
+    slashDeferDuration: Number(chain.runtime.constant('Staking', 'SlashDeferDuration')),
+    applyPoolSlashes() {
+      const sent = sendPoolSlashes(chain, bot);
+      if (sent > 0) chain.newBlock();
+      return sent;
+    },
     payoutBot: bot.address,
     payoutAll() {
       const sent = sendPayouts(chain, bot);
@@ -197,6 +225,25 @@ function sendPayouts(chain: PolkadotChain, bot: KeyringPair): number {
         sent += 1;
       }
     }
+  }
+  return sent;
+}
+
+/** Signs and submits, as `bot`, `nomination_pools.apply_slash(member)` for each member with a pending slash ≥ the existential deposit. */
+function sendPoolSlashes(chain: PolkadotChain, bot: KeyringPair): number {
+  const { runtime } = chain;
+  const storage = chain.best;
+  const ed = BigInt(runtime.constant('Balances', 'ExistentialDeposit') as number | string);
+  let nonce = storage.account(u8aToHex(bot.publicKey)).nonce;
+  let sent = 0;
+  for (const key of storage.keys(runtime.prefix('NominationPools', 'PoolMembers'))) {
+    const member = `0x${key.slice(-64)}`;
+    if (memberPendingSlash(storage, member) < ed) continue;
+    const ext = runtime.registry.createType('Extrinsic', runtime.decorated.tx.nominationPools!.applySlash!({ Id: member }));
+    ext.sign(bot, { blockHash: chain.genesisHash, genesisHash: chain.genesisHash, era: runtime.registry.createType('ExtrinsicEra'), nonce, runtimeVersion: RUNTIME_VERSION as never });
+    chain.submit(ext.toU8a());
+    nonce += 1;
+    sent += 1;
   }
   return sent;
 }

@@ -9,10 +9,24 @@
  * for native fees: polkadot-sdk `substrate/frame/transaction-payment/asset-conversion-tx-payment/src/lib.rs`)
  * and a relay chain.
  *
- * - Nominate mode: `Staking.Rewarded{stash: custody}` (+), `Staking.Slashed{staker: custody}` (−).
+ * - Nominate mode: `Staking.Rewarded{stash: custody}` (+), `Staking.Slashed{staker: custody}` (−;
+ *   staking-async `slashing.rs` `do_slash`, emitted in the block that applies
+ *   a deferred slash, outside any extrinsic).
  * - Pool mode: `NominationPools.PaidOut{member: custody}` (+),
- *   `DelegatedStaking.Slashed{delegator: custody}` (−; pools with delegated
- *   stake apply a pool's slash to each member this way).
+ *   `DelegatedStaking.Slashed{delegator: custody}` (−). With delegated stake a
+ *   pool's slash (`Staking.Slashed` of its bonded account, `PoolSlashed`,
+ *   `UnbondingPoolSlashed`) moves no member's funds: it lowers what every
+ *   member's points are worth and leaves a pending slash, which is taken from
+ *   the member's held funds when anyone calls `apply_slash(member)` or the
+ *   member withdraws (nomination-pools `lib.rs` `do_apply_slash`,
+ *   delegated-staking `do_slash`). That event is the only one that names the
+ *   member and the exact amount it lost, and it comes when the funds leave the
+ *   custody account, so it is the slash reported. Until it comes the
+ *   position's `bonded` (the points' worth) is already lower: the loss shows
+ *   there first and in the reward events when it is taken. Reporting the
+ *   custody's share of `PoolSlashed` instead would need the member's balance
+ *   before and after, and would count again whatever `DelegatedStaking.Slashed`
+ *   later takes (rounding included).
  */
 import type { ApiPromise } from '@polkadot/api';
 import type { ApiDecoration } from '@polkadot/api/types';

@@ -16,8 +16,10 @@ import { accountHex } from '../../adapters/polkadot/client.js';
 import { adapter as polkadot, createPolkadotAdapter, type PolkadotOptions } from '../../adapters/polkadot/adapter.js';
 import { metadataWithout, OPAQUE_METADATA } from '../../adapters/polkadot/devnet/runtime.js';
 import { DOT, startPolkadotDevnet, type PolkadotDevnet, type PolkadotDevnetOptions } from '../../adapters/polkadot/devnet.js';
+import { poolAccount } from '../../adapters/polkadot/devnet/pools.js';
+import { hex } from '../../adapters/polkadot/devnet/staking.js';
 import type { AdapterConfig, ChainAdapter, PreflightCheck, RewardEvent } from '../../adapters/types.js';
-import { claimAndHarvest, describeAdapterConformance, moduleKeys, sumOf, type ConformanceHarness, type LackingDevnet } from './conformance.js';
+import { claimAndHarvest, describeAdapterConformance, moduleKeys, settleDue, sumOf, type ConformanceHarness, type LackingDevnet } from './conformance.js';
 
 const BLOCK_MS = 12_000;
 /** A short era: 12 blocks. */
@@ -110,6 +112,25 @@ async function lackingPallet(mode: 'pool' | 'nominate'): Promise<LackingDevnet> 
   return { adapter: g.adapter(), dependency: 'staking-pallets', checkpoint: null, close: () => g.dispose() };
 }
 
+/**
+ * The conformance suite's slash: moves eras until `staker` (AccountId32 hex)
+ * is exposed to `validator` in the active era, reports the validator's
+ * offence in that era for `bps`, and moves on until the deferred slash is
+ * applied (SlashDeferDuration eras later, staking-async `slashing.rs`).
+ */
+function slashExposed(devnet: PolkadotDevnet, validator: string, staker: string, bps: number): void {
+  const active = (): number => (devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index;
+  const exposed = (): boolean => {
+    const paged = devnet.chain.best.read('Staking', 'ErasStakersPaged', active(), hex(validator), 0) as { others: { who: string }[] } | undefined;
+    return paged?.others.some((o) => hex(o.who) === staker) ?? false;
+  };
+  for (let i = 0; i < 3 && !exposed(); i += 1) devnet.nextEra();
+  expect(exposed()).toBe(true);
+  const era = active();
+  devnet.slash(validator, bps * 100_000, era);
+  while (active() < era + devnet.slashDeferDuration) devnet.nextEra();
+}
+
 describeAdapterConformance('polkadot (nominate)', async () => {
   const f = await fixture('nominate');
   const harness: ConformanceHarness = {
@@ -131,6 +152,7 @@ describeAdapterConformance('polkadot (nominate)', async () => {
       f.devnet.chain.endow(accountHex(address), amount);
     },
     lacking: () => lackingPallet('nominate'),
+    slash: (validator, bps) => slashExposed(f.devnet, validator, accountHex(f.custody), bps),
   };
   return harness;
 });
@@ -161,6 +183,11 @@ describeAdapterConformance('polkadot (pool)', async () => {
       f.devnet.chain.endow(accountHex(address), amount);
     },
     lacking: () => lackingPallet('pool'),
+    // The pool's first validator misbehaves; the pool's bonded account is slashed, then the bot applies each member's pending slash.
+    slash: (_pool, bps) => {
+      slashExposed(f.devnet, f.devnet.validators[0]!, poolAccount(1, 'bonded'), bps);
+      f.devnet.applyPoolSlashes();
+    },
   };
   return harness;
 });
@@ -243,6 +270,71 @@ describe('polkadot adapter', () => {
     requests.length = 0;
     await adapter.harvest(checkpoint);
     console.log(`polkadot nominate: position ${poll} requests, harvest with nothing new ${requests.length}`);
+  });
+
+  it('nominate: a slash between harvests is one negative event per Staking.Slashed of the custody, reported once, rewards and unbonding around it', async () => {
+    f = await fixture('nominate');
+    const adapter = f.adapter();
+    const [v0] = f.devnet.validators as [string];
+    const events: RewardEvent[] = [];
+    await adapter.delegate(v0, 200n * DOT);
+    f.devnet.nextEra();
+    let checkpoint = await harvestInto(adapter, events, null);
+    // Unbonded in the offence era: the chunk is still at stake for it (ledger.rs `slash`).
+    await adapter.undelegate(v0, 50n * DOT);
+    const era = (f.devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index;
+    f.devnet.slash(v0, 100_000_000, era);
+    const before = await adapter.position();
+    for (let i = 0; i < f.devnet.slashDeferDuration; i += 1) {
+      f.devnet.nextEra();
+      if (i % 9 === 0) f.devnet.payoutAll();
+    }
+    checkpoint = await harvestInto(adapter, events, checkpoint);
+    const slashed = f.devnet.truth.of(f.custody).slashed;
+    // The custody's stake exposed to v0 was half its 200 DOT (the devnet splits a nomination evenly): 10 % of it.
+    expect(slashed).toBe(10n * DOT);
+    const slashes = events.filter((e) => e.amount < 0n);
+    expect(slashes).toHaveLength(1);
+    expect(slashes[0]!.amount).toBe(-slashed);
+    // Outside any extrinsic: the block's hash and the event's index.
+    expect(slashes[0]!.id).toMatch(/^0x[0-9a-f]{64}:\d+$/);
+    const after = await adapter.position();
+    expect(before.bonded + before.unbonding.reduce((s, u) => s + u.amount, 0n) - after.bonded - after.unbonding.reduce((s, u) => s + u.amount, 0n)).toBe(slashed);
+    // Again from the checkpoint: nothing; from the start: the same event under the same id.
+    expect((await adapter.harvest(checkpoint)).events).toEqual([]);
+    expect((await adapter.harvest(null)).events.filter((e) => e.amount < 0n)).toEqual(slashes);
+    expect(sumOf(events)).toBe(f.devnet.truth.of(f.custody).net);
+  });
+
+  it("pool: a pool's slash is the custody's DelegatedStaking.Slashed, taken when its own withdrawal applies the pending slash, reported once", async () => {
+    f = await fixture('pool');
+    const adapter = f.adapter();
+    const events: RewardEvent[] = [];
+    await adapter.delegate('pool:1', 100n * DOT);
+    f.devnet.nextEra();
+    await adapter.undelegate('pool:1', 40n * DOT);
+    f.devnet.slash(f.devnet.validators[0]!, 100_000_000, (f.devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index);
+    for (let i = 0; i < f.devnet.slashDeferDuration; i += 1) f.devnet.nextEra();
+    f.devnet.payoutAll();
+    // Slashed in the pool: the membership is worth less at once, but the funds leave only when the slash is applied.
+    let checkpoint = await harvestInto(adapter, events, null);
+    expect(events.filter((e) => e.amount < 0n)).toEqual([]);
+    expect((await adapter.position()).bonded).toBe(57n * DOT);
+    expect(f.devnet.truth.of(f.custody).slashed).toBe(0n);
+    f.devnet.nextEra();
+    f.devnet.nextEra();
+    // The harvest job's withdrawal applies the pending slash first (lib.rs `withdraw_unbonded`).
+    const receipts = await settleDue(adapter, checkpoint);
+    const withdrawal = receipts.find((r) => r.moved.some((m) => m.kind === 'unlocked'))!;
+    expect(withdrawal.moved.filter((m) => m.kind === 'unlocked')).toEqual([{ kind: 'unlocked', amount: 38n * DOT }]);
+    checkpoint = await harvestInto(adapter, events, checkpoint);
+    const slashes = events.filter((e) => e.amount < 0n);
+    expect(slashes).toHaveLength(1);
+    expect(slashes[0]!.amount).toBe(-5n * DOT);
+    expect(slashes[0]!.id.startsWith(withdrawal.hash)).toBe(true);
+    expect(f.devnet.truth.of(f.custody).slashed).toBe(5n * DOT);
+    expect((await adapter.harvest(checkpoint)).events).toEqual([]);
+    expect(sumOf(events)).toBe(f.devnet.truth.of(f.custody).net);
   });
 
   it('nominate: refuses before signing what the chain would refuse or do otherwise', async () => {

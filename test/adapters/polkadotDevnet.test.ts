@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
 import { DOT, startPolkadotDevnet, type PolkadotDevnet } from '../../adapters/polkadot/devnet.js';
+import { poolAccount } from '../../adapters/polkadot/devnet/pools.js';
 import { REAL_RPC_METHODS } from '../../adapters/polkadot/devnet/runtime.js';
 
 const ERA_MS = 60_000;
@@ -248,13 +249,15 @@ describe('Polkadot devnet with @polkadot/api', () => {
 
     const points = (await api.query.nominationPools.poolMembers(member.address)).unwrap().points.toBigInt();
     const unbonded = await send(api.tx.nominationPools.unbond(member.address, points), member);
-    const current = (await api.query.staking.currentEra.at(unbonded.blockHash)).unwrap().toNumber();
+    // The era of the pool's staking chunk (staking-async `unbond`: active era + BondingDuration), which `on_slash` keys sub-pools by.
+    const active = (await api.query.staking.activeEra.at(unbonded.blockHash)).unwrap().index.toNumber();
     const event = unbonded.events.find((e) => e.event.section === 'nominationPools' && e.event.method === 'Unbonded')!.event.data as unknown as { era: { toNumber(): number }; balance: { toBigInt(): bigint } };
-    expect(event.era.toNumber()).toBe(current + 28);
+    expect(event.era.toNumber()).toBe(active + 28);
+    expect((await api.query.staking.ledger.at(unbonded.blockHash, keyring.encodeAddress(poolAccount(1, 'bonded'), 0))).unwrap().unlocking.map((c) => c.era.toNumber())).toEqual([active + 28]);
     expect(event.balance.toBigInt()).toBe(50n * DOT);
     const early = await send(api.tx.nominationPools.withdrawUnbonded(member.address, 0), member);
     expect(api.registry.findMetaError(early.dispatchError!.asModule).name).toBe('CannotWithdrawAny');
-    while ((await api.query.staking.currentEra()).unwrap().toNumber() < current + 28) devnet.nextEra();
+    while ((await api.query.staking.currentEra()).unwrap().toNumber() < active + 28) devnet.nextEra();
     const withdrawn = await send(api.tx.nominationPools.withdrawUnbonded(member.address, 0), member);
     expect(names(withdrawn.events)).toContain('nominationPools.Withdrawn');
     expect(names(withdrawn.events)).toContain('nominationPools.MemberRemoved');

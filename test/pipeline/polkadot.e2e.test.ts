@@ -4,9 +4,11 @@
  * bonds and nominates two validators; eras pass on the wall clock; the
  * daemon's harvest jobs claim the unclaimed pages, while another account
  * (the devnet's payout bot) pays some eras out first; the cron
- * distributions credit users. Afterwards the reward events equal what the
- * devnet paid the custody to the planck, fees were booked, and every event
- * went out once.
+ * distributions credit users. A nominated validator is slashed for an era
+ * the custody's stake was exposed in, SlashDeferDuration (27) eras later:
+ * one negative event. Afterwards the reward events equal what the devnet
+ * paid the custody net of the slash, to the planck, fees were booked, and
+ * every event went out once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -19,8 +21,9 @@ import { expectChainRewardsDistributedOnce } from '../helpers/invariants.js';
 import { until } from '../helpers/wait.js';
 
 const CHAIN = 'polkadot-devnet';
-/** Eras of 6 s of chain time, blocks of 1 s, on the wall clock. */
-const ERA_MS = 6_000;
+/** Blocks of 0.5 s and eras of 2 s of chain time (2.5 s with the block that rotates them), on the wall clock: a deferred slash lands 27 eras after its era. */
+const BLOCK_MS = 500;
+const ERA_MS = 2_000;
 let db: TestDatabase;
 let devnet: PolkadotDevnet;
 let bot: NodeJS.Timeout | undefined;
@@ -31,7 +34,7 @@ let custody: string;
 
 beforeAll(async () => {
   db = await freshDatabase({ DOT: atom({ symbol: 'DOT', decimals: 10 }) });
-  devnet = await startPolkadotDevnet({ clock: 'wall', blockMs: 1_000, eraMs: ERA_MS, minNominatorBond: 10n * DOT, statePruning: 1_000_000, finalityDelayMs: 0 });
+  devnet = await startPolkadotDevnet({ clock: 'wall', blockMs: BLOCK_MS, eraMs: ERA_MS, minNominatorBond: 10n * DOT, statePruning: 1_000_000, finalityDelayMs: 0 });
   const account = devnet.createAccount(1_000n * DOT);
   custody = account.address;
   port = await freePort();
@@ -59,7 +62,7 @@ afterAll(async () => {
 });
 
 describe('DOT on the Polkadot devnet, end to end', () => {
-  it('bonds and nominates, claims era payouts (some paid by another account first) and credits them to users exactly once', async () => {
+  it('bonds and nominates, claims era payouts (some paid by another account first), books a slash and credits users exactly once', async () => {
     const at = new Date(Date.now() - 60_000).toISOString();
     const posted = await api(port, 'POST', '/v1/balance-changes', {
       changes: [
@@ -83,6 +86,21 @@ describe('DOT on the Polkadot devnet, end to end', () => {
     const history = await api(port, 'GET', '/v1/users/bob/rewards');
     expect((history.body as { rewards: unknown[] }).rewards.length).toBeGreaterThan(0);
 
+    // v0 misbehaved in the first era the custody's stake was exposed to it (reported late, as offences are): slashed 5 % of that exposure.
+    const activeEra = (): number => (devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index;
+    const v0 = devnet.validators[0]!;
+    const exposedIn = (era: number): boolean =>
+      ((devnet.chain.best.read('Staking', 'ErasStakersPaged', era, accountHex(v0), 0) as { others: { who: string }[] } | undefined)?.others ?? []).some((o) => accountHex(o.who) === accountHex(custody));
+    let offenceEra = activeEra();
+    while (offenceEra > 0 && offenceEra + devnet.slashDeferDuration > activeEra() && exposedIn(offenceEra - 1)) offenceEra -= 1;
+    expect(exposedIn(offenceEra)).toBe(true);
+    devnet.slash(v0, 50_000_000, offenceEra);
+    await until(() => devnet.truth.of(custody).slashed > 0n, 'the deferred slash was applied', 150_000);
+    expect(activeEra()).toBe(offenceEra + devnet.slashDeferDuration);
+
+    // Rewards keep coming after the slash: the periods net it (a period whose rewards sum to ≤ 0 carries them forward).
+    const paidAtSlash = devnet.truth.of(custody).paid;
+    await until(() => devnet.truth.of(custody).paid - paidAtSlash > 2n * devnet.truth.of(custody).slashed, 'rewards after the slash outweigh it', 60_000);
     clearInterval(bot);
     await until(async () => {
       const { rows } = await db.pool.query<{ s: string | null }>('SELECT sum(amount)::text AS s FROM reward_events WHERE source = $1', [CHAIN]);
@@ -93,5 +111,9 @@ describe('DOT on the Polkadot devnet, end to end', () => {
     expect(close.stderr).toBe('');
 
     await expectChainRewardsDistributedOnce(db.pool, CHAIN, devnet.truth.of(custody).net);
-  }, 180_000);
+    // The slash is one negative event, the amount the chain took.
+    const { rows: slashes } = await db.pool.query<{ amount: string }>('SELECT amount::text FROM reward_events WHERE source = $1 AND amount < 0', [CHAIN]);
+    expect(slashes.map((r) => BigInt(r.amount))).toEqual([-devnet.truth.of(custody).slashed]);
+    expect(devnet.truth.of(custody).paid).toBeGreaterThan(devnet.truth.of(custody).slashed);
+  }, 300_000);
 });

@@ -5,13 +5,18 @@
  * another account (the devnet's payout bot) pays the pool's validators out,
  * which fills the pool's reward account; the daemon's harvest jobs claim
  * the custody's share (`claim_payout`) and report the `PaidOut` events; the
- * cron distributions credit users. Afterwards the reward events equal what
- * the pool paid the custody to the planck, each credited once.
+ * cron distributions credit users. One of the pool's validators is slashed
+ * for an era the pool was exposed in (applied SlashDeferDuration eras
+ * later); the pool's bonded account is slashed and another account applies
+ * each member's pending slash: the custody's `DelegatedStaking.Slashed` is
+ * one negative event. Afterwards the reward events equal what the pool paid
+ * the custody net of the slash, to the planck, each credited once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { accountHex } from '../../adapters/polkadot/client.js';
 import { DOT, startPolkadotDevnet, type PolkadotDevnet } from '../../adapters/polkadot/devnet.js';
+import { poolAccount } from '../../adapters/polkadot/devnet/pools.js';
 import { runCli } from '../helpers/cli.js';
 import { api, DaemonProcess, freePort, writeDaemonConfig } from '../helpers/daemon.js';
 import { freshDatabase, atom, type TestDatabase } from '../helpers/db.js';
@@ -19,8 +24,9 @@ import { expectChainRewardsDistributedOnce } from '../helpers/invariants.js';
 import { until } from '../helpers/wait.js';
 
 const CHAIN = 'polkadot-pool-devnet';
-/** Eras of 6 s of chain time, blocks of 1 s, on the wall clock. */
-const ERA_MS = 6_000;
+/** Blocks of 0.5 s and eras of 2 s of chain time (2.5 s with the block that rotates them), on the wall clock: a deferred slash lands 27 eras after its era. */
+const BLOCK_MS = 500;
+const ERA_MS = 2_000;
 let db: TestDatabase;
 let devnet: PolkadotDevnet;
 let bot: NodeJS.Timeout | undefined;
@@ -31,7 +37,7 @@ let custody: string;
 
 beforeAll(async () => {
   db = await freshDatabase({ DOT: atom({ symbol: 'DOT', decimals: 10 }) });
-  devnet = await startPolkadotDevnet({ clock: 'wall', blockMs: 1_000, eraMs: ERA_MS, minNominatorBond: 10n * DOT, statePruning: 1_000_000, finalityDelayMs: 0 });
+  devnet = await startPolkadotDevnet({ clock: 'wall', blockMs: BLOCK_MS, eraMs: ERA_MS, minNominatorBond: 10n * DOT, statePruning: 1_000_000, finalityDelayMs: 0 });
   const account = devnet.createAccount(1_000n * DOT);
   custody = account.address;
   port = await freePort();
@@ -59,7 +65,7 @@ afterAll(async () => {
 });
 
 describe('DOT in a nomination pool on the Polkadot devnet, end to end', () => {
-  it('joins the pool, claims its share of the payouts another account triggers and credits them to users exactly once', async () => {
+  it('joins the pool, claims its share of the payouts another account triggers, books its share of a slash and credits users exactly once', async () => {
     const at = new Date(Date.now() - 60_000).toISOString();
     const posted = await api(port, 'POST', '/v1/balance-changes', {
       changes: [
@@ -84,6 +90,29 @@ describe('DOT in a nomination pool on the Polkadot devnet, end to end', () => {
     const history = await api(port, 'GET', '/v1/users/bob/rewards');
     expect((history.body as { rewards: unknown[] }).rewards.length).toBeGreaterThan(0);
 
+    // v0, which the pool nominates, misbehaved in the first era the pool's stake (the custody's included) was exposed to it: 5 %.
+    const activeEra = (): number => (devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index;
+    const v0 = devnet.validators[0]!;
+    const bonded = poolAccount(1, 'bonded');
+    const member = (): bigint => BigInt((devnet.chain.best.read('NominationPools', 'PoolMembers', accountHex(custody)) as { points: string | number }).points);
+    const exposedIn = (era: number): boolean =>
+      ((devnet.chain.best.read('Staking', 'ErasStakersPaged', era, accountHex(v0), 0) as { others: { who: string; value: string | number }[] } | undefined)?.others ?? []).some(
+        (o) => accountHex(o.who) === bonded && BigInt(o.value) >= member() / 2n,
+      );
+    let offenceEra = activeEra();
+    while (offenceEra > 0 && offenceEra + devnet.slashDeferDuration > activeEra() && exposedIn(offenceEra - 1)) offenceEra -= 1;
+    expect(exposedIn(offenceEra)).toBe(true);
+    devnet.slash(v0, 50_000_000, offenceEra);
+    const pendingSlash = (): bigint => BigInt((devnet.chain.best.read('DelegatedStaking', 'Agents', bonded) as { pendingSlash: string | number }).pendingSlash);
+    await until(() => pendingSlash() > 0n, "the deferred slash reached the pool's bonded account", 150_000);
+    // Nothing left the custody yet: its share is pending until someone applies it.
+    expect(devnet.truth.of(custody).slashed).toBe(0n);
+    expect(devnet.applyPoolSlashes()).toBeGreaterThan(0);
+    expect(devnet.truth.of(custody).slashed).toBeGreaterThan(0n);
+
+    // Rewards keep coming after the slash: the periods net it (a period whose rewards sum to ≤ 0 carries them forward).
+    const paidAtSlash = devnet.truth.of(custody).paid;
+    await until(() => devnet.truth.of(custody).paid - paidAtSlash > 2n * devnet.truth.of(custody).slashed, 'rewards after the slash outweigh it', 60_000);
     clearInterval(bot);
     await until(async () => {
       const { rows } = await db.pool.query<{ s: string | null }>('SELECT sum(amount)::text AS s FROM reward_events WHERE source = $1', [CHAIN]);
@@ -94,5 +123,9 @@ describe('DOT in a nomination pool on the Polkadot devnet, end to end', () => {
     expect(close.stderr).toBe('');
 
     await expectChainRewardsDistributedOnce(db.pool, CHAIN, devnet.truth.of(custody).net);
-  }, 180_000);
+    // The custody's share of the pool's slash is one negative event, the amount taken from its held funds.
+    const { rows: slashes } = await db.pool.query<{ amount: string }>('SELECT amount::text FROM reward_events WHERE source = $1 AND amount < 0', [CHAIN]);
+    expect(slashes.map((r) => BigInt(r.amount))).toEqual([-devnet.truth.of(custody).slashed]);
+    expect(devnet.truth.of(custody).paid).toBeGreaterThan(devnet.truth.of(custody).slashed);
+  }, 300_000);
 });

@@ -33,6 +33,7 @@ import { balancesCalls, type CallSpec, type DispatchContext, DispatchFailure, ev
 import { type CheckedExtrinsic, checkExtrinsic, computeFee, type FeeSchedule, PoolRefusal, type Weight } from './extrinsic.js';
 import { Runtime } from './runtime.js';
 import { genesisPool, poolCalls } from './pools.js';
+import { type Offence, slashingOnInitialize } from './slashing.js';
 import { type EraConfig, plan, stakingCalls, stakingOnInitialize } from './staking.js';
 import { encodeEvents, type EventEntry, Storage } from './state.js';
 import { utilityCalls } from './utility.js';
@@ -139,6 +140,7 @@ export class PolkadotChain {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
   private endowments: [string, bigint][] = [];
+  private offences: Offence[] = [];
 
   constructor(options: PolkadotChainOptions = {}) {
     this.clock = new DevnetClock({ name: 'polkadot devnet', mode: options.clock ?? 'frozen', speedup: options.speedup ?? 1 });
@@ -322,6 +324,17 @@ export class PolkadotChain {
     storage.write('Timestamp', 'Now', [], time);
     const initialization = eventCollector(this.runtime, 'initialization', events);
     stakingOnInitialize(this.runtime, storage, { number, time }, this.eras, initialization);
+    slashingOnInitialize(
+      {
+        runtime: this.runtime,
+        storage,
+        who: '',
+        emit: initialization,
+        block: { number, time },
+        onSlash: (who, amount) => this.truth.record({ account: encodeAddress(who, 0), kind: 'slash', amount, at: time, height: BigInt(number), ref: `slash:block:${number}` }),
+      },
+      this.offences.splice(0),
+    );
     for (const [who, amount] of this.endowments.splice(0)) {
       const a = storage.account(who);
       if (a.providers === 0) {
@@ -386,6 +399,7 @@ export class PolkadotChain {
     const overlay = storage.clone();
     const callEvents: EventEntry[] = [];
     const rewards: [string, bigint][] = [];
+    const slashes: [string, bigint][] = [];
     const ctx: DispatchContext = {
       runtime: this.runtime,
       storage: overlay,
@@ -393,6 +407,7 @@ export class PolkadotChain {
       emit: eventCollector(this.runtime, phase, callEvents),
       block: { number, time },
       onReward: (staker, amount) => rewards.push([staker, amount]),
+      onSlash: (who, amount) => slashes.push([who, amount]),
     };
     let error: unknown;
     try {
@@ -409,6 +424,9 @@ export class PolkadotChain {
       events.push(...callEvents);
       for (const [staker, amount] of rewards) {
         this.truth.record({ account: encodeAddress(staker, 0), kind: 'reward', amount, at: time, height: BigInt(number), ref: checked.hash });
+      }
+      for (const [who, amount] of slashes) {
+        this.truth.record({ account: encodeAddress(who, 0), kind: 'slash', amount, at: time, height: BigInt(number), ref: checked.hash });
       }
     }
     emit('TransactionPayment', 'TransactionFeePaid', [checked.signer, fee + checked.tip, checked.tip]);
@@ -461,6 +479,16 @@ export class PolkadotChain {
   /** Funds `who` from nothing in a new block (the devnet's faucet: `Balances.Endowed`/`Deposit` in the Initialization phase). */
   endow(who: string, amount: bigint): Block {
     this.endowments.push([who, amount]);
+    return this.newBlock();
+  }
+
+  /**
+   * Reports an offence of `validator` (AccountId32 hex) in `era` for
+   * `fraction` (parts per billion) in a new block (devnet/slashing.ts: queued,
+   * computed the next block, applied when era + SlashDeferDuration starts).
+   */
+  reportOffence(offence: Offence): Block {
+    this.offences.push(offence);
     return this.newBlock();
   }
 

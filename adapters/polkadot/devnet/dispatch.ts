@@ -36,6 +36,8 @@ export interface DispatchContext {
   block: { number: number; time: number };
   /** Books an era payout to the staker it rewards (the kit's ground truth). */
   onReward?(staker: string, amount: bigint): void;
+  /** Books funds an account lost to a slash (the kit's ground truth). */
+  onSlash?(who: string, amount: bigint): void;
 }
 
 /** A call the devnet carries out. */
@@ -150,6 +152,30 @@ export function setHold(ctx: DispatchContext, who: string, pallet: 'Staking' | '
   ctx.storage.setAccount(who, a);
   if (holds.length === 0) ctx.storage.remove('Balances', 'Holds', who);
   else ctx.storage.write('Balances', 'Holds', [who], holds);
+}
+
+/**
+ * Slashes `amount` of `who`'s hold for `pallet` (`fungible::hold::Balanced::slash`,
+ * `frame/balances/src/impl_fungible.rs`): the held funds leave the account
+ * (`reserved` and the hold shrink; free is untouched), `Balances.Slashed`.
+ * Returns what was slashed (at most what was held).
+ */
+export function slashHold(ctx: DispatchContext, who: string, pallet: 'Staking' | 'DelegatedStaking', amount: bigint): bigint {
+  const holds = ((ctx.storage.read('Balances', 'Holds', who) as { id: Record<string, unknown>; amount: unknown }[] | undefined) ?? []).map((h) => ({ id: h.id, amount: BigInt(h.amount as string) }));
+  const key = pallet.charAt(0).toLowerCase() + pallet.slice(1);
+  const index = holds.findIndex((h) => key in h.id || pallet in h.id);
+  if (index < 0 || amount === 0n) return 0n;
+  const taken = amount < holds[index]!.amount ? amount : holds[index]!.amount;
+  holds[index]!.amount -= taken;
+  const a = ctx.storage.account(who);
+  a.reserved -= taken;
+  if (holds[index]!.amount === 0n) holds.splice(index, 1);
+  if (holds.length === 0) a.consumers -= 1;
+  ctx.storage.setAccount(who, a);
+  if (holds.length === 0) ctx.storage.remove('Balances', 'Holds', who);
+  else ctx.storage.write('Balances', 'Holds', [who], holds);
+  ctx.emit('Balances', 'Slashed', [who, taken]);
+  return taken;
 }
 
 /** Emits into a list, in the extrinsic's phase. */

@@ -10,14 +10,26 @@
  * bonded account is a virtual staker whose payee is the reward account).
  * docs/chains/polkadot.md §5.
  *
+ * Slashes (lib.rs `on_slash`, `apply_slash`, `do_apply_slash`;
+ * delegated-staking `lib.rs` `do_slash`): staking slashes the pool's
+ * bonded account, a virtual staker, so no funds move; the pool's bonded
+ * balance and its unbonding sub-pools shrink (`PoolSlashed`,
+ * `UnbondingPoolSlashed`), so every member's balance in the pool (its
+ * points' worth) follows at once, and the agent's `pendingSlash` grows.
+ * A member's own held funds are slashed when its pending slash, its
+ * delegation less its balance in the pool, is applied: by anyone's
+ * `apply_slash(member)`, or by the member's own `withdraw_unbonded`
+ * (`DelegatedStaking.Slashed{agent, delegator, amount}`).
+ *
  * Devnet simplifications, said here: no commission (pools start with none),
- * no slashing of pools yet, no merging of old unbonding sub-pools into
+ * `apply_slash` pays its fee even when it succeeds (the runtime refunds it,
+ * `Pays::No`), no merging of old unbonding sub-pools into
  * `noEra` (members withdraw from their era's sub-pool), and `unbond` /
  * `withdraw_unbonded` only for the caller's own membership.
  */
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 
-import { type CallSpec, type DispatchContext, existentialDeposit, lookup, moduleError, setHold } from './dispatch.js';
+import { type CallSpec, type DispatchContext, existentialDeposit, lookup, moduleError, setHold, slashHold } from './dispatch.js';
 import { big, type Runtime } from './runtime.js';
 import { currentEra, readLedger, writeLedger } from './staking.js';
 import type { Storage } from './state.js';
@@ -203,7 +215,113 @@ function minJoinBond(storage: Storage): bigint {
   return big(storage.read('NominationPools', 'MinJoinBond') ?? 0);
 }
 
+/** lib.rs `UnbondPool::point_to_balance`: nothing when the sub-pool has no balance or points. */
+function unbondPointsToBalance(pool: { points: bigint; balance: bigint }, points: bigint): bigint {
+  if (pool.balance === 0n || pool.points === 0n || points === 0n) return 0n;
+  return (pool.balance * points) / pool.points;
+}
+
+interface SubPools {
+  noEra: { points: bigint; balance: bigint };
+  withEra: Record<string, { points: bigint; balance: bigint }>;
+}
+
+function readSubPools(storage: Storage, poolId: number): SubPools {
+  const raw = storage.read('NominationPools', 'SubPoolsStorage', poolId) as { noEra: { points: unknown; balance: unknown }; withEra: Record<string, { points: unknown; balance: unknown }> } | undefined;
+  const pair = (p: { points: unknown; balance: unknown } | undefined): { points: bigint; balance: bigint } => ({ points: big(p?.points ?? 0), balance: big(p?.balance ?? 0) });
+  return { noEra: pair(raw?.noEra), withEra: Object.fromEntries(Object.entries(raw?.withEra ?? {}).map(([e, p]) => [e, pair(p)])) };
+}
+
+/** lib.rs `PoolMember::total_balance`: its active points' worth plus its share of each unbonding sub-pool. */
+export function memberTotalBalance(storage: Storage, member: Member): bigint {
+  const sub = readSubPools(storage, member.poolId);
+  let total = pointsToBalance(storage, member.poolId, member.points);
+  for (const [era, points] of member.unbondingEras) total += unbondPointsToBalance(sub.withEra[String(era)] ?? sub.noEra, points);
+  return total;
+}
+
+function agentOf(storage: Storage, agent: string): { payee: string; totalDelegated: bigint; unclaimedWithdrawals: bigint; pendingSlash: bigint } | undefined {
+  const raw = storage.read('DelegatedStaking', 'Agents', agent) as { payee: string; totalDelegated: unknown; unclaimedWithdrawals: unknown; pendingSlash: unknown } | undefined;
+  if (raw === undefined) return undefined;
+  return { payee: raw.payee, totalDelegated: big(raw.totalDelegated), unclaimedWithdrawals: big(raw.unclaimedWithdrawals), pendingSlash: big(raw.pendingSlash) };
+}
+
+/** lib.rs `member_pending_slash`: nothing while the pool has no pending slash; else the delegation less the member's balance in the pool. */
+export function memberPendingSlash(storage: Storage, who: string): bigint {
+  const member = readMember(storage, who);
+  if (member === undefined) return 0n;
+  if ((agentOf(storage, poolAccount(member.poolId, 'bonded'))?.pendingSlash ?? 0n) === 0n) return 0n;
+  const delegated = big((storage.read('DelegatedStaking', 'Delegators', who) as { amount: unknown } | undefined)?.amount ?? 0);
+  const expected = memberTotalBalance(storage, member);
+  return delegated > expected ? delegated - expected : 0n;
+}
+
+/** The pool whose bonded account is `stash` (lib.rs `ReversePoolIdLookup`). */
+function poolOfBonded(storage: Storage, stash: string): number | undefined {
+  const last = Number(storage.read('NominationPools', 'LastPoolId') ?? 0);
+  for (let id = 1; id <= last; id += 1) if (poolAccount(id, 'bonded') === stash) return id;
+  return undefined;
+}
+
+/**
+ * The staking ledger's slash listeners for a pool's bonded account:
+ * nomination-pools `on_slash` (each slashed unlocking chunk's era sets its
+ * sub-pool's balance, `UnbondingPoolSlashed`; then `PoolSlashed` with the
+ * new bonded balance) and delegated-staking's `on_slash` (the agent's
+ * `pending_slash` grows by what was slashed).
+ */
+export function poolsOnSlash(ctx: DispatchContext, stash: string, active: bigint, unlocking: ReadonlyMap<number, bigint>, total: bigint): void {
+  const { storage } = ctx;
+  const poolId = poolOfBonded(storage, stash);
+  if (poolId === undefined) return;
+  const sub = readSubPools(storage, poolId);
+  for (const [era, balance] of unlocking) {
+    const pool = sub.withEra[String(era)];
+    if (pool === undefined) continue;
+    pool.balance = balance;
+    ctx.emit('NominationPools', 'UnbondingPoolSlashed', [poolId, era, balance]);
+  }
+  ctx.emit('NominationPools', 'PoolSlashed', [poolId, active]);
+  storage.write('NominationPools', 'SubPoolsStorage', [poolId], sub);
+  const agent = agentOf(storage, stash);
+  if (agent !== undefined) storage.write('DelegatedStaking', 'Agents', [stash], { ...agent, pendingSlash: agent.pendingSlash + total });
+}
+
+/**
+ * lib.rs `do_apply_slash` → delegated-staking `do_slash`: slashes the
+ * member's pending slash from its held delegation. `false` when there is
+ * nothing to slash; below the existential deposit with `enforceMin`:
+ * SlashTooLow.
+ */
+function doApplySlash(ctx: DispatchContext, who: string, enforceMin: boolean): boolean {
+  const { runtime, storage } = ctx;
+  const member = memberOf(ctx, who);
+  const pending = memberPendingSlash(storage, who);
+  if (pending === 0n) return false;
+  if (enforceMin && pending < existentialDeposit(runtime)) throw moduleError(runtime, 'NominationPools', 'SlashTooLow');
+  const agent = poolAccount(member.poolId, 'bonded');
+  const ledger = agentOf(storage, agent)!;
+  const delegation = storage.read('DelegatedStaking', 'Delegators', who) as { agent: string; amount: unknown };
+  const taken = slashHold(ctx, who, 'DelegatedStaking', pending);
+  const left = big(delegation.amount) - taken;
+  if (left === 0n) storage.remove('DelegatedStaking', 'Delegators', who);
+  else storage.write('DelegatedStaking', 'Delegators', [who], { agent, amount: left });
+  // AgentLedger::remove_slash: both the pending slash and the total delegated shrink.
+  storage.write('DelegatedStaking', 'Agents', [agent], {
+    ...ledger,
+    pendingSlash: ledger.pendingSlash > taken ? ledger.pendingSlash - taken : 0n,
+    totalDelegated: ledger.totalDelegated > taken ? ledger.totalDelegated - taken : 0n,
+  });
+  ctx.emit('DelegatedStaking', 'Slashed', [agent, who, taken]);
+  ctx.onSlash?.(who, taken);
+  return true;
+}
+
 const calls: Record<string, CallSpec['run']> = {
+  // lib.rs `apply_slash`: permissionless; at least the existential deposit.
+  applySlash(ctx, [memberArg]) {
+    if (!doApplySlash(ctx, lookup(memberArg!), true)) throw moduleError(ctx.runtime, 'NominationPools', 'NothingToSlash');
+  },
   // lib.rs `join`.
   join(ctx, [amountArg, poolArg]) {
     const { runtime, storage } = ctx;
@@ -260,14 +378,15 @@ const calls: Record<string, CallSpec['run']> = {
     const remaining = pointsToBalance(storage, member.poolId, member.points - points);
     // A partial unbond must leave at least MinJoinBond active.
     if (member.points - points > 0n && remaining < minJoinBond(storage)) throw moduleError(runtime, 'NominationPools', 'MinimumBondNotMet');
-    const era = (currentEra(storage) ?? 0) + Number(runtime.constant('Staking', 'BondingDuration'));
+    // The sub-pool's era is the era of the chunk staking's unbond makes (staking-async `unbond`: active era +
+    // BondingDuration): `on_slash` finds a slashed chunk's sub-pool by that era (lib.rs, test-delegate-stake `pool_slash_proportional`).
+    const era = (storage.read('Staking', 'ActiveEra') as { index: number }).index + Number(runtime.constant('Staking', 'BondingDuration'));
     const agent = poolAccount(member.poolId, 'bonded');
     const ledger = readLedger(storage, agent)!;
     ledger.active -= balance;
-    const stakingEra = (storage.read('Staking', 'ActiveEra') as { index: number }).index + Number(runtime.constant('Staking', 'BondingDuration'));
     const last = ledger.unlocking[ledger.unlocking.length - 1];
-    if (last?.era === stakingEra) last.value += balance;
-    else ledger.unlocking.push({ value: balance, era: stakingEra });
+    if (last?.era === era) last.value += balance;
+    else ledger.unlocking.push({ value: balance, era });
     writeLedger(storage, ledger);
     ctx.emit('Staking', 'Unbonded', [agent, balance]);
     const pool = readPool(storage, member.poolId)!;
@@ -297,6 +416,8 @@ const calls: Record<string, CallSpec['run']> = {
     const current = currentEra(storage) ?? 0;
     const due = [...member.unbondingEras].filter(([era]) => era <= current);
     if (due.length === 0) throw moduleError(runtime, 'NominationPools', 'CannotWithdrawAny');
+    // A pending slash is applied before the withdrawal (nothing to slash is no error here).
+    doApplySlash(ctx, who, false);
     const sub = storage.read('NominationPools', 'SubPoolsStorage', member.poolId) as { noEra: unknown; withEra: Record<string, { points: unknown; balance: unknown }> };
     const withEra = Object.fromEntries(Object.entries(sub.withEra).map(([e, p]) => [e, { points: big(p.points), balance: big(p.balance) }]));
     let balance = 0n;
@@ -322,7 +443,7 @@ const calls: Record<string, CallSpec['run']> = {
       writeLedger(storage, ledger);
       ctx.emit('Staking', 'Withdrawn', [agent, released]);
     }
-    const delegated = big((storage.read('DelegatedStaking', 'Delegators', who) as { amount: unknown }).amount);
+    const delegated = big((storage.read('DelegatedStaking', 'Delegators', who) as { amount: unknown } | undefined)?.amount ?? 0);
     setHold(ctx, who, 'DelegatedStaking', 'StakingDelegation', delegated - balance);
     if (delegated - balance === 0n) storage.remove('DelegatedStaking', 'Delegators', who);
     else storage.write('DelegatedStaking', 'Delegators', [who], { agent, amount: delegated - balance });

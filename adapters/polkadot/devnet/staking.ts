@@ -278,7 +278,7 @@ function fromRational(p: bigint, q: bigint): bigint {
 }
 
 /** `Perbill * balance`, rounding to nearest, halves down (per_things.rs `NearestPrefDown`). */
-function perbillOf(parts: bigint, value: bigint): bigint {
+export function perbillOf(parts: bigint, value: bigint): bigint {
   const product = parts * value;
   const q = product / BILLION;
   const r = product % BILLION;
