@@ -48,9 +48,11 @@ type Arithmetic = 'bigint' | 'numeric';
  * That is the same integral without a pass over the balances or their
  * million rows in the aggregate.
  *
- * In `bigint`, each term and each I_u is checked 64-bit arithmetic (the sum
- * itself runs in 128 bits): a value that does not fit raises 22003 rather
- * than wrapping, and the caller falls back to `numeric`.
+ * In `bigint`, each term and each partial sum is checked 64-bit arithmetic
+ * (`ledger_sum_int8`, migration 005: its state is a bigint in the aggregate's
+ * own slot, not a 128-bit one allocated per user and turned into numeric at
+ * the end): a value that does not fit raises 22003 rather than wrapping, and
+ * the caller falls back to `numeric`.
  */
 function weightsQuery(n: Arithmetic, first: boolean): string {
   const terms = first
@@ -63,7 +65,7 @@ function weightsQuery(n: Arithmetic, first: boolean): string {
          FROM balance_changes WHERE asset = $1 AND at > $2`;
   return `
     SELECT user_id, i, CASE WHEN $6::${n} IS NULL THEN i ELSE least(i, $6::${n}) END AS w
-      FROM (SELECT user_id, sum(term)::${n} AS i FROM (${terms}) terms GROUP BY user_id) integrals
+      FROM (SELECT user_id, ${n === 'bigint' ? 'ledger_sum_int8(term)' : 'sum(term)'} AS i FROM (${terms}) terms GROUP BY user_id) integrals
      WHERE i > 0 AND i >= $5::${n}`;
 }
 
