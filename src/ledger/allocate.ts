@@ -82,8 +82,10 @@ function weightsQuery(n: Arithmetic, first: boolean): string {
  * (n − L + ½)/n is off by far less than ½ of a position in float8 for any n
  * below 2^50, so ceil lands on that position exactly), and of the users whose
  * remainder equals r* the first k in byte order get the unit, k being what
- * the larger remainders left of L. Shares land in the history in user order
- * (so its index fills in order) and in the balances, in the same statement.
+ * the larger remainders left of L. The positive shares, sorted by user id,
+ * credit the balances (a merge join along their primary key: `distribute`
+ * turns hash joins off) and, as the update returns them, in the same order
+ * land in the history (so its index fills in order), in the same statement.
  */
 function allocateQuery(n: Arithmetic, first: boolean): string {
   return `
@@ -93,7 +95,7 @@ function allocateQuery(n: Arithmetic, first: boolean): string {
         FROM (SELECT user_id, i, total, dw, div(dw, nullif(total, 0)) AS base
                 FROM (SELECT user_id, i, $7::numeric * w AS dw, sum(w) OVER () AS total FROM weights) p) q
     ), leftover AS MATERIALIZED (
-      SELECT count(*) AS n, $7::numeric - sum(base) AS l FROM split
+      SELECT count(*) AS n, $7::numeric - sum(base) AS l, coalesce(max(total), 0) AS total FROM split
     ), cut AS MATERIALIZED (
       -- The fraction is evaluated even when no row passes the filter: kept in [0, 1].
       SELECT percentile_disc((SELECT CASE WHEN l > 0 THEN (n - l + 0.5)::float8 / n ELSE 1 END FROM leftover))
@@ -105,27 +107,30 @@ function allocateQuery(n: Arithmetic, first: boolean): string {
                [(SELECT l FROM leftover) - count(*) FILTER (WHERE remainder > (SELECT remainder FROM cut))] AS user_id
         FROM split
        WHERE remainder >= (SELECT remainder FROM cut)
-    ), shares AS MATERIALIZED (
-      SELECT user_id, total,
-             base + CASE WHEN remainder > (SELECT remainder FROM cut)
-                           OR (remainder = (SELECT remainder FROM cut) AND user_id <= (SELECT user_id FROM tie))
-                         THEN 1 ELSE 0 END AS amount,
-             ${n === 'bigint' ? 'i / $4::bigint' : 'div(i, $4::numeric)'} AS avg_balance
-        FROM split
-       ORDER BY user_id
+    ), credited AS (
+      -- Sorted by user id, the shares meet the balances' primary key in a
+      -- merge join (no hash table of a million balances), and the rows the
+      -- update returns come out in that order for the history insert.
+      UPDATE balances b SET amount = b.amount + s.amount
+        FROM (SELECT user_id, amount, avg_balance
+                FROM (SELECT user_id, ${n === 'bigint' ? 'i / $4::bigint' : 'div(i, $4::numeric)'} AS avg_balance,
+                             base + CASE WHEN remainder > (SELECT remainder FROM cut)
+                                           OR (remainder = (SELECT remainder FROM cut) AND user_id <= (SELECT user_id FROM tie))
+                                         THEN 1 ELSE 0 END AS amount
+                        FROM split) a
+               WHERE amount > 0
+               ORDER BY user_id) s
+       WHERE b.asset = $1 AND b.user_id = s.user_id
+      RETURNING s.user_id, s.amount, s.avg_balance
     ), history AS (
       INSERT INTO allocations (user_id, distribution_id, amount, avg_balance)
-      SELECT user_id, $8, amount, avg_balance FROM shares WHERE amount > 0
-    ), credited AS (
-      UPDATE balances b SET amount = b.amount + s.amount
-        FROM shares s
-       WHERE b.asset = $1 AND b.user_id = s.user_id AND s.amount > 0
-      RETURNING s.amount
+      SELECT user_id, $8, amount, avg_balance FROM credited
+      RETURNING 1
     )
-    SELECT count(*) AS eligible, coalesce(max(total), 0) AS total, count(*) FILTER (WHERE amount > 0) AS shares,
-           coalesce(sum(amount), 0) AS allocated,
-           (SELECT count(*) FROM credited) AS credited, (SELECT coalesce(sum(amount), 0) FROM credited) AS credited_amount
-      FROM shares`;
+    SELECT (SELECT n FROM leftover) AS eligible, (SELECT total FROM leftover) AS total,
+           count(*) AS credited, coalesce(sum(amount), 0) AS credited_amount,
+           (SELECT count(*) FROM history) AS recorded
+      FROM credited`;
 }
 
 function parameters(p: PeriodRules): (string | number | null)[] {
@@ -177,18 +182,19 @@ export async function allocatePeriod(tx: Tx, p: PeriodRules, id: string, D: bigi
     const { rows } = await tx.query<{
       eligible: string;
       total: string;
-      shares: string;
-      allocated: string;
       credited: string;
       credited_amount: string;
+      recorded: string;
     }>(allocateQuery(n, p.first), [...parameters(p), D.toString(), id]);
     const r = rows[0]!;
     const W = toBigInt(r.total);
-    const allocated = toBigInt(r.allocated);
-    const shares = Number(r.shares);
-    if (W > 0n && (allocated !== D || Number(r.credited) !== shares || toBigInt(r.credited_amount) !== D)) {
+    const credited = toBigInt(r.credited_amount);
+    const shares = Number(r.credited);
+    // A share whose user had no balance row would be neither credited nor
+    // recorded, and the credited sum would fall short of D.
+    if (W > 0n && (credited !== D || Number(r.recorded) !== shares)) {
       throw new SoftstakeError(
-        `invariant broken in ${id}: allocated ${allocated} of ${D} to ${shares} users, credited ${r.credited_amount} to ${r.credited} balances`,
+        `invariant broken in ${id}: credited ${credited} of ${D} to ${shares} balances, recorded ${r.recorded} allocations`,
       );
     }
     return { eligibleUsers: Number(r.eligible), W, creditedUsers: W > 0n ? shares : 0 };
