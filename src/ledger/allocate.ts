@@ -82,7 +82,10 @@ function weightsQuery(n: Arithmetic, first: boolean): string {
  * (n − L + ½)/n is off by far less than ½ of a position in float8 for any n
  * below 2^50, so ceil lands on that position exactly), and of the users whose
  * remainder equals r* the first k in byte order get the unit, k being what
- * the larger remainders left of L. The positive shares, sorted by user id,
+ * the larger remainders left of L. The same sort gives the remainders at
+ * p − 1 and p + 1: when both differ from r*, one user holds r* and every
+ * larger remainder lies above p, so that user takes the L-th unit and the
+ * pass that counts and orders the ties is skipped. The positive shares, sorted by user id,
  * credit the balances (a merge join along their primary key: `distribute`
  * turns hash joins off) and, as the update returns them, in the same order
  * land in the history (so its index fills in order), in the same statement.
@@ -97,16 +100,23 @@ function allocateQuery(n: Arithmetic, first: boolean): string {
     ), leftover AS MATERIALIZED (
       SELECT count(*) AS n, $7::numeric - sum(base) AS l, coalesce(max(total), 0) AS total FROM split
     ), cut AS MATERIALIZED (
-      -- The fraction is evaluated even when no row passes the filter: kept in [0, 1].
-      SELECT percentile_disc((SELECT CASE WHEN l > 0 THEN (n - l + 0.5)::float8 / n ELSE 1 END FROM leftover))
-               WITHIN GROUP (ORDER BY remainder) AS remainder
-        FROM split
-       WHERE (SELECT l FROM leftover) > 0
+      -- From one sort, the remainders at positions p − 1, p and p + 1 (clamped
+      -- to [1, n]); the fractions are evaluated even when no row passes the
+      -- filter: kept in [0, 1].
+      SELECT v[2] AS remainder, v[1] <> v[2] AND v[3] <> v[2] AS alone
+        FROM (SELECT percentile_disc((SELECT CASE WHEN l > 0
+                                                  THEN ARRAY[greatest(n - l - 0.5, 0)::float8 / n, (n - l + 0.5)::float8 / n,
+                                                             least(n - l + 1.5, n)::float8 / n]
+                                                  ELSE ARRAY[1, 1, 1]::float8[] END FROM leftover))
+                       WITHIN GROUP (ORDER BY remainder) AS v
+                FROM split
+               WHERE (SELECT l FROM leftover) > 0) c
     ), tie AS MATERIALIZED (
+      -- Only when r* is shared: a one-time filter, so no pass over the split otherwise.
       SELECT (array_agg(user_id ORDER BY user_id) FILTER (WHERE remainder = (SELECT remainder FROM cut)))
                [(SELECT l FROM leftover) - count(*) FILTER (WHERE remainder > (SELECT remainder FROM cut))] AS user_id
         FROM split
-       WHERE remainder >= (SELECT remainder FROM cut)
+       WHERE remainder >= (SELECT remainder FROM cut) AND NOT (SELECT alone FROM cut)
     ), credited AS (
       -- Sorted by user id, the shares meet the balances' primary key in a
       -- merge join (no hash table of a million balances), and the rows the
@@ -115,7 +125,8 @@ function allocateQuery(n: Arithmetic, first: boolean): string {
         FROM (SELECT user_id, amount, avg_balance
                 FROM (SELECT user_id, ${n === 'bigint' ? 'i / $4::bigint' : 'div(i, $4::numeric)'} AS avg_balance,
                              base + CASE WHEN remainder > (SELECT remainder FROM cut)
-                                           OR (remainder = (SELECT remainder FROM cut) AND user_id <= (SELECT user_id FROM tie))
+                                           OR (remainder = (SELECT remainder FROM cut)
+                                               AND ((SELECT alone FROM cut) OR user_id <= (SELECT user_id FROM tie)))
                                          THEN 1 ELSE 0 END AS amount
                         FROM split) a
                WHERE amount > 0
