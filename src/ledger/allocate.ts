@@ -37,9 +37,12 @@ type Arithmetic = 'bigint' | 'numeric';
  *
  * I_u = B_now·T − Σ_{at>s} δ·(min(at, e) − s), where B_now is the current
  * balance (every change and credit so far): a change after e is taken back
- * whole (δ·T), one inside the period for the time before it. One hash
- * aggregate over the balances and the changes since s, as one stream of
- * terms, gives every I_u without a join.
+ * whole (δ·T), one inside the period for the time before it. The changes
+ * since s (a day's, few) are summed per user and merged with the balances
+ * along their primary key (a merge full join: `distribute` turns hash joins
+ * off), so the weights come out in user order without a hash table or a sort
+ * of the million balances, and the sort of the shares by user id downstream
+ * finds them already in order.
  *
  * The asset's first period reads the changes alone: nothing was ever
  * credited, so B_now is the sum of every change (`balances` has no other
@@ -55,17 +58,20 @@ type Arithmetic = 'bigint' | 'numeric';
  * the caller falls back to `numeric`.
  */
 function weightsQuery(n: Arithmetic, first: boolean): string {
-  const terms = first
-    ? `SELECT user_id, delta::${n} * ($4::bigint - (least(at, $3::bigint) - $2::bigint)) AS term
-         FROM balance_changes WHERE asset = $1`
-    : `SELECT user_id, amount::${n} * $4::${n} AS term
-         FROM balances WHERE asset = $1 AND amount > 0
-       UNION ALL
-       SELECT user_id, delta::${n} * ($2::bigint - least(at, $3::bigint))
-         FROM balance_changes WHERE asset = $1 AND at > $2`;
+  const sum = n === 'bigint' ? 'ledger_sum_int8' : 'sum';
+  const integrals = first
+    ? `SELECT user_id, ${sum}(delta::${n} * ($4::bigint - (least(at, $3::bigint) - $2::bigint))) AS i
+         FROM balance_changes WHERE asset = $1
+        GROUP BY user_id`
+    : `SELECT coalesce(b.user_id, c.user_id) AS user_id, coalesce(b.amount::${n} * $4::${n}, 0) + coalesce(c.taken, 0) AS i
+         FROM (SELECT user_id, amount FROM balances WHERE asset = $1 AND amount > 0) b
+         FULL JOIN (SELECT user_id, ${sum}(delta::${n} * ($2::bigint - least(at, $3::bigint))) AS taken
+                      FROM balance_changes WHERE asset = $1 AND at > $2
+                     GROUP BY user_id) c
+           ON c.user_id = b.user_id`;
   return `
     SELECT user_id, i, CASE WHEN $6::${n} IS NULL THEN i ELSE least(i, $6::${n}) END AS w
-      FROM (SELECT user_id, ${n === 'bigint' ? 'ledger_sum_int8(term)' : 'sum(term)'} AS i FROM (${terms}) terms GROUP BY user_id) integrals
+      FROM (${integrals}) integrals
      WHERE i > 0 AND i >= $5::${n}`;
 }
 
