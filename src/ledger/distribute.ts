@@ -93,9 +93,13 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
   // The planner cannot estimate how many users a period has (the weights come
   // from a union of balances and changes) and guesses a few dozen; every
   // statement here handles all of them, so a nested loop of index probes (a
-  // million for the balance credits) is never the right join.
+  // million for the balance credits) is never the right join. Nor is a hash
+  // join: the shares come sorted by user id, and a merge join along the
+  // balances' primary key credits them without a hash table of a million
+  // balances, returning them still in user order for the history.
   await tx.query(`SET LOCAL work_mem = '${LEDGER_WORK_MEM}'`);
   await tx.query('SET LOCAL enable_nestloop = off');
+  await tx.query('SET LOCAL enable_hashjoin = off');
 
   const now = (options.now ?? Date.now)();
   if (e > now) {
