@@ -118,7 +118,7 @@ async function nominateCall(client: PolkadotClient, s: Snapshot, action: StakeAc
     }
     case 'claim': {
       const pages = (await unclaimedPages(client, s, action.validators.map(accountHex), custody)).slice(0, MAX_PAGES_PER_CLAIM);
-      if (pages.length === 0) throw refuse('nothing-due', `no unclaimed payout of ${action.validators.join(', ')} holds the custody`);
+      if (pages.length === 0) throw refuse('nothing-due', `no unclaimed payout of ${action.validators.join(', ')} would pay the custody anything`);
       return (api) => {
         const calls = pages.map((p) => api.tx.staking!.payoutStakersByPage!(p.validator, p.era, p.page));
         return calls.length === 1 ? calls[0]! : api.tx.utility!.batchAll!(calls);

@@ -352,6 +352,35 @@ describe('polkadot adapter', () => {
     expect(sumOf(events)).toBe(f.devnet.truth.of(f.custody).net);
   });
 
+  it('nominate: pages that would pay the custody nothing (a validator taking 100 % commission) are not due; their payout pays it 0', async () => {
+    f = await fixture('nominate');
+    // The devnet's third validator takes 100 % commission.
+    const v2 = f.devnet.validators[2]!;
+    expect((f.devnet.chain.best.read('Staking', 'Validators', hex(v2)) as { commission: number }).commission).toBe(1_000_000_000);
+    const adapter = polkadot.create({ ...f.config(), validators: [v2] });
+    try {
+      await adapter.delegate(v2, 100n * DOT);
+      for (let i = 0; i < 3; i += 1) f.devnet.nextEra();
+      // Exposed to v2 in a past era with a reward, and nobody paid it out: an unclaimed page holding the custody.
+      const custody = accountHex(f.custody);
+      const era = (f.devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index - 1;
+      expect(f.devnet.chain.best.read('Staking', 'ErasValidatorReward', era)).toBeDefined();
+      const paged = f.devnet.chain.best.read('Staking', 'ErasStakersPaged', era, hex(v2), 0) as { others: { who: string }[] };
+      expect(paged.others.some((o) => hex(o.who) === custody)).toBe(true);
+      expect((f.devnet.chain.best.read('Staking', 'ClaimedRewards', era, hex(v2)) as number[] | undefined) ?? []).toEqual([]);
+      expect((await adapter.due(null)).filter((d) => d.action.kind === 'claim')).toEqual([]);
+      expect((await adapter.position()).pendingRewards).toBe(0n);
+      const refused = await adapter.sign({ kind: 'claim', validators: [v2] }).then(() => undefined, (e: unknown) => e);
+      expect((refused as TxRejectedError).code).toBe('nothing-due');
+      // Paid out by someone else all the same: the custody gets nothing, and the harvest reports nothing.
+      expect(f.devnet.payoutAll()).toBeGreaterThan(0);
+      expect(f.devnet.truth.of(f.custody).paid).toBe(0n);
+      expect((await adapter.harvest(null)).events).toEqual([]);
+    } finally {
+      await adapter.close();
+    }
+  });
+
   it('nominate: refuses before signing what the chain would refuse or do otherwise', async () => {
     f = await fixture('nominate', { minNominatorBond: 250n * DOT });
     const adapter = f.adapter();
