@@ -23,10 +23,13 @@
  *   member and the exact amount it lost, and it comes when the funds leave the
  *   custody account, so it is the slash reported. Until it comes the
  *   position's `bonded` (the points' worth) is already lower: the loss shows
- *   there first and in the reward events when it is taken. Reporting the
- *   custody's share of `PoolSlashed` instead would need the member's balance
- *   before and after, and would count again whatever `DelegatedStaking.Slashed`
- *   later takes (rounding included).
+ *   there first and in the reward events when it is taken. The adapter does
+ *   not wait for others: once the custody's pending slash reaches the
+ *   existential deposit, its next harvest job's claim applies it
+ *   (position.ts `slashDue`); a smaller one waits for the custody's
+ *   withdrawal. Reporting the custody's share of `PoolSlashed` instead
+ *   would need the member's balance before and after, and would count again
+ *   whatever `DelegatedStaking.Slashed` later takes (rounding included).
  */
 import type { ApiPromise } from '@polkadot/api';
 import type { ApiDecoration } from '@polkadot/api/types';

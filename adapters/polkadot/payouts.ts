@@ -6,7 +6,8 @@
  * depth (84 eras). So, for every era still in the window whose reward is
  * known (`ErasValidatorReward`), every validator the custody nominates or
  * is configured to nominate: the pages `ClaimedRewards` does not list, and
- * in them the custody's exposure (`ErasStakersPaged`).
+ * in them the custody's exposure (`ErasStakersPaged`); only the pages
+ * that would pay the custody something.
  *
  * Two `state_queryStorageAt` calls at the finalized head whatever the
  * window: the overviews and claims, then only the unclaimed pages. The
@@ -54,7 +55,7 @@ function window(api: ApiPromise, snapshot: Snapshot): number[] {
   return eras;
 }
 
-/** Every unclaimed page of `validators` (hex) in the history window that holds the custody, oldest era first. */
+/** Every unclaimed page of `validators` (hex) in the history window that holds the custody and would pay it more than 0, oldest era first. */
 export async function unclaimedPages(client: PolkadotClient, snapshot: Snapshot, validators: readonly string[], custody: string): Promise<UnclaimedPage[]> {
   if (validators.length === 0) return [];
   return client.call(async (api) => {
@@ -109,7 +110,10 @@ export async function unclaimedPages(client: PolkadotClient, snapshot: Snapshot,
       const validatorPoints = era.individual.get(c.validator) ?? 0n;
       const totalV = perbillOf(fromRational(validatorPoints, era.total), rewards.get(c.era)!);
       const leftover = totalV - perbillOf(BigInt(prefs?.commission ?? 0), totalV);
-      found.push({ era: c.era, validator: c.validator, page: c.page, amount: perbillOf(fromRational(big(json(mine.value) ?? 0), c.total), leftover) });
+      const amount = perbillOf(fromRational(big(json(mine.value) ?? 0), c.total), leftover);
+      // A page that pays the custody nothing (a validator taking 100 % commission, no era points, a tiny exposure) is
+      // left unclaimed: its payout would cost a fee for nothing (do_payout_stakers_by_page pays no `Rewarded` of 0).
+      if (amount > 0n) found.push({ era: c.era, validator: c.validator, page: c.page, amount });
     });
     return found;
   });

@@ -152,11 +152,30 @@ export async function readLimits(client: PolkadotClient): Promise<ChainLimits> {
 }
 
 /**
+ * Pool mode: whether the custody's pending slash is to be applied now. Until
+ * it is, the membership is already worth less (`bonded` shows it) but no
+ * `DelegatedStaking.Slashed` has been emitted, so the harvest reports no
+ * loss and users go on being credited as if none happened; applying it
+ * ourselves brings the negative event in with the next harvest instead of
+ * whenever someone else, or our own withdrawal, applies it.
+ * nomination-pools lib.rs `apply_slash` (permissionless, fee refunded on
+ * success) → `do_apply_slash(.., enforce_min_slash: true)`: nothing pending
+ * → `NothingToSlash`; less than the existential deposit → `SlashTooLow`
+ * (such a slash is taken only by the member's withdrawal). So it is due
+ * exactly when the runtime API's pending slash reaches the existential
+ * deposit.
+ */
+export function slashDue(s: Snapshot): boolean {
+  return s.member !== undefined && s.member.pendingSlash > 0n && s.member.pendingSlash >= s.existentialDeposit;
+}
+
+/**
  * What is due. Nominate mode: per validator, a claim of its unclaimed
  * pages (oldest era first), due now, lost once the oldest leaves the
  * history depth; a withdrawal of the chunks CurrentEra has reached. Pool
- * mode: `claim_payout` when rewards are pending; a withdrawal of the
- * unbonding eras CurrentEra has reached (pool rewards do not expire).
+ * mode: a claim when rewards are pending or a slash is to be applied
+ * ({@link slashDue}); a withdrawal of the unbonding eras CurrentEra has
+ * reached (pool rewards do not expire).
  */
 export async function readDue(client: PolkadotClient, _checkpoint: string | null): Promise<DueAction[]> {
   const s = await readSnapshot(client);
@@ -165,7 +184,14 @@ export async function readDue(client: PolkadotClient, _checkpoint: string | null
     const target = poolTarget(client.options.poolId!);
     const member = s.member;
     if (member === undefined) return [];
-    if (member.pending > 0n && member.points > 0n) due.push({ action: { kind: 'claim', validators: [target] }, amount: member.pending });
+    const claim = member.pending > 0n && member.points > 0n;
+    const slash = slashDue(s);
+    // The pending slash is settled by the claim (sign.ts: `apply_slash(custody)`, batched before `claim_payout` when
+    // rewards are pending too): one due action per pool, as the harvest job keys a job's intents by kind and target.
+    // A claim rather than a withdrawal: a withdrawal brings unlocked funds back to liquid (the receipt's `unlocked`), while
+    // this, like claim_payout, settles the pool's accounting with the custody's balance and moves nothing to liquid.
+    // Its amount is what the claim moves net: the rewards paid less the slash taken (negative when only a slash is due).
+    if (claim || slash) due.push({ action: { kind: 'claim', validators: [target] }, amount: (claim ? member.pending : 0n) - (slash ? member.pendingSlash : 0n) });
     const withdrawable = member.unbonding.filter((u) => u.era <= s.currentEra).reduce((sum, u) => sum + u.balance, 0n);
     if (withdrawable > 0n) due.push({ action: { kind: 'withdraw', validator: target }, amount: withdrawable });
     return due;

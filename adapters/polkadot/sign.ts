@@ -15,7 +15,9 @@
  * Pool mode: delegate = `nominationPools.join` the first time, then
  * `bond_extra(FreeBalance)`; undelegate = `unbond(member, points)` with the
  * points the runtime API converts the amount to; withdraw =
- * `withdraw_unbonded(member, 0)`; claim = `claim_payout`.
+ * `withdraw_unbonded(member, 0)`; claim = `claim_payout`, preceded by
+ * `apply_slash(custody)` (batched) when the custody's pending slash can be
+ * applied (position.ts `slashDue`).
  */
 import type { ApiPromise } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
@@ -28,7 +30,7 @@ import type { SignedTx, StakeAction } from '../types.js';
 import { accountHex, type PolkadotClient } from './client.js';
 import { poolTarget } from './options.js';
 import { unclaimedPages } from './payouts.js';
-import { targetHexes } from './position.js';
+import { slashDue, targetHexes } from './position.js';
 import { big, json, readSnapshot, type Snapshot } from './state.js';
 
 type Tx = SubmittableExtrinsic<'promise'>;
@@ -116,7 +118,7 @@ async function nominateCall(client: PolkadotClient, s: Snapshot, action: StakeAc
     }
     case 'claim': {
       const pages = (await unclaimedPages(client, s, action.validators.map(accountHex), custody)).slice(0, MAX_PAGES_PER_CLAIM);
-      if (pages.length === 0) throw refuse('nothing-due', `no unclaimed payout of ${action.validators.join(', ')} holds the custody`);
+      if (pages.length === 0) throw refuse('nothing-due', `no unclaimed payout of ${action.validators.join(', ')} would pay the custody anything`);
       return (api) => {
         const calls = pages.map((p) => api.tx.staking!.payoutStakersByPage!(p.validator, p.era, p.page));
         return calls.length === 1 ? calls[0]! : api.tx.utility!.batchAll!(calls);
@@ -168,8 +170,16 @@ async function poolCall(client: PolkadotClient, s: Snapshot, action: StakeAction
       if (member === undefined || !member.unbonding.some((u) => u.era <= s.currentEra)) throw refuse('nothing-due', 'no unbonding era of the custody has ended');
       return (api) => api.tx.nominationPools!.withdrawUnbonded!(custody, 0);
     }
-    case 'claim':
+    case 'claim': {
       if (member === undefined) throw refuse('not-bonded', `the custody is not a member of pool ${poolId}`);
-      return (api) => api.tx.nominationPools!.claimPayout!();
+      if (!slashDue(s)) return (api) => api.tx.nominationPools!.claimPayout!();
+      // The pending slash first (position.ts `slashDue`), then the rewards when any are pending: claim_payout of a
+      // fully unbonding member fails (FullyUnbonding) and would take the slash's application down with it in batch_all.
+      const payout = member.pending > 0n && member.points > 0n;
+      return (api) => {
+        const apply = api.tx.nominationPools!.applySlash!(custody);
+        return payout ? api.tx.utility!.batchAll!([apply, api.tx.nominationPools!.claimPayout!()]) : apply;
+      };
+    }
   }
 }

@@ -58,6 +58,13 @@ export interface Membership {
   unbonding: { era: number; points: bigint; balance: bigint }[];
   /** `NominationPoolsApi_pending_rewards`. */
   pending: bigint;
+  /**
+   * `NominationPoolsApi_member_pending_slash`: the pool's slash the
+   * membership already lost (its points are worth less) that has not yet
+   * been taken from the custody's held funds. 0 where the runtime has no
+   * such API (pools that hold members' funds are slashed directly).
+   */
+  pendingSlash: bigint;
 }
 
 /** The pool of pool mode (the configured one). */
@@ -171,15 +178,17 @@ async function snapshotAt(client: PolkadotClient, api: ApiPromise, at: ApiDecora
       const subJson = json<{ noEra: { points: unknown; balance: unknown }; withEra: Record<string, { points: unknown; balance: unknown }> }>(subPools);
       const points = big(memberJson.points);
       const call = at.call.nominationPoolsApi!;
-      const [balance, pending] = await Promise.all([
+      const [balance, pending, pendingSlash] = await Promise.all([
         points === 0n ? Promise.resolve(0n) : call.pointsToBalance!(memberJson.poolId, points).then((c) => big(json(c) ?? 0)),
         call.pendingRewards!(custody).then((c) => big(json(c) ?? 0)),
+        call.memberPendingSlash === undefined ? Promise.resolve(0n) : call.memberPendingSlash(custody).then((c) => big(json(c) ?? 0)),
       ]);
       snapshot.member = {
         poolId: memberJson.poolId,
         points,
         balance,
         pending,
+        pendingSlash,
         unbonding: Object.entries(memberJson.unbondingEras).map(([era, p]) => {
           // An era's sub-pool, or the merged one once it left the window (nomination-pools lib.rs `UnbondPool::point_to_balance`).
           const sub = subJson?.withEra[era] ?? subJson?.noEra;

@@ -16,7 +16,7 @@ import { accountHex } from '../../adapters/polkadot/client.js';
 import { adapter as polkadot, createPolkadotAdapter, type PolkadotOptions } from '../../adapters/polkadot/adapter.js';
 import { metadataWithout, OPAQUE_METADATA } from '../../adapters/polkadot/devnet/runtime.js';
 import { DOT, startPolkadotDevnet, type PolkadotDevnet, type PolkadotDevnetOptions } from '../../adapters/polkadot/devnet.js';
-import { poolAccount } from '../../adapters/polkadot/devnet/pools.js';
+import { memberPendingSlash, poolAccount } from '../../adapters/polkadot/devnet/pools.js';
 import { hex } from '../../adapters/polkadot/devnet/staking.js';
 import type { AdapterConfig, ChainAdapter, PreflightCheck, RewardEvent } from '../../adapters/types.js';
 import { claimAndHarvest, describeAdapterConformance, moduleKeys, settleDue, sumOf, type ConformanceHarness, type LackingDevnet } from './conformance.js';
@@ -306,35 +306,132 @@ describe('polkadot adapter', () => {
     expect(sumOf(events)).toBe(f.devnet.truth.of(f.custody).net);
   });
 
-  it("pool: a pool's slash is the custody's DelegatedStaking.Slashed, taken when its own withdrawal applies the pending slash, reported once", async () => {
+  const activeEra = (): number => (f!.devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index;
+
+  /** Pool mode: joins with 100 DOT, unbonds 40 in the next era, v0 (which the pool nominates) offends in it for `fraction` (ppb); moves until the slash is applied to the pool. */
+  const poolSlashed = async (adapter: ChainAdapter, fraction: number): Promise<void> => {
+    await adapter.delegate('pool:1', 100n * DOT);
+    f!.devnet.nextEra();
+    await adapter.undelegate('pool:1', 40n * DOT);
+    f!.devnet.slash(f!.devnet.validators[0]!, fraction, activeEra());
+    for (let i = 0; i < f!.devnet.slashDeferDuration; i += 1) f!.devnet.nextEra();
+  };
+
+  it("pool: the custody's pending slash is due as a claim that applies it (apply_slash), alone or before paying rewards out; one DelegatedStaking.Slashed each, equal to what the devnet took", async () => {
     f = await fixture('pool');
     const adapter = f.adapter();
     const events: RewardEvent[] = [];
-    await adapter.delegate('pool:1', 100n * DOT);
-    f.devnet.nextEra();
-    await adapter.undelegate('pool:1', 40n * DOT);
-    f.devnet.slash(f.devnet.validators[0]!, 100_000_000, (f.devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index);
-    for (let i = 0; i < f.devnet.slashDeferDuration; i += 1) f.devnet.nextEra();
-    f.devnet.payoutAll();
-    // Slashed in the pool: the membership is worth less at once, but the funds leave only when the slash is applied.
-    let checkpoint = await harvestInto(adapter, events, null);
-    expect(events.filter((e) => e.amount < 0n)).toEqual([]);
-    expect((await adapter.position()).bonded).toBe(57n * DOT);
+    const custody = accountHex(f.custody);
+    await poolSlashed(adapter, 100_000_000);
+    // Slashed in the pool: the membership is worth less at once, but nothing has left the custody and no event says so.
+    let checkpoint = (await adapter.harvest(null)).checkpoint;
+    let position = await adapter.position();
+    expect(position.bonded).toBe(57n * DOT);
+    expect(position.pendingRewards).toBe(0n);
     expect(f.devnet.truth.of(f.custody).slashed).toBe(0n);
-    f.devnet.nextEra();
-    f.devnet.nextEra();
-    // The harvest job's withdrawal applies the pending slash first (lib.rs `withdraw_unbonded`).
-    const receipts = await settleDue(adapter, checkpoint);
-    const withdrawal = receipts.find((r) => r.moved.some((m) => m.kind === 'unlocked'))!;
-    expect(withdrawal.moved.filter((m) => m.kind === 'unlocked')).toEqual([{ kind: 'unlocked', amount: 38n * DOT }]);
-    checkpoint = await harvestInto(adapter, events, checkpoint);
-    const slashes = events.filter((e) => e.amount < 0n);
-    expect(slashes).toHaveLength(1);
-    expect(slashes[0]!.amount).toBe(-5n * DOT);
-    expect(slashes[0]!.id.startsWith(withdrawal.hash)).toBe(true);
+    // No rewards pending: the claim is due for the slash alone, 5 DOT (the devnet's own reckoning of the pending slash).
+    expect(memberPendingSlash(f.devnet.chain.best, custody)).toBe(5n * DOT);
+    expect((await adapter.due(checkpoint)).filter((d) => d.action.kind === 'claim')).toEqual([{ action: { kind: 'claim', validators: ['pool:1'] }, amount: -5n * DOT }]);
+    // The harvest job: what is due, then the reading.
+    let result = await claimAndHarvest(adapter, null);
+    checkpoint = result.checkpoint;
+    events.push(...result.events);
+    expect(result.receipts).toHaveLength(1);
+    let slashes = events.filter((e) => e.amount < 0n);
+    expect(slashes).toEqual([expect.objectContaining({ amount: -5n * DOT })]);
+    expect(slashes[0]!.id.startsWith(result.receipts[0]!.hash)).toBe(true);
     expect(f.devnet.truth.of(f.custody).slashed).toBe(5n * DOT);
+    // Applied: nothing pending, so nothing is due (apply_slash would fail: NothingToSlash).
+    expect(await adapter.due(checkpoint)).toEqual([]);
+    // The withdrawal later takes nothing more: the slashed sub-pool's 38 DOT come back.
+    f.devnet.nextEra();
+    f.devnet.nextEra();
+    const receipts = await settleDue(adapter, checkpoint);
+    expect(receipts.flatMap((r) => r.moved.filter((m) => m.kind === 'unlocked'))).toEqual([{ kind: 'unlocked', amount: 38n * DOT }]);
+    checkpoint = await harvestInto(adapter, events, checkpoint);
+    expect(events.filter((e) => e.amount < 0n)).toEqual(slashes);
+
+    // A second offence, and rewards pending when it lands: one claim applies the slash, then pays the rewards out (batch_all).
+    f.devnet.slash(f.devnet.validators[0]!, 100_000_000, activeEra());
+    for (let i = 0; i < f.devnet.slashDeferDuration; i += 1) f.devnet.nextEra();
+    expect(f.devnet.payoutAll()).toBeGreaterThan(0);
+    const pendingSlash = memberPendingSlash(f.devnet.chain.best, custody);
+    expect(pendingSlash).toBeGreaterThan(100_000_000n);
+    position = await adapter.position();
+    expect(position.pendingRewards).toBeGreaterThan(0n);
+    expect((await adapter.due(checkpoint)).filter((d) => d.action.kind === 'claim')).toEqual([{ action: { kind: 'claim', validators: ['pool:1'] }, amount: position.pendingRewards - pendingSlash }]);
+    result = await claimAndHarvest(adapter, checkpoint);
+    checkpoint = result.checkpoint;
+    events.push(...result.events);
+    expect(result.receipts).toHaveLength(1);
+    expect(sumOf(result.receipts[0]!.moved)).toBe(position.pendingRewards);
+    slashes = events.filter((e) => e.amount < 0n);
+    expect(slashes).toHaveLength(2);
+    expect(slashes[1]!.amount).toBe(-pendingSlash);
+    expect(slashes[1]!.id.startsWith(result.receipts[0]!.hash)).toBe(true);
+    expect(f.devnet.truth.of(f.custody).slashed).toBe(5n * DOT + pendingSlash);
+    expect(await adapter.due(checkpoint)).toEqual([]);
     expect((await adapter.harvest(checkpoint)).events).toEqual([]);
     expect(sumOf(events)).toBe(f.devnet.truth.of(f.custody).net);
+  });
+
+  it("pool: a pending slash below the existential deposit is not due (apply_slash: SlashTooLow); the custody's own withdrawal takes it, reported once", async () => {
+    f = await fixture('pool');
+    const adapter = f.adapter();
+    const events: RewardEvent[] = [];
+    // 0.01 % of v0's 100 DOT exposure to the pool: the custody's share, about 0.005 DOT, is below the 0.01 DOT existential deposit.
+    await poolSlashed(adapter, 100_000);
+    f.devnet.payoutAll();
+    let checkpoint = await harvestInto(adapter, events, null);
+    // The claim that ran paid rewards only: no slash was applied, none is due.
+    expect(events.filter((e) => e.amount < 0n)).toEqual([]);
+    expect(events.length).toBeGreaterThan(0);
+    expect(f.devnet.truth.of(f.custody).slashed).toBe(0n);
+    expect((await adapter.due(checkpoint)).filter((d) => d.action.kind === 'claim')).toEqual([]);
+    f.devnet.nextEra();
+    f.devnet.nextEra();
+    // The harvest job's withdrawal applies the pending slash first (lib.rs `withdraw_unbonded`: `do_apply_slash` without the minimum).
+    const receipts = await settleDue(adapter, checkpoint);
+    const withdrawal = receipts.find((r) => r.moved.some((m) => m.kind === 'unlocked'))!;
+    checkpoint = await harvestInto(adapter, events, checkpoint);
+    const slashes = events.filter((e) => e.amount < 0n);
+    const slashed = f.devnet.truth.of(f.custody).slashed;
+    expect(slashed).toBeGreaterThan(0n);
+    expect(slashed).toBeLessThan(100_000_000n);
+    expect(slashes).toHaveLength(1);
+    expect(slashes[0]!.amount).toBe(-slashed);
+    expect(slashes[0]!.id.startsWith(withdrawal.hash)).toBe(true);
+    expect((await adapter.harvest(checkpoint)).events).toEqual([]);
+    expect(sumOf(events)).toBe(f.devnet.truth.of(f.custody).net);
+  });
+
+  it('nominate: pages that would pay the custody nothing (a validator taking 100 % commission) are not due; their payout pays it 0', async () => {
+    f = await fixture('nominate');
+    // The devnet's third validator takes 100 % commission.
+    const v2 = f.devnet.validators[2]!;
+    expect((f.devnet.chain.best.read('Staking', 'Validators', hex(v2)) as { commission: number }).commission).toBe(1_000_000_000);
+    const adapter = polkadot.create({ ...f.config(), validators: [v2] });
+    try {
+      await adapter.delegate(v2, 100n * DOT);
+      for (let i = 0; i < 3; i += 1) f.devnet.nextEra();
+      // Exposed to v2 in a past era with a reward, and nobody paid it out: an unclaimed page holding the custody.
+      const custody = accountHex(f.custody);
+      const era = (f.devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index - 1;
+      expect(f.devnet.chain.best.read('Staking', 'ErasValidatorReward', era)).toBeDefined();
+      const paged = f.devnet.chain.best.read('Staking', 'ErasStakersPaged', era, hex(v2), 0) as { others: { who: string }[] };
+      expect(paged.others.some((o) => hex(o.who) === custody)).toBe(true);
+      expect((f.devnet.chain.best.read('Staking', 'ClaimedRewards', era, hex(v2)) as number[] | undefined) ?? []).toEqual([]);
+      expect((await adapter.due(null)).filter((d) => d.action.kind === 'claim')).toEqual([]);
+      expect((await adapter.position()).pendingRewards).toBe(0n);
+      const refused = await adapter.sign({ kind: 'claim', validators: [v2] }).then(() => undefined, (e: unknown) => e);
+      expect((refused as TxRejectedError).code).toBe('nothing-due');
+      // Paid out by someone else all the same: the custody gets nothing, and the harvest reports nothing.
+      expect(f.devnet.payoutAll()).toBeGreaterThan(0);
+      expect(f.devnet.truth.of(f.custody).paid).toBe(0n);
+      expect((await adapter.harvest(null)).events).toEqual([]);
+    } finally {
+      await adapter.close();
+    }
   });
 
   it('nominate: refuses before signing what the chain would refuse or do otherwise', async () => {

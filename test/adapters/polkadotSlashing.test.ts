@@ -162,12 +162,16 @@ describe('Polkadot devnet slashing', () => {
     expect((await api.call.nominationPoolsApi.pointsToBalance(1, 60n * DOT)).toBigInt()).toBe(57n * DOT);
     expect((await api.query.system.account(member.address)).data.reserved.toBigInt()).toBe(100n * DOT);
     expect(devnet.truth.of(member.address).slashed).toBe(0n);
+    // The runtime API (lib.rs `api_member_pending_slash`): the delegation (100) less the balance in the pool (57 + 38).
+    expect((await api.call.nominationPoolsApi.memberPendingSlash(member.address)).toBigInt()).toBe(5n * DOT);
+    expect((await api.call.nominationPoolsApi.memberPendingSlash(devnet.payoutBot)).toBigInt()).toBe(0n);
 
     expect(devnet.applyPoolSlashes()).toBe(2);
     const slashedEvents = (await eventsOf(api, devnet.chain.head.hash)).filter((e) => e.startsWith('delegatedStaking.Slashed'));
     expect(slashedEvents).toContain(`delegatedStaking.Slashed(${bonded},${member.address},${5n * DOT})`);
     expect((await api.query.system.account(member.address)).data.reserved.toBigInt()).toBe(95n * DOT);
     expect(devnet.truth.of(member.address)).toMatchObject({ slashed: 5n * DOT });
+    expect((await api.call.nominationPoolsApi.memberPendingSlash(member.address)).toBigInt()).toBe(0n);
     // Nothing is pending any more: a second apply_slash is refused.
     expect(devnet.applyPoolSlashes()).toBe(0);
     expect((await send(api, api.tx.nominationPools.applySlash(member.address), member)).error).toBe('nominationPools.NothingToSlash');

@@ -10,67 +10,29 @@
  * paid the custody net of the slash, to the planck, fees were booked, and
  * every event went out once.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { accountHex } from '../../adapters/polkadot/client.js';
-import { DOT, startPolkadotDevnet, type PolkadotDevnet } from '../../adapters/polkadot/devnet.js';
-import { runCli } from '../helpers/cli.js';
-import { api, DaemonProcess, freePort, writeDaemonConfig } from '../helpers/daemon.js';
-import { freshDatabase, atom, type TestDatabase } from '../helpers/db.js';
-import { expectChainRewardsDistributedOnce } from '../helpers/invariants.js';
+import { DOT } from '../../adapters/polkadot/devnet.js';
+import { api } from '../helpers/daemon.js';
+import { activeEra, depositUsers, expectSlashedAndCreditedOnce, startPolkadotDaemon, type PolkadotDaemon } from '../helpers/polkadotDaemon.js';
 import { until } from '../helpers/wait.js';
 
-const CHAIN = 'polkadot-devnet';
-/** Blocks of 0.5 s and eras of 2 s of chain time (2.5 s with the block that rotates them), on the wall clock: a deferred slash lands 27 eras after its era. */
-const BLOCK_MS = 500;
-const ERA_MS = 2_000;
-let db: TestDatabase;
-let devnet: PolkadotDevnet;
-let bot: NodeJS.Timeout | undefined;
-let daemon: DaemonProcess;
-let port: number;
-let configFile: string;
-let custody: string;
+let d: PolkadotDaemon;
 
 beforeAll(async () => {
-  db = await freshDatabase({ DOT: atom({ symbol: 'DOT', decimals: 10 }) });
-  devnet = await startPolkadotDevnet({ clock: 'wall', blockMs: BLOCK_MS, eraMs: ERA_MS, minNominatorBond: 10n * DOT, statePruning: 1_000_000, finalityDelayMs: 0 });
-  const account = devnet.createAccount(1_000n * DOT);
-  custody = account.address;
-  port = await freePort();
-  ({ file: configFile } = await writeDaemonConfig({
-    databaseUrl: db.url,
-    redisUrl: 'redis://127.0.0.1:6379',
-    endpoints: [...devnet.wsUrls],
-    keyHex: account.mnemonic,
-    validators: devnet.validators.slice(0, 2).map((address, i) => ({ address, weight: 2 - i })),
-    port,
-    stake: { minBuffer: '100' },
-    asset: { symbol: 'DOT', decimals: 10 },
-    chain: { name: CHAIN, kind: 'polkadot', options: `{ mode: nominate, eraDurationMs: ${ERA_MS}, inclusionWaitMs: 20000, pollIntervalMs: 200 }` },
-    intervals: { poll: '1s', harvest: '1s', rebalance: '1h' },
-  }));
-  daemon = DaemonProcess.start(configFile);
-  await daemon.ready();
+  d = await startPolkadotDaemon('nominate');
 });
 
 afterAll(async () => {
-  clearInterval(bot);
-  if (daemon && daemon.child.exitCode === null) await daemon.kill();
-  await devnet?.close();
-  await db?.drop();
+  await d?.close();
 });
 
 describe('DOT on the Polkadot devnet, end to end', () => {
   it('bonds and nominates, claims era payouts (some paid by another account first), books a slash and credits users exactly once', async () => {
-    const at = new Date(Date.now() - 60_000).toISOString();
-    const posted = await api(port, 'POST', '/v1/balance-changes', {
-      changes: [
-        { id: 'dep-alice', user: 'alice', asset: 'DOT', delta: (600n * DOT).toString(), at },
-        { id: 'dep-bob', user: 'bob', asset: 'DOT', delta: (400n * DOT).toString(), at },
-      ],
-    });
-    expect(posted.status).toBe(200);
+    const { db, devnet, custody } = d;
+    await depositUsers(d);
 
     const active = (): bigint => {
       const ledger = devnet.chain.best.read('Staking', 'Ledger', accountHex(custody)) as { active: string | number } | undefined;
@@ -81,39 +43,22 @@ describe('DOT on the Polkadot devnet, end to end', () => {
     expect(active()).toBeLessThanOrEqual(900n * DOT);
 
     // Another account pays eras out too; the daemon's claims take the rest.
-    bot = setInterval(() => devnet.payoutAll(), 4_000);
+    d.startPayouts();
     await until(async () => (await db.pool.query('SELECT 1 FROM distributions WHERE gross > 0')).rowCount! >= 2, 'two distributions allocated rewards', 60_000);
-    const history = await api(port, 'GET', '/v1/users/bob/rewards');
+    const history = await api(d.port, 'GET', '/v1/users/bob/rewards');
     expect((history.body as { rewards: unknown[] }).rewards.length).toBeGreaterThan(0);
 
     // v0 misbehaved in the first era the custody's stake was exposed to it (reported late, as offences are): slashed 5 % of that exposure.
-    const activeEra = (): number => (devnet.chain.best.read('Staking', 'ActiveEra') as { index: number }).index;
     const v0 = devnet.validators[0]!;
     const exposedIn = (era: number): boolean =>
       ((devnet.chain.best.read('Staking', 'ErasStakersPaged', era, accountHex(v0), 0) as { others: { who: string }[] } | undefined)?.others ?? []).some((o) => accountHex(o.who) === accountHex(custody));
-    let offenceEra = activeEra();
-    while (offenceEra > 0 && offenceEra + devnet.slashDeferDuration > activeEra() && exposedIn(offenceEra - 1)) offenceEra -= 1;
+    let offenceEra = activeEra(devnet);
+    while (offenceEra > 0 && offenceEra + devnet.slashDeferDuration > activeEra(devnet) && exposedIn(offenceEra - 1)) offenceEra -= 1;
     expect(exposedIn(offenceEra)).toBe(true);
     devnet.slash(v0, 50_000_000, offenceEra);
     await until(() => devnet.truth.of(custody).slashed > 0n, 'the deferred slash was applied', 150_000);
-    expect(activeEra()).toBe(offenceEra + devnet.slashDeferDuration);
+    expect(activeEra(devnet)).toBe(offenceEra + devnet.slashDeferDuration);
 
-    // Rewards keep coming after the slash: the periods net it (a period whose rewards sum to ≤ 0 carries them forward).
-    const paidAtSlash = devnet.truth.of(custody).paid;
-    await until(() => devnet.truth.of(custody).paid - paidAtSlash > 2n * devnet.truth.of(custody).slashed, 'rewards after the slash outweigh it', 60_000);
-    clearInterval(bot);
-    await until(async () => {
-      const { rows } = await db.pool.query<{ s: string | null }>('SELECT sum(amount)::text AS s FROM reward_events WHERE source = $1', [CHAIN]);
-      return rows[0]!.s === devnet.truth.of(custody).net.toString();
-    }, 'the harvests caught up with what the devnet paid', 30_000);
-    expect(await daemon.kill('SIGTERM')).toBe(0);
-    const close = await runCli(['distribute', '-c', configFile, '--asset', 'DOT', '--period-end', new Date(Date.now() - 1).toISOString(), '--json']);
-    expect(close.stderr).toBe('');
-
-    await expectChainRewardsDistributedOnce(db.pool, CHAIN, devnet.truth.of(custody).net);
-    // The slash is one negative event, the amount the chain took.
-    const { rows: slashes } = await db.pool.query<{ amount: string }>('SELECT amount::text FROM reward_events WHERE source = $1 AND amount < 0', [CHAIN]);
-    expect(slashes.map((r) => BigInt(r.amount))).toEqual([-devnet.truth.of(custody).slashed]);
-    expect(devnet.truth.of(custody).paid).toBeGreaterThan(devnet.truth.of(custody).slashed);
+    await expectSlashedAndCreditedOnce(d);
   }, 300_000);
 });

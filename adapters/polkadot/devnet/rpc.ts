@@ -17,7 +17,7 @@ import { JsonRpcError, JsonRpcRouter, type JsonRpcSubscription } from '../../dev
 import type { Block, PolkadotChain, TxStatus } from './chain.js';
 import { decodeExtrinsic, ExtrinsicDecodeError, PoolRefusal } from './extrinsic.js';
 import { METADATA_AT_VERSION_15, OPAQUE_METADATA, REAL_RPC_METHODS, RUNTIME_VERSION, type ServedMetadata } from './runtime.js';
-import { balanceToPoints, pendingRewards, poolAccount, pointsToBalance } from './pools.js';
+import { balanceToPoints, memberPendingSlash, pendingRewards, poolAccount, pointsToBalance } from './pools.js';
 import { NOMINATIONS_QUOTA } from './staking.js';
 import type { Storage } from './state.js';
 
@@ -295,6 +295,11 @@ function runtimeApi(chain: PolkadotChain, storage: Storage, name: string, data: 
     }
     case 'NominationPoolsApi_pending_rewards':
       return out(pendingRewards(runtime, storage, u8aToHex(data.subarray(0, 32))));
+    // nomination-pools lib.rs `api_member_pending_slash`: the delegation less the member's balance in the pool while
+    // the pool has a pending slash, else 0; 0 for an account that is not a member. Not capped at the existential
+    // deposit: `apply_slash` refuses a smaller one (SlashTooLow), a withdrawal still takes it.
+    case 'NominationPoolsApi_member_pending_slash':
+      return out(memberPendingSlash(storage, u8aToHex(data.subarray(0, 32))));
     case 'NominationPoolsApi_points_to_balance':
     case 'NominationPoolsApi_balance_to_points': {
       const poolId = registry.createType('u32', data.subarray(0, 4)).toNumber();
