@@ -7,7 +7,8 @@
  * Simplifications, each harmless to an RPC client: every block is final at
  * once; a fixed gas per kind of receipt (see {@link CALL_GAS}). The state is kept per block, so queries by
  * `block_id` see the past; unless `archival`, only for the last
- * `gcEpochs` epochs, as a node's garbage collection leaves it.
+ * `gcEpochs` epochs, as a node's garbage collection leaves it (decided per
+ * listener with `archivalListeners`: a regular node and an archival one).
  *
  * Chain time, block production, the mempool's transaction faults and the
  * ground truth come from the devnet kit (adapters/devnet/).
@@ -152,6 +153,14 @@ export interface NearChainOptions {
    * @defaultValue false
    */
   archival?: boolean;
+  /**
+   * Listeners (by index) that answer as archival nodes while the others
+   * answer as regular ones keeping `gcEpochs`: one chain seen through a
+   * regular RPC node and an archival one, as a config listing both sees it.
+   * Ignored when `archival` (every listener is then archival).
+   * @defaultValue [] (every listener as `archival` says)
+   */
+  archivalListeners?: readonly number[];
   /** Epochs a non-archival node keeps (nearcore core/chain-configs/src/client_config.rs `gc_num_epochs_to_keep`). @defaultValue 5 */
   gcEpochs?: number;
 }
@@ -169,6 +178,7 @@ export class NearChain {
   readonly genesisHeight: number;
   readonly pollingTimeoutMs: number;
   readonly archival: boolean;
+  readonly archivalListeners: ReadonlySet<number>;
   readonly gcEpochs: number;
   /** The chain's clock (the kit's). */
   readonly clock: DevnetClock;
@@ -199,6 +209,7 @@ export class NearChain {
     this.genesisHeight = options.genesisHeight ?? 1000;
     this.pollingTimeoutMs = options.pollingTimeoutMs ?? 10_000;
     this.archival = options.archival ?? false;
+    this.archivalListeners = new Set(options.archivalListeners ?? []);
     this.gcEpochs = options.gcEpochs ?? 5;
     this.clock = new DevnetClock({ name: 'near devnet', mode: options.clock ?? 'frozen', speedup: options.speedup ?? 1 });
     this.pushBlock(this.genesisHeight, this.clock.start, '11111111111111111111111111111111');
@@ -249,20 +260,25 @@ export class NearChain {
     });
   }
 
+  /** Whether `listener` answers as an archival node (without a listener: the chain-wide `archival`). */
+  isArchival(listener?: number): boolean {
+    return this.archival || (listener !== undefined && this.archivalListeners.has(listener));
+  }
+
   /**
-   * The lowest height whose block and state the node still has: genesis on
-   * an archival node, else the start of the oldest of the last `gcEpochs`
-   * epochs (nearcore chain/chain/src/garbage_collection.rs clears whole
-   * epochs older than `gc_num_epochs_to_keep`).
+   * The lowest height whose block and state the node behind `listener`
+   * still has: genesis on an archival node, else the start of the oldest of
+   * the last `gcEpochs` epochs (nearcore chain/chain/src/garbage_collection.rs
+   * clears whole epochs older than `gc_num_epochs_to_keep`).
    */
-  earliestHeight(): number {
-    if (this.archival) return this.genesisHeight;
+  earliestHeight(listener?: number): number {
+    if (this.isArchival(listener)) return this.genesisHeight;
     return this.epochStartHeight(Math.max(1, this.head.epochHeight - this.gcEpochs + 1));
   }
 
-  /** Whether the block at `height` was garbage collected. */
-  collected(height: number): boolean {
-    return height < this.earliestHeight();
+  /** Whether the node behind `listener` has garbage collected the block at `height`. */
+  collected(height: number, listener?: number): boolean {
+    return height < this.earliestHeight(listener);
   }
 
   /** The pool leaves the validator set at the next epoch switch (kicked out: it earns nothing while out). */
@@ -344,9 +360,12 @@ export class NearChain {
     return block;
   }
 
-  /** Drops the per-block state snapshots a non-archival node no longer has (the blocks stay, marked by {@link collected}). */
+  /**
+   * Drops the per-block state snapshots no listener's node has any more (the
+   * blocks stay, marked by {@link collected}); kept while one listener is archival.
+   */
   private collectGarbage(): void {
-    if (this.archival) return;
+    if (this.archival || this.archivalListeners.size > 0) return;
     const earliest = this.earliestHeight();
     // Keep the last snapshot at or below `earliest`: it is the state of the earliest kept block.
     let keepFrom = 0;

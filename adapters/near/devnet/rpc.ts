@@ -71,23 +71,23 @@ function blockById(chain: NearChain, id: unknown): Block | undefined {
  * chain/jsonrpc/src/lib.rs: its height index and data are gone, the answer
  * is UNKNOWN_BLOCK, "DB Not Found Error: BLOCK HEIGHT").
  */
-function resolveBlock(chain: NearChain, params: Params): Block {
+function resolveBlock(chain: NearChain, params: Params, listener: number): Block {
   const id = params.block_id;
   if (id === undefined || id === null) return chain.head;
   const block = blockById(chain, id);
-  if (block === undefined || chain.collected(block.height)) throw handlerError('UNKNOWN_BLOCK', { block_reference: { block_id: id } });
+  if (block === undefined || chain.collected(block.height, listener)) throw handlerError('UNKNOWN_BLOCK', { block_reference: { block_id: id } });
   return block;
 }
 
-function query(chain: NearChain, params: Params): unknown {
+function query(chain: NearChain, params: Params, listener: number): unknown {
   // nearcore chain/jsonrpc-primitives/src/types/query.rs: a block the node saw whose state it has
   // garbage collected is GARBAGE_COLLECTED_BLOCK (an archival node has it).
   const id = params.block_id;
   const seen = id === undefined || id === null ? undefined : blockById(chain, id);
-  if (seen !== undefined && chain.collected(seen.height)) {
+  if (seen !== undefined && chain.collected(seen.height, listener)) {
     throw handlerError('GARBAGE_COLLECTED_BLOCK', { block_height: seen.height, block_hash: seen.hash });
   }
-  const block = resolveBlock(chain, params);
+  const block = resolveBlock(chain, params, listener);
   const state = chain.stateAt(block.height);
   const at = { block_height: block.height, block_hash: block.hash };
   const accountId = typeof params.account_id === 'string' ? params.account_id : '';
@@ -150,7 +150,7 @@ function query(chain: NearChain, params: Params): unknown {
  * VALIDATOR_INFO_UNAVAILABLE; a block or epoch it does not have (or whose
  * next block it does not have yet) UNKNOWN_EPOCH.
  */
-function validatorsEpoch(chain: NearChain, params: unknown): number {
+function validatorsEpoch(chain: NearChain, params: unknown, listener: number): number {
   const head = chain.head;
   let blockId: unknown;
   if (params === null || params === undefined) return head.epochHeight;
@@ -163,7 +163,7 @@ function validatorsEpoch(chain: NearChain, params: unknown): number {
     if (typeof p.epoch_id === 'string') {
       for (let e = head.epochHeight; e >= 1; e -= 1) {
         if (epochIdOf(chain, e) === p.epoch_id) {
-          if (e < head.epochHeight && chain.collected(chain.epochStartHeight(e + 1) - 1)) break;
+          if (e < head.epochHeight && chain.collected(chain.epochStartHeight(e + 1) - 1, listener)) break;
           return e;
         }
       }
@@ -174,7 +174,7 @@ function validatorsEpoch(chain: NearChain, params: unknown): number {
   }
   const block = blockById(chain, blockId);
   const next = block === undefined ? undefined : chain.block(block.height + 1);
-  if (block === undefined || next === undefined || chain.collected(block.height)) throw handlerError('UNKNOWN_EPOCH', {});
+  if (block === undefined || next === undefined || chain.collected(block.height, listener)) throw handlerError('UNKNOWN_EPOCH', {});
   if (next.epochHeight === block.epochHeight) throw handlerError('VALIDATOR_INFO_UNAVAILABLE', {});
   return block.epochHeight;
 }
@@ -183,9 +183,9 @@ function epochIdOf(chain: NearChain, epochHeight: number): string {
   return chain.block(chain.epochStartHeight(epochHeight))?.epochId ?? '';
 }
 
-function validators(chain: NearChain, params: unknown): unknown {
+function validators(chain: NearChain, params: unknown, listener: number): unknown {
   const head = chain.head;
-  const epoch = validatorsEpoch(chain, params);
+  const epoch = validatorsEpoch(chain, params, listener);
   const start = chain.epochStartHeight(epoch);
   const last = epoch === head.epochHeight ? head.height : chain.epochStartHeight(epoch + 1) - 1;
   const state = chain.stateAt(last);
@@ -259,10 +259,10 @@ async function sendTx(chain: NearChain, params: unknown): Promise<unknown> {
  * for a transaction it never saw; near/nearcore PR 10789). A transaction of
  * a garbage-collected block is one it has not seen.
  */
-async function txStatus(chain: NearChain, params: unknown): Promise<unknown> {
+async function txStatus(chain: NearChain, params: unknown, listener: number): Promise<unknown> {
   const { hash, sender, waitUntil } = txParams(params);
   const visible = (tx: IncludedTx | undefined): IncludedTx | undefined =>
-    tx !== undefined && tx.signerId === sender && !chain.collected(tx.height) ? tx : undefined;
+    tx !== undefined && tx.signerId === sender && !chain.collected(tx.height, listener) ? tx : undefined;
   const known = visible(chain.included.get(hash));
   if (known !== undefined) return known.outcome;
   if (waitUntil === 'NONE') throw handlerError('UNKNOWN_TRANSACTION', { requested_transaction_hash: hash });
@@ -271,8 +271,8 @@ async function txStatus(chain: NearChain, params: unknown): Promise<unknown> {
   throw handlerError('TIMEOUT_ERROR', { cause: 'NOT_OBSERVED' });
 }
 
-/** Handles one JSON-RPC call. */
-export async function dispatch(chain: NearChain, method: string, params: unknown): Promise<unknown> {
+/** Handles one JSON-RPC call arriving at `listener` (which decides, with `archivalListeners`, what the node has kept). */
+export async function dispatch(chain: NearChain, method: string, params: unknown, listener = 0): Promise<unknown> {
   const p = (params !== null && typeof params === 'object' && !Array.isArray(params) ? params : {}) as Params;
   switch (method) {
     case 'status': {
@@ -291,20 +291,20 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
           latest_state_root: head.hash,
           syncing: false,
           // nearcore chain/client/src/client_actor.rs: the earliest block the node still has (after GC).
-          earliest_block_height: chain.earliestHeight(),
-          earliest_block_hash: chain.block(chain.earliestHeight())!.hash,
+          earliest_block_height: chain.earliestHeight(listener),
+          earliest_block_hash: chain.block(chain.earliestHeight(listener))!.hash,
         },
         genesis_hash: chain.blocks[0]!.hash,
       };
     }
     case 'block':
-      return blockJson(chain, resolveBlock(chain, Array.isArray(params) ? { block_id: params[0] } : p));
+      return blockJson(chain, resolveBlock(chain, Array.isArray(params) ? { block_id: params[0] } : p, listener));
     case 'gas_price':
       return { gas_price: GAS_PRICE.toString() };
     case 'query':
-      return query(chain, p);
+      return query(chain, p, listener);
     case 'validators':
-      return validators(chain, params);
+      return validators(chain, params, listener);
     case 'EXPERIMENTAL_protocol_config':
       return {
         chain_id: chain.chainId,
@@ -322,9 +322,9 @@ export async function dispatch(chain: NearChain, method: string, params: unknown
       return sendTx(chain, params);
     case 'tx':
     case 'EXPERIMENTAL_tx_status':
-      return txStatus(chain, params);
+      return txStatus(chain, params, listener);
     case 'EXPERIMENTAL_changes': {
-      const block = resolveBlock(chain, p);
+      const block = resolveBlock(chain, p, listener);
       if (p.changes_type !== 'all_access_key_changes' && p.changes_type !== 'single_access_key_changes') {
         throw requestError('PARSE_ERROR', { error_message: `devnet: unsupported changes_type ${String(p.changes_type)}` });
       }
@@ -375,6 +375,6 @@ export function nearRouter(chain: NearChain): JsonRpcRouter {
       internal: (error) => ({ name: 'INTERNAL_ERROR', cause: { name: 'INTERNAL_ERROR', info: { error_message: error instanceof Error ? error.message : String(error) } }, code: -32000, message: 'Server error' }),
     },
   });
-  for (const name of METHODS) router.method(name, (params) => dispatch(chain, name, params));
+  for (const name of METHODS) router.method(name, (params, call) => dispatch(chain, name, params, call.listener));
   return router;
 }
