@@ -98,12 +98,14 @@ async function accessKeyNonce(client: NearClient, accountId: string, publicKey: 
  * makes it poll until its timeout and answer TIMEOUT_ERROR (nearcore
  * chain/jsonrpc/src/lib.rs `tx_status_fetch`). A transaction it has but
  * that is not final yet is asked again waiting for FINAL: that wait ends
- * as soon as it is.
+ * as soon as it is. `history`: the transaction is in a past block (the
+ * harvest's reads), so an endpoint answering UNKNOWN_TRANSACTION may have
+ * collected it and the later ones are asked too (rpc.ts).
  */
-export async function lookup(client: NearClient, hash: string, sender: string): Promise<Outcome | undefined> {
+export async function lookup(client: NearClient, hash: string, sender: string, history = false): Promise<Outcome | undefined> {
   let json: unknown;
   try {
-    json = await client.rpc.raw('tx', { tx_hash: hash, sender_account_id: sender, wait_until: 'NONE' });
+    json = await client.rpc.raw('tx', { tx_hash: hash, sender_account_id: sender, wait_until: 'NONE' }, history);
   } catch (error) {
     if (error instanceof UnknownTransactionError) return undefined;
     throw error;

@@ -79,11 +79,12 @@ async function ownTransactions(client: NearClient, accountId: string, from: numb
   const heights = await txHeights(client, accountId, from, to, await nonceAt(client, accountId, from, to), await nonceAt(client, accountId, to, to));
   const outcomes: Outcome[] = [];
   for (const height of heights) {
-    const json = await client.rpc.raw('EXPERIMENTAL_changes', { changes_type: 'all_access_key_changes', account_ids: [accountId], block_id: height });
+    // A block the first endpoint has collected is UNKNOWN_BLOCK there, its transactions UNKNOWN_TRANSACTION: asked on (history).
+    const json = await client.rpc.raw('EXPERIMENTAL_changes', { changes_type: 'all_access_key_changes', account_ids: [accountId], block_id: height }, true);
     const changes = client.parse(changesSchema, json, 'EXPERIMENTAL_changes').changes;
     const hashes = new Set(changes.filter((c) => c.cause.type === 'transaction_processing' && c.cause.tx_hash !== undefined).map((c) => c.cause.tx_hash!));
     for (const hash of hashes) {
-      const outcome = await lookup(client, hash, accountId);
+      const outcome = await lookup(client, hash, accountId, true);
       if (outcome === undefined) throw new ChainProtocolError(client.name, `transaction ${hash} changed the custody's keys at ${height} but the node does not know it`);
       outcomes.push(outcome);
     }

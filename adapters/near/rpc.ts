@@ -6,7 +6,7 @@
  * nonce) pass through unchanged: every node would say the same.
  */
 import { JsonRpcProvider } from 'near-api-js';
-import { GarbageCollectedBlockError } from 'near-api-js/rpc-errors';
+import { GarbageCollectedBlockError, UnknownBlockError, UnknownTransactionError } from 'near-api-js/rpc-errors';
 import { safeUrl } from '../errors.js';
 import { EndpointHttpError, withFailover } from '../failover.js';
 
@@ -67,9 +67,14 @@ export class NearRpc {
   /**
    * Runs `call` on the first endpoint that answers. A block one node has
    * garbage collected (GARBAGE_COLLECTED_BLOCK) is asked of the endpoints
-   * after it too: an archival node listed later still has it.
+   * after it too: an archival node listed later still has it. With
+   * `history` (a read of a past block: the harvest's), UNKNOWN_BLOCK and
+   * UNKNOWN_TRANSACTION are asked on as well: a regular node answers them
+   * for the blocks it has collected (nearcore chain/jsonrpc/src/lib.rs: its
+   * height index and transaction outcomes are gone; near-api-js words it
+   * "never been observed on the node or has been garbage collected").
    */
-  async call<T>(call: (provider: JsonRpcProvider) => Promise<T>): Promise<T> {
+  async call<T>(call: (provider: JsonRpcProvider) => Promise<T>, history = false): Promise<T> {
     let endpoints = this.endpoints;
     for (;;) {
       let answered = -1;
@@ -86,15 +91,16 @@ export class NearRpc {
           }
         });
       } catch (error) {
-        if (!(error instanceof GarbageCollectedBlockError) || answered < 0 || answered + 1 >= endpoints.length) throw error;
+        const collected = error instanceof GarbageCollectedBlockError || (history && (error instanceof UnknownBlockError || error instanceof UnknownTransactionError));
+        if (!collected || answered < 0 || answered + 1 >= endpoints.length) throw error;
         endpoints = endpoints.slice(answered + 1);
       }
     }
   }
 
-  /** One JSON-RPC method call; the answer is checked by the caller. */
-  raw(method: string, params: unknown): Promise<unknown> {
-    return this.call((p) => p.sendJsonRpc(method as never, params as never) as Promise<unknown>);
+  /** One JSON-RPC method call; the answer is checked by the caller. `history`: see {@link call}. */
+  raw(method: string, params: unknown, history = false): Promise<unknown> {
+    return this.call((p) => p.sendJsonRpc(method as never, params as never) as Promise<unknown>, history);
   }
 
   /** A view call's JSON result, at a height or the final block. */

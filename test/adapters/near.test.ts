@@ -458,6 +458,37 @@ describe('near adapter', () => {
     expect(sumOf(result.events)).toBe(f.devnet.rewardsPaid(CUSTODY));
   });
 
+  it('endpoints [regular, archival] over one chain: a checkpoint older than the regular node keeps harvests through the archival one, exactly what the devnet paid; the regular node alone names the heights and the fix', async () => {
+    // Listener 0 a regular node keeping 2 epochs (nearcore `gc_num_epochs_to_keep`), listener 1 an archival node.
+    f = await fixture({ gcEpochs: 2, archivalListeners: [1] });
+    const [regular, archival] = f.devnet.urls as [string, string];
+    const adapter = f.adapter([regular, archival]);
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    const first = await claimAndHarvest(adapter, null);
+    // A transaction after the checkpoint that only the archival node will still have, then 3 epochs of rewards.
+    await adapter.delegate(f.devnet.pools[0]!, AMOUNT);
+    for (let i = 0; i < 3; i += 1) f.devnet.nextEpoch();
+    const old = (JSON.parse(first.checkpoint) as { height: number }).height;
+    const earliest = f.devnet.chain.epochStartHeight(f.devnet.epoch() - 1);
+    expect(old).toBeLessThan(earliest);
+    // The nodes' own words, each as nearcore answers: the regular one has collected the block, the archival one has it.
+    const viewOld = { request_type: 'view_account', account_id: CUSTODY, block_id: old };
+    expect((await rpc(regular, 'query', viewOld)).error).toMatchObject({ cause: { name: 'GARBAGE_COLLECTED_BLOCK' } });
+    expect((await rpc(archival, 'query', viewOld)).result).toMatchObject({ block_height: old });
+    expect((await rpc(regular, 'status', [])).result).toMatchObject({ sync_info: { earliest_block_height: earliest } });
+    expect((await rpc(archival, 'status', [])).result).toMatchObject({ sync_info: { earliest_block_height: f.devnet.chain.genesisHeight } });
+
+    const result = await claimAndHarvest(adapter, first.checkpoint);
+    expect(sumOf(result.events)).toBeGreaterThan(0n);
+    expect(sumOf(first.events) + sumOf(result.events)).toBe(f.devnet.rewardsPaid(CUSTODY));
+
+    const error = await f.adapter([regular]).harvest(first.checkpoint).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChainProtocolError);
+    expect((error as ChainProtocolError).retryable).toBe(false);
+    expect(String(error)).toContain(`from height ${old}, but the endpoints have garbage collected blocks below ${earliest}`);
+    expect(String(error)).toMatch(/Add an archival RPC endpoint/);
+  });
+
   it('refuses a node serving another network', async () => {
     f = await fixture();
     const error = await f.adapter(undefined, { networkId: 'mainnet' }).position().catch((e: unknown) => e);
