@@ -482,6 +482,11 @@ describe('near adapter', () => {
     expect(sumOf(result.events)).toBeGreaterThan(0n);
     expect(sumOf(first.events) + sumOf(result.events)).toBe(f.devnet.rewardsPaid(CUSTODY));
 
+    // Preflight: a warning with an archival endpoint among them, a failure with the regular node alone.
+    const archivalCheck = async (endpoints: string[]) => (await f!.adapter(endpoints).preflight(first.checkpoint)).find((c) => c.kind === 'dependency' && c.name === 'archival');
+    expect(await archivalCheck([regular, archival])).toMatchObject({ status: 'warning' });
+    expect(await archivalCheck([regular])).toMatchObject({ status: 'failure' });
+
     const error = await f.adapter([regular]).harvest(first.checkpoint).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChainProtocolError);
     expect((error as ChainProtocolError).retryable).toBe(false);
