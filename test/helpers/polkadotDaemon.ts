@@ -40,9 +40,10 @@ export interface PolkadotDaemon {
 /**
  * Starts the devnet and the daemon. Nominate mode nominates the devnet's
  * first two validators (weights 2 and 1); pool mode joins pool 1. Harvests
- * and polls every second; the rebalancer plans once at start.
+ * and polls every second; the rebalancer plans at start and then every
+ * `rebalance` (by default once an hour: once in a test).
  */
-export async function startPolkadotDaemon(mode: 'nominate' | 'pool'): Promise<PolkadotDaemon> {
+export async function startPolkadotDaemon(mode: 'nominate' | 'pool', rebalance = '1h'): Promise<PolkadotDaemon> {
   const chain = mode === 'pool' ? 'polkadot-pool-devnet' : 'polkadot-devnet';
   const db = await freshDatabase({ DOT: atom({ symbol: 'DOT', decimals: 10 }) });
   const devnet = await startPolkadotDevnet({ clock: 'wall', blockMs: BLOCK_MS, eraMs: ERA_MS, minNominatorBond: 10n * DOT, statePruning: 1_000_000, finalityDelayMs: 0 });
@@ -59,7 +60,7 @@ export async function startPolkadotDaemon(mode: 'nominate' | 'pool'): Promise<Po
     stake: { minBuffer: '100' },
     asset: { symbol: 'DOT', decimals: 10 },
     chain: { name: chain, kind: 'polkadot', options: `{ ${modeOptions}, eraDurationMs: ${ERA_MS}, inclusionWaitMs: 20000, pollIntervalMs: 200 }` },
-    intervals: { poll: '1s', harvest: '1s', rebalance: '1h' },
+    intervals: { poll: '1s', harvest: '1s', rebalance },
   });
   const daemon = DaemonProcess.start(configFile);
   let bot: NodeJS.Timeout | undefined;

@@ -6,7 +6,9 @@
  * (the devnet's payout bot) pays some eras out first; the cron
  * distributions credit users. A nominated validator is slashed for an era
  * the custody's stake was exposed in, SlashDeferDuration (27) eras later:
- * one negative event. Afterwards the reward events equal what the devnet
+ * one negative event. A deposit not yet on chain leaves the buffer short:
+ * the rebalancer unbonds, and the daemon withdraws the chunk once
+ * BondingDuration (28) eras have passed. Afterwards the reward events equal what the devnet
  * paid the custody net of the slash, to the planck, fees were booked, and
  * every event went out once.
  */
@@ -22,7 +24,7 @@ import { until } from '../helpers/wait.js';
 let d: PolkadotDaemon;
 
 beforeAll(async () => {
-  d = await startPolkadotDaemon('nominate');
+  d = await startPolkadotDaemon('nominate', '2s');
 });
 
 afterAll(async () => {
@@ -30,7 +32,7 @@ afterAll(async () => {
 });
 
 describe('DOT on the Polkadot devnet, end to end', () => {
-  it('bonds and nominates, claims era payouts (some paid by another account first), books a slash and credits users exactly once', async () => {
+  it('bonds and nominates, claims era payouts (some paid by another account first), unbonds and withdraws, books a slash and credits users exactly once', async () => {
     const { db, devnet, custody } = d;
     await depositUsers(d);
 
@@ -48,6 +50,19 @@ describe('DOT on the Polkadot devnet, end to end', () => {
     const history = await api(d.port, 'GET', '/v1/users/bob/rewards');
     expect((history.body as { rewards: unknown[] }).rewards.length).toBeGreaterThan(0);
 
+    // A deposit the exchange has not moved on chain: the buffer (10 % of 3000 DOT) lacks, so the rebalancer unbonds;
+    // BondingDuration (28) eras later the daemon withdraws the chunk (it runs while the slash below waits its 27 eras).
+    const at = new Date().toISOString();
+    const unfunded = await api(d.port, 'POST', '/v1/balance-changes', { changes: [{ id: 'dep-dave', user: 'dave', asset: 'DOT', delta: (2_000n * DOT).toString(), at }] });
+    expect(unfunded.status, JSON.stringify(unfunded.body)).toBe(200);
+    const unlocking = (): bigint => {
+      const ledger = devnet.chain.best.read('Staking', 'Ledger', accountHex(custody)) as { unlocking: { value: string | number }[] } | undefined;
+      return (ledger?.unlocking ?? []).reduce((sum, c) => sum + BigInt(c.value), 0n);
+    };
+    await until(() => unlocking() > 100n * DOT, 'the custody unbonded for the buffer', 60_000);
+    const withdrawn = async (): Promise<boolean> =>
+      (await db.pool.query("SELECT 1 FROM tx_intents WHERE chain = $1 AND kind = 'withdraw' AND status = 'confirmed'", [d.chain])).rowCount! > 0;
+
     // v0 misbehaved in the first era the custody's stake was exposed to it (reported late, as offences are): slashed 5 % of that exposure.
     const v0 = devnet.validators[0]!;
     const exposedIn = (era: number): boolean =>
@@ -58,6 +73,7 @@ describe('DOT on the Polkadot devnet, end to end', () => {
     devnet.slash(v0, 50_000_000, offenceEra);
     await until(() => devnet.truth.of(custody).slashed > 0n, 'the deferred slash was applied', 150_000);
     expect(activeEra(devnet)).toBe(offenceEra + devnet.slashDeferDuration);
+    await until(async () => (await withdrawn()) && unlocking() === 0n, 'the unbonded chunk withdrawn', 90_000);
 
     await expectSlashedAndCreditedOnce(d);
   }, 300_000);

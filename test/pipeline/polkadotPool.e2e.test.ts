@@ -9,8 +9,11 @@
  * for an era the pool was exposed in (applied SlashDeferDuration eras
  * later); the pool's bonded account is slashed, and the daemon's harvest
  * job applies the custody's pending slash itself (`apply_slash`, in its
- * claim): the custody's `DelegatedStaking.Slashed` is one negative event. Afterwards the reward events equal what the pool paid
- * the custody net of the slash, to the planck, each credited once.
+ * claim): the custody's `DelegatedStaking.Slashed` is one negative event.
+ * A deposit not yet on chain leaves the buffer short: the rebalancer unbonds
+ * points, and the daemon withdraws them once BondingDuration (28) eras have
+ * passed. Afterwards the reward events equal what the pool paid the custody
+ * net of the slash, to the planck, each credited once.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +28,7 @@ import { until } from '../helpers/wait.js';
 let d: PolkadotDaemon;
 
 beforeAll(async () => {
-  d = await startPolkadotDaemon('pool');
+  d = await startPolkadotDaemon('pool', '2s');
 });
 
 afterAll(async () => {
@@ -33,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('DOT in a nomination pool on the Polkadot devnet, end to end', () => {
-  it('joins the pool, claims its share of the payouts another account triggers, applies and books its share of a slash and credits users exactly once', async () => {
+  it('joins the pool, claims its share of the payouts another account triggers, unbonds and withdraws, applies and books its share of a slash and credits users exactly once', async () => {
     const { db, devnet, custody, chain } = d;
     await depositUsers(d);
 
@@ -51,6 +54,20 @@ describe('DOT in a nomination pool on the Polkadot devnet, end to end', () => {
     await until(async () => (await db.pool.query('SELECT 1 FROM distributions WHERE gross > 0')).rowCount! >= 2, 'two distributions allocated rewards', 60_000);
     const history = await api(d.port, 'GET', '/v1/users/bob/rewards');
     expect((history.body as { rewards: unknown[] }).rewards.length).toBeGreaterThan(0);
+
+    // A deposit the exchange has not moved on chain: the buffer (10 % of 3000 DOT) lacks, so the rebalancer unbonds
+    // points; BondingDuration (28) eras later the daemon withdraws them (it runs while the slash below waits its 27 eras).
+    const unfunded = await api(d.port, 'POST', '/v1/balance-changes', { changes: [{ id: 'dep-dave', user: 'dave', asset: 'DOT', delta: (2_000n * DOT).toString(), at: new Date().toISOString() }] });
+    expect(unfunded.status, JSON.stringify(unfunded.body)).toBe(200);
+    const unbonding = (): bigint => {
+      const member = devnet.chain.best.read('NominationPools', 'PoolMembers', accountHex(custody)) as { unbondingEras: Map<unknown, unknown> | Record<string, unknown> } | undefined;
+      const eras = member?.unbondingEras;
+      const values = eras === undefined ? [] : eras instanceof Map ? [...eras.values()] : Object.values(eras);
+      return values.reduce<bigint>((sum, v) => sum + BigInt(v as string | number), 0n);
+    };
+    await until(() => unbonding() > 100n * DOT, 'the custody unbonded points for the buffer', 60_000);
+    const withdrawn = async (): Promise<boolean> =>
+      (await db.pool.query("SELECT 1 FROM tx_intents WHERE chain = $1 AND kind = 'withdraw' AND status = 'confirmed'", [chain])).rowCount! > 0;
 
     // v0, which the pool nominates, misbehaved in the first era the pool's stake (the custody's included) was exposed to it: 5 %.
     const v0 = devnet.validators[0]!;
@@ -71,6 +88,8 @@ describe('DOT in a nomination pool on the Polkadot devnet, end to end', () => {
     const { rows: applied } = await db.pool.query<{ id: string }>('SELECT id FROM reward_events WHERE source = $1 AND amount < 0', [chain]);
     const { rows: intents } = await db.pool.query<{ kind: string; status: string }>('SELECT kind, status FROM tx_intents WHERE chain = $1 AND tx_hash = $2', [chain, applied[0]!.id.split(':')[1]]);
     expect(intents).toEqual([{ kind: 'claim', status: 'confirmed' }]);
+
+    await until(async () => (await withdrawn()) && unbonding() === 0n, 'the unbonded points withdrawn', 90_000);
 
     // The custody's share of the pool's slash is one negative event, the amount taken from its held funds.
     await expectSlashedAndCreditedOnce(d);
