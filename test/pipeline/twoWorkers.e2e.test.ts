@@ -31,7 +31,9 @@ beforeAll(async () => {
   db = await freshDatabase();
   // Blocks of a second keep each delegation in flight long enough for the
   // other daemon to plan from the same position, were it allowed to; no
-  // inflation, so no rewards (and no claims) move the liquid balance.
+  // inflation, so the only rewards are the delegations' own fees, which
+  // x/distribution hands back to the delegators (a harvest may claim a few
+  // uatom of them: seen in CI under load, when the first harvest ran late).
   chain = await startDaemonChain('cosmos', { funds: 1n, blockMs: 1_000, inflation: '0' });
   for (let i = 0; i < 2; i += 1) {
     const { file, prefix } = await writeDaemonConfig({
@@ -96,11 +98,11 @@ describe('two workers on different Redis prefixes, one database, one chain', () 
     expect(staked()).toBeGreaterThan(total - BUFFER * ATOM - ATOM);
     const intents = await db.pool.query<{ status: string; kind: string }>('SELECT status, kind FROM tx_intents');
     expect(intents.rows.filter((r) => r.status !== 'confirmed')).toEqual([]);
-    expect(intents.rows.filter((r) => r.kind !== 'delegate')).toEqual([]);
+    expect(intents.rows.filter((r) => r.kind !== 'delegate' && r.kind !== 'claim')).toEqual([]);
     // Every transaction the custody ever sent (its sequence counts them) is one confirmed intent.
     expect(cosmos().account(chain.custody).sequence).toBe(BigInt(intents.rows.length));
     // One delegation per validator per deposit, no more.
-    expect(intents.rows.length).toBe(ROUNDS.length * chain.validators.length);
+    expect(intents.rows.filter((r) => r.kind === 'delegate').length).toBe(ROUNDS.length * chain.validators.length);
     await expectLedgerConsistent(db.pool);
   });
 });
