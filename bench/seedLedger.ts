@@ -61,8 +61,10 @@ export async function seedUsers(pool: pg.Pool, asset: string, users: number): Pr
       [asset, users, SEED_DAY],
     );
     await tx.query(
-      `INSERT INTO balances (asset, user_id, amount, last_change_at)
-       SELECT $1, u.user_id, u.d1 + u.d2 + u.d3, u.t3 FROM (${SEED_USERS}) u`,
+      // The moment as the import keeps it before the first distribution:
+      // from the user's first change (migration 006).
+      `INSERT INTO balances (asset, user_id, amount, last_change_at, acc, acc_since)
+       SELECT $1, u.user_id, u.d1 + u.d2 + u.d3, u.t3, u.d2 * (u.t2 - u.t1) + u.d3 * (u.t3 - u.t1), u.t1 FROM (${SEED_USERS}) u`,
       [asset, users, SEED_DAY],
     );
     const sums = await tx.query<{ total: string; at: string }>(

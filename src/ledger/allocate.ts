@@ -1,27 +1,22 @@
 import { SoftstakeError } from '../errors.js';
 import { toBigInt, type Tx } from './db.js';
+import { allocateFast } from './fastSplit.js';
+import { eligibleQuery, weigh, weightParameters, type Arithmetic, type PeriodResult, type PeriodRules } from './periodWeights.js';
 
-/** One period of one asset and the rules that decide who shares in it. */
-export interface PeriodRules {
-  asset: string;
-  /** Period start s and end e, milliseconds: the period is (s, e]. */
-  s: number;
-  e: number;
-  /** e − s. */
-  T: bigint;
-  minHolding: bigint;
-  cap: bigint | null;
-  /** The asset's first period: no distribution has credited anyone yet. */
-  first: boolean;
-}
+export type { PeriodResult, PeriodRules } from './periodWeights.js';
 
-/** What weighing (and allocating) a period found. */
-export interface PeriodResult {
-  eligibleUsers: number;
-  /** W, the sum of the eligible users' weights. */
-  W: bigint;
-  /** Users credited a positive share (0 when only weighed). */
-  creditedUsers: number;
+/** How `allocatePeriod` computes the shares; every way gives the same ones (for tests and the bench). */
+export interface SplitOptions {
+  /**
+   * `auto`: the fast split where it can run, else the exact one. `exact`:
+   * only the exact split. `fast`: only the fast split, failing where it
+   * would fall back. @defaultValue "auto"
+   */
+  split?: 'auto' | 'fast' | 'exact';
+  /** The fast split's sample: the users whose id hashes to 0 under this mask. @defaultValue from the table's size */
+  sampleMask?: number;
+  /** The band's half-width in sample ranks. @defaultValue 8·√(sample size) + 8 */
+  bandRanks?: number;
 }
 
 /** PostgreSQL's bigint: a 64-bit integer whose arithmetic raises 22003 instead of wrapping. */
@@ -29,56 +24,11 @@ const INT8_MAX = (1n << 63n) - 1n;
 /** "numeric value out of range": a bigint product, sum or cast overflowed. */
 const OUT_OF_RANGE = '22003';
 
-type Arithmetic = 'bigint' | 'numeric';
-
 /**
- * The eligible users' integrals and weights, as a query (parameters $1 asset,
- * $2 s, $3 e, $4 T, $5 minHolding × T, $6 cap × T or null).
- *
- * I_u = B_now·T − Σ_{at>s} δ·(min(at, e) − s), where B_now is the current
- * balance (every change and credit so far): a change after e is taken back
- * whole (δ·T), one inside the period for the time before it. The changes
- * since s (a day's, few) are summed per user and merged with the balances
- * along their primary key (a merge full join: `distribute` turns hash joins
- * off), so the weights come out in user order without a hash table or a sort
- * of the million balances, and the sort of the shares by user id downstream
- * finds them already in order.
- *
- * The asset's first period reads the changes alone: nothing was ever
- * credited, so B_now is the sum of every change (`balances` has no other
- * writer) and I_u = Σ δ·(T − (min(at, e) − s)), every change being at or
- * after s.
- * That is the same integral without a pass over the balances or their
- * million rows in the aggregate.
- *
- * In `bigint`, each term and each partial sum is checked 64-bit arithmetic
- * (`ledger_sum_int8`, migration 005: its state is a bigint in the aggregate's
- * own slot, not a 128-bit one allocated per user and turned into numeric at
- * the end): a value that does not fit raises 22003 rather than wrapping, and
- * the caller falls back to `numeric`.
- */
-function weightsQuery(n: Arithmetic, first: boolean): string {
-  const sum = n === 'bigint' ? 'ledger_sum_int8' : 'sum';
-  const integrals = first
-    ? `SELECT user_id, ${sum}(delta::${n} * ($4::bigint - (least(at, $3::bigint) - $2::bigint))) AS i
-         FROM balance_changes WHERE asset = $1
-        GROUP BY user_id`
-    : `SELECT coalesce(b.user_id, c.user_id) AS user_id, coalesce(b.amount::${n} * $4::${n}, 0) + coalesce(c.taken, 0) AS i
-         FROM (SELECT user_id, amount FROM balances WHERE asset = $1 AND amount > 0) b
-         FULL JOIN (SELECT user_id, ${sum}(delta::${n} * ($2::bigint - least(at, $3::bigint))) AS taken
-                      FROM balance_changes WHERE asset = $1 AND at > $2
-                     GROUP BY user_id) c
-           ON c.user_id = b.user_id`;
-  return `
-    SELECT user_id, i, CASE WHEN $6::${n} IS NULL THEN i ELSE least(i, $6::${n}) END AS w
-      FROM (${integrals}) integrals
-     WHERE i > 0 AND i >= $5::${n}`;
-}
-
-/**
- * Weighs, splits and credits in one statement, so the million rows in between
- * stay in the executor's memory instead of temp tables. Parameters as
- * `weightsQuery`, then $7 D and $8 the distribution id.
+ * The exact split in one statement, for what the fast split (fastSplit.ts)
+ * does not take: weights beyond 64 bits, a D of 2^40 base units or more, or
+ * a cut the sample missed. Parameters as `eligibleQuery`, then $6 D and $7
+ * the distribution id.
  *
  * base_u = floor(D·w_u / W), remainder_u = D·w_u − base_u·W. The leftover
  * L = D − Σ base_u goes one unit each to the L largest remainders, ties by
@@ -96,15 +46,15 @@ function weightsQuery(n: Arithmetic, first: boolean): string {
  * turns hash joins off) and, as the update returns them, in the same order
  * land in the history (so its index fills in order), in the same statement.
  */
-function allocateQuery(n: Arithmetic, first: boolean): string {
+function exactQuery(n: Arithmetic, first: boolean): string {
   return `
-    WITH weights AS (${weightsQuery(n, first)}
+    WITH weights AS (${eligibleQuery(n, first)}
     ), split AS MATERIALIZED (
       SELECT user_id, i, total, base, dw - base * total AS remainder
         FROM (SELECT user_id, i, total, dw, div(dw, nullif(total, 0)) AS base
-                FROM (SELECT user_id, i, $7::numeric * w AS dw, sum(w) OVER () AS total FROM weights) p) q
+                FROM (SELECT user_id, i, $6::numeric * w AS dw, sum(w) OVER () AS total FROM weights) p) q
     ), leftover AS MATERIALIZED (
-      SELECT count(*) AS n, $7::numeric - sum(base) AS l, coalesce(max(total), 0) AS total FROM split
+      SELECT count(*) AS n, $6::numeric - sum(base) AS l, coalesce(max(total), 0) AS total FROM split
     ), cut AS MATERIALIZED (
       -- From one sort, the remainders at positions p − 1, p and p + 1 (clamped
       -- to [1, n]); the fractions are evaluated even when no row passes the
@@ -129,7 +79,7 @@ function allocateQuery(n: Arithmetic, first: boolean): string {
       -- update returns come out in that order for the history insert.
       UPDATE balances b SET amount = b.amount + s.amount
         FROM (SELECT user_id, amount, avg_balance
-                FROM (SELECT user_id, ${n === 'bigint' ? 'i / $4::bigint' : 'div(i, $4::numeric)'} AS avg_balance,
+                FROM (SELECT user_id, ${n === 'bigint' ? 'i / $3::bigint' : 'div(i, $3::numeric)'} AS avg_balance,
                              base + CASE WHEN remainder > (SELECT remainder FROM cut)
                                            OR (remainder = (SELECT remainder FROM cut)
                                                AND ((SELECT alone FROM cut) OR user_id <= (SELECT user_id FROM tie)))
@@ -141,18 +91,13 @@ function allocateQuery(n: Arithmetic, first: boolean): string {
       RETURNING s.user_id, s.amount, s.avg_balance
     ), history AS (
       INSERT INTO allocations (user_id, distribution_id, amount, avg_balance)
-      SELECT user_id, $8, amount, avg_balance FROM credited
+      SELECT user_id, $7, amount, avg_balance FROM credited
       RETURNING 1
     )
     SELECT (SELECT n FROM leftover) AS eligible, (SELECT total FROM leftover) AS total,
            count(*) AS credited, coalesce(sum(amount), 0) AS credited_amount,
            (SELECT count(*) FROM history) AS recorded
       FROM credited`;
-}
-
-function parameters(p: PeriodRules): (string | number | null)[] {
-  const T = p.T;
-  return [p.asset, p.s, p.e, T.toString(), (p.minHolding * T).toString(), p.cap === null ? null : (p.cap * T).toString()];
 }
 
 /**
@@ -180,40 +125,49 @@ async function withArithmetic<T>(tx: Tx, p: PeriodRules, query: (n: Arithmetic) 
 /** Only weighs the period: who is eligible and W, for a period that allocates nothing (R <= 0). */
 export async function weighPeriod(tx: Tx, p: PeriodRules): Promise<PeriodResult> {
   return withArithmetic(tx, p, async (n) => {
-    const { rows } = await tx.query<{ n: string; w: string }>(
-      `SELECT count(*) AS n, coalesce(sum(w), 0) AS w FROM (${weightsQuery(n, p.first)}) weights`,
-      parameters(p),
-    );
-    return { eligibleUsers: Number(rows[0]!.n), W: toBigInt(rows[0]!.w), creditedUsers: 0 };
+    const { eligibleUsers, W } = await weigh(tx, p, n);
+    return { eligibleUsers, W, creditedUsers: 0 };
   });
+}
+
+/** The exact split: see `exactQuery`. Checks that nothing was lost, no dust made, and nobody credited without a balance row. */
+async function allocateExact(tx: Tx, p: PeriodRules, n: Arithmetic, id: string, D: bigint): Promise<PeriodResult> {
+  // A million users aggregate and sort in memory; the shares come sorted by
+  // user id and meet the balances' primary key in a merge join, never a hash
+  // table of a million balances or a million index probes.
+  await tx.query('SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = on');
+  const { rows } = await tx.query<{
+    eligible: string;
+    total: string;
+    credited: string;
+    credited_amount: string;
+    recorded: string;
+  }>(exactQuery(n, p.first), [...weightParameters(p), D.toString(), id]);
+  const r = rows[0]!;
+  const W = toBigInt(r.total);
+  const credited = toBigInt(r.credited_amount);
+  const shares = Number(r.credited);
+  // A share whose user had no balance row would be neither credited nor
+  // recorded, and the credited sum would fall short of D.
+  if (W > 0n && (credited !== D || Number(r.recorded) !== shares)) {
+    throw new SoftstakeError(
+      `invariant broken in ${id}: credited ${credited} of ${D} to ${shares} balances, recorded ${r.recorded} allocations`,
+    );
+  }
+  return { eligibleUsers: Number(r.eligible), W, creditedUsers: W > 0n ? shares : 0 };
 }
 
 /**
  * Splits D over the period's weights by largest remainder, writes each share
  * to the distribution history and credits it to the user's balance at e.
- * With W = 0 nothing is written. Checks that nothing was lost, no dust made,
- * and nobody credited without a balance row.
+ * With W = 0 nothing is written. The fast split runs where it can, the exact
+ * one otherwise; both give the same shares.
  */
-export async function allocatePeriod(tx: Tx, p: PeriodRules, id: string, D: bigint): Promise<PeriodResult> {
+export async function allocatePeriod(tx: Tx, p: PeriodRules, id: string, D: bigint, options: SplitOptions = {}): Promise<PeriodResult> {
+  const split = options.split ?? 'auto';
   return withArithmetic(tx, p, async (n) => {
-    const { rows } = await tx.query<{
-      eligible: string;
-      total: string;
-      credited: string;
-      credited_amount: string;
-      recorded: string;
-    }>(allocateQuery(n, p.first), [...parameters(p), D.toString(), id]);
-    const r = rows[0]!;
-    const W = toBigInt(r.total);
-    const credited = toBigInt(r.credited_amount);
-    const shares = Number(r.credited);
-    // A share whose user had no balance row would be neither credited nor
-    // recorded, and the credited sum would fall short of D.
-    if (W > 0n && (credited !== D || Number(r.recorded) !== shares)) {
-      throw new SoftstakeError(
-        `invariant broken in ${id}: credited ${credited} of ${D} to ${shares} balances, recorded ${r.recorded} allocations`,
-      );
-    }
-    return { eligibleUsers: Number(r.eligible), W, creditedUsers: W > 0n ? shares : 0 };
+    const fast = n === 'bigint' && split !== 'exact' ? await allocateFast(tx, p, id, D, options) : undefined;
+    if (fast === undefined && split === 'fast') throw new SoftstakeError(`${id}: the fast split could not run (${n} arithmetic, D ${D})`);
+    return fast ?? allocateExact(tx, p, n, id, D);
   });
 }

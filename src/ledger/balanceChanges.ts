@@ -200,12 +200,23 @@ export async function applyBalanceChanges(
       // The new balance, not the sum of deltas, is proposed: a withdrawal-only
       // batch has a negative sum, which the CHECK would refuse on the proposed
       // row before ON CONFLICT applies. The asset lock keeps b current.
-      `INSERT INTO balances (asset, user_id, amount, last_change_at)
-       SELECT f.asset, f.user_id, coalesce(b.amount, 0) + f.total, greatest(b.last_change_at, f.last_at)
-         FROM (SELECT asset, user_id, sum(delta) AS total, max(at) AS last_at FROM fresh GROUP BY asset, user_id) f
-         LEFT JOIN balances b ON b.asset = f.asset AND b.user_id = f.user_id
+      //
+      // The row's moment (migration 006) counts from the asset's last closed
+      // period end, or before the first distribution from the user's first
+      // change; a moment that counts from an earlier period end belongs to a
+      // closed period and starts again from this batch.
+      `INSERT INTO balances (asset, user_id, amount, last_change_at, acc, acc_since)
+       SELECT asset, user_id, amount, last_change_at,
+              CASE WHEN kept_since IS NOT DISTINCT FROM since THEN kept ELSE 0 END + (moment - since * total), since
+         FROM (SELECT f.asset, f.user_id, f.total, f.moment, coalesce(b.amount, 0) + f.total AS amount,
+                      greatest(b.last_change_at, f.last_at) AS last_change_at, b.acc AS kept, b.acc_since AS kept_since,
+                      coalesce(a.last_period_end, b.acc_since, f.first_at) AS since
+                 FROM (SELECT asset, user_id, sum(delta) AS total, sum(delta * at) AS moment, min(at) AS first_at, max(at) AS last_at
+                         FROM fresh GROUP BY asset, user_id) f
+                 JOIN ledger_assets a ON a.symbol = f.asset
+                 LEFT JOIN balances b ON b.asset = f.asset AND b.user_id = f.user_id) n
        ON CONFLICT (asset, user_id) DO UPDATE
-         SET amount = excluded.amount, last_change_at = excluded.last_change_at`,
+         SET amount = excluded.amount, last_change_at = excluded.last_change_at, acc = excluded.acc, acc_since = excluded.acc_since`,
     );
     const sums = await tx.query<{ asset: string; total: string; at: string }>(
       'SELECT asset, sum(delta) AS total, max(at) AS at FROM fresh GROUP BY asset ORDER BY asset',

@@ -2,9 +2,10 @@ import type pg from 'pg';
 
 import type { AssetConfig } from '../config/index.js';
 import { LedgerInputError } from '../errors.js';
-import { allocatePeriod, weighPeriod, type PeriodRules } from './allocate.js';
+import { allocatePeriod, weighPeriod, type PeriodRules, type SplitOptions } from './allocate.js';
 import { LEDGER_WORK_MEM, toBigInt, toMillis, withTransaction, type Tx } from './db.js';
 import { post } from './journal.js';
+import { putBackLateChanges, takeOutLateChanges } from './periodWeights.js';
 import { formatInstant } from './time.js';
 
 /** A distribution as stored: one closed period of one asset. */
@@ -41,6 +42,8 @@ export interface DistributeOptions {
    * @defaultValue Date.now
    */
   now?: () => number;
+  /** How the shares are computed; the result is the same either way (for tests and the bench). @internal */
+  split?: SplitOptions;
 }
 
 export function distributionId(asset: string, periodEnd: number): string {
@@ -90,16 +93,8 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
   const stored = await loadDistribution(tx, id);
   if (stored) return { ...stored, existing: true };
   // A million users aggregate and sort in memory instead of spilling to disk.
-  // The planner cannot estimate how many users a period has (the weights come
-  // from a union of balances and changes) and guesses a few dozen; every
-  // statement here handles all of them, so a nested loop of index probes (a
-  // million for the balance credits) is never the right join. Nor is a hash
-  // join: the shares come sorted by user id, and a merge join along the
-  // balances' primary key credits them without a hash table of a million
-  // balances, returning them still in user order for the history.
+  // Each split chooses its joins itself (allocate.ts, fastSplit.ts).
   await tx.query(`SET LOCAL work_mem = '${LEDGER_WORK_MEM}'`);
-  await tx.query('SET LOCAL enable_nestloop = off');
-  await tx.query('SET LOCAL enable_hashjoin = off');
 
   const now = (options.now ?? Date.now)();
   if (e > now) {
@@ -144,7 +139,12 @@ async function distributeIn(tx: Tx, options: DistributeOptions): Promise<Distrib
   const rules: PeriodRules = { asset: asset.symbol, s, e, T, minHolding: asset.minHolding, cap: asset.cap, first: lastEnd === null };
   let C = R > 0n ? (R * BigInt(asset.commissionBps)) / 10000n : 0n;
   let D = R - C;
-  const period = R > 0n ? await allocatePeriod(tx, rules, id, D) : await weighPeriod(tx, rules);
+  // The balance rows describe the book at e while the period is weighed and
+  // credited: changes stamped after e step out, and come back as the next
+  // period's.
+  await takeOutLateChanges(tx, rules);
+  const period = R > 0n ? await allocatePeriod(tx, rules, id, D, options.split) : await weighPeriod(tx, rules);
+  await putBackLateChanges(tx, rules);
   // R <= 0 or W = 0: nothing allocated, the events stay undistributed and R
   // carries forward; the period still closes.
   const allocate = R > 0n && period.W > 0n;

@@ -14,8 +14,9 @@ export async function seedUsers(pool: pg.Pool, asset: string, users: number, fro
     [asset, from, day, users],
   );
   await pool.query(
-    `INSERT INTO balances (asset, user_id, amount, last_change_at)
-     SELECT asset, user_id, sum(delta), max(at) FROM balance_changes WHERE asset = $1 GROUP BY asset, user_id`,
+    `INSERT INTO balances (asset, user_id, amount, last_change_at, acc, acc_since)
+     SELECT asset, user_id, sum(delta), max(at), sum(delta * at) - min(at) * sum(delta), min(at)
+       FROM balance_changes WHERE asset = $1 GROUP BY asset, user_id`,
     [asset],
   );
   await pool.query(

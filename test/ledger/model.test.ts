@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AssetConfig } from '../../src/config/index.js';
 import { LedgerInputError } from '../../src/errors.js';
 import { applyBalanceChanges, type NumberedRecord } from '../../src/ledger/balanceChanges.js';
+import type { SplitOptions } from '../../src/ledger/allocate.js';
 import { withTransaction } from '../../src/ledger/db.js';
 import { distribute, distributionId, type Distribution } from '../../src/ledger/distribute.js';
 import { userBalances } from '../../src/ledger/history.js';
@@ -131,6 +132,17 @@ const scenarioArb = fc.record({
   commissionBps: fc.oneof(fc.constantFrom(0, 10000), fc.integer({ min: 0, max: 10000 })),
   firstEnd: fc.integer({ min: 2 * HOUR, max: 2 * DAY }),
   ops: fc.array(opArb, { minLength: 10, maxLength: 30 }),
+  // Every way of splitting must give the reference's shares: the fast split
+  // with the whole book as its sample, with part of it (a band to settle,
+  // up or down), with no band at all (every miss falls back to the exact
+  // split), and the exact split alone.
+  split: fc.constantFrom<SplitOptions>(
+    {},
+    { split: 'exact' },
+    { sampleMask: 1 },
+    { sampleMask: 3 },
+    { sampleMask: 1, bandRanks: 0 },
+  ),
 });
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -165,6 +177,7 @@ class Model {
     readonly users: readonly string[],
     readonly asset: AssetConfig,
     firstEnd: number,
+    readonly split: SplitOptions = {},
   ) {
     this.nextEnd = START + firstEnd;
   }
@@ -388,13 +401,13 @@ async function runOp(db: TestDatabase, model: Model, op: Op): Promise<void> {
       const expected = model.expectDistribution(e);
       const before = await snapshot(db);
       if (expected.refused) {
-        await expectRefused(distribute(pool, { asset: model.asset, periodEnd: e, dryRun: op.dryRun }));
+        await expectRefused(distribute(pool, { asset: model.asset, periodEnd: e, dryRun: op.dryRun, split: model.split }));
         expect(await snapshot(db)).toEqual(before);
         if (!op.dryRun) model.nextEnd = e + op.step;
         return;
       }
       const { s, ref } = expected;
-      const d = await distribute(pool, { asset: model.asset, periodEnd: e, dryRun: op.dryRun });
+      const d = await distribute(pool, { asset: model.asset, periodEnd: e, dryRun: op.dryRun, split: model.split });
       expect(d, `distribution of (${new Date(s).toISOString()}, ${new Date(e).toISOString()}]`).toEqual({
         id: distributionId('ATOM', e),
         asset: 'ATOM',
@@ -481,7 +494,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
   });
   const db = await freshDatabase({ ATOM: asset });
   try {
-    const model = new Model(scenario.users, asset, scenario.firstEnd);
+    const model = new Model(scenario.users, asset, scenario.firstEnd, scenario.split);
     for (const [step, op] of scenario.ops.entries()) {
       try {
         await runOp(db, model, op);
