@@ -52,18 +52,20 @@ function integral(n: Arithmetic, first: boolean): string {
 }
 
 /**
- * The eligible users in user-id order with their integral i, weight w (i
- * capped at cap·T) and row address c. Parameters: $1 asset, $2 s, $3 T,
- * $4 minHolding·T, $5 cap·T or null. The row's integral is computed once
- * (the OFFSET keeps the planner from copying it into every use), and the
- * rows come along the primary key, in the order the history's index takes
- * them fastest.
+ * The eligible users with their integral i, weight w (i capped at cap·T) and
+ * row address c, in the table's own order. Parameters: $1 asset, $2 s,
+ * $3 T, $4 minHolding·T, $5 cap·T or null. The row's integral is computed
+ * once (the OFFSET keeps the planner from copying it into every use).
+ *
+ * A sequential read, not one along the primary key: rows land in the heap as
+ * users first appear, so in user order a million of them are a million
+ * random page reads (measured with the rows shuffled: 9.6 s against 5.4 s for
+ * the whole split); what needs user order sorts the shares instead.
  */
 export function eligibleQuery(n: Arithmetic, first: boolean): string {
   return `
     SELECT c, user_id, i, CASE WHEN $5::${n} IS NULL THEN i ELSE least(i, $5::${n}) END AS w
-      FROM (SELECT ctid AS c, user_id, ${integral(n, first)} AS i
-              FROM balances WHERE asset = $1 ORDER BY user_id OFFSET 0) b
+      FROM (SELECT ctid AS c, user_id, ${integral(n, first)} AS i FROM balances WHERE asset = $1 OFFSET 0) b
      WHERE i > 0 AND i >= $4::${n}`;
 }
 
