@@ -15,7 +15,7 @@ export interface SplitOptions {
   split?: 'auto' | 'fast' | 'exact';
   /** The fast split's sample: the users whose id hashes to 0 under this mask. @defaultValue from the table's size */
   sampleMask?: number;
-  /** The band's half-width in sample ranks. @defaultValue 8·√(sample size) + 8 */
+  /** The band's half-width in sample ranks. @defaultValue 4·√(sample size) + 8 */
   bandRanks?: number;
 }
 
@@ -143,6 +143,7 @@ async function allocateExact(tx: Tx, p: PeriodRules, n: Arithmetic, id: string, 
     credited_amount: string;
     recorded: string;
   }>(exactQuery(n, p.first), [...weightParameters(p), D.toString(), id]);
+  await tx.query('RESET enable_nestloop; RESET enable_hashjoin; RESET enable_mergejoin');
   const r = rows[0]!;
   const W = toBigInt(r.total);
   const credited = toBigInt(r.credited_amount);

@@ -43,7 +43,7 @@ export type Arithmetic = 'bigint' | 'numeric';
  * amount·(e − acc_since) − acc. A row never written by an import (acc_since
  * NULL, acc 0) held its amount throughout.
  */
-function integral(n: Arithmetic, first: boolean): string {
+export function integral(n: Arithmetic, first: boolean): string {
   const amount = n === 'bigint' ? 'amount::bigint' : 'amount';
   const acc = n === 'bigint' ? 'acc::bigint' : 'acc';
   return first
@@ -51,9 +51,14 @@ function integral(n: Arithmetic, first: boolean): string {
     : `${amount} * $3::${n} - CASE WHEN acc_since = $2::bigint THEN ${acc} ELSE 0 END`;
 }
 
+/** The weight of an integral `i`: i capped at cap·T ($5, null for no cap; a custom plan folds the CASE away then). */
+export function weight(n: Arithmetic, i: string): string {
+  return `CASE WHEN $5::${n} IS NULL THEN ${i} ELSE least(${i}, $5::${n}) END`;
+}
+
 /**
- * The eligible users with their integral i, weight w (i capped at cap·T) and
- * row address c, in the table's own order. Parameters: $1 asset, $2 s,
+ * The eligible users with their integral i and weight w (i capped at cap·T),
+ * in the table's own order. Parameters: $1 asset, $2 s,
  * $3 T, $4 minHolding·T, $5 cap·T or null. The row's integral is computed
  * once (the OFFSET keeps the planner from copying it into every use).
  *
@@ -64,8 +69,8 @@ function integral(n: Arithmetic, first: boolean): string {
  */
 export function eligibleQuery(n: Arithmetic, first: boolean): string {
   return `
-    SELECT c, user_id, i, CASE WHEN $5::${n} IS NULL THEN i ELSE least(i, $5::${n}) END AS w
-      FROM (SELECT ctid AS c, user_id, ${integral(n, first)} AS i FROM balances WHERE asset = $1 OFFSET 0) b
+    SELECT user_id, i, ${weight(n, 'i')} AS w
+      FROM (SELECT user_id, ${integral(n, first)} AS i FROM balances WHERE asset = $1 OFFSET 0) b
      WHERE i > 0 AND i >= $4::${n}`;
 }
 
@@ -84,25 +89,26 @@ export interface Weighed {
 }
 
 /**
- * Counts the eligible users and sums their weights in one read of the
- * balances, each row's integral computed once, and keeps the
- * weights of the users whose id hashes to 0 under `mask`, for estimating
- * where the largest remainders begin. Without a mask, no sample.
+ * Counts the eligible users and sums their weights, and keeps the weights of
+ * the users whose id hashes to 0 under `mask` (for estimating where the
+ * largest remainders begin; without a mask, no sample). Two reads of the
+ * balances that PostgreSQL may each split over parallel workers: they only
+ * read, and an aggregate that collects an array cannot be split.
  */
 export async function weigh(tx: Tx, p: PeriodRules, n: Arithmetic, mask?: number): Promise<Weighed> {
-  // A custom plan folds the CASE away when there is no cap.
-  const w = `CASE WHEN $5::${n} IS NULL THEN i ELSE least(i, $5::${n}) END`;
-  const sample = mask === undefined ? 'NULL::bigint[]' : `array_agg(${w}) FILTER (WHERE hashtext(user_id) & $6 = 0)`;
-  const { rows } = await tx.query<{ n: string; w: string; sample: string[] | null }>(
-    `SELECT count(*) AS n, coalesce(sum(${w}), 0) AS w, ${sample} AS sample
-       FROM (SELECT user_id, ${integral(n, p.first)} AS i FROM balances WHERE asset = $1 OFFSET 0) b
-      WHERE i >= greatest($4::${n}, 1)`,
-    mask === undefined ? weightParameters(p) : [...weightParameters(p), mask],
-  );
-  const r = rows[0]!;
-  const eligibleUsers = Number(r.n);
-  const weights = (r.sample ?? []).map((v) => BigInt(v));
-  return { eligibleUsers, W: toBigInt(r.w), sample: weights, complete: mask === 0 && weights.length === eligibleUsers };
+  const w = weight(n, 'i');
+  const eligible = `FROM (SELECT user_id, ${integral(n, p.first)} AS i FROM balances WHERE asset = $1) b WHERE i >= greatest($4::${n}, 1)`;
+  const { rows } = await tx.query<{ n: string; w: string }>(`SELECT count(*) AS n, coalesce(sum(${w}), 0) AS w ${eligible}`, weightParameters(p));
+  const eligibleUsers = Number(rows[0]!.n);
+  let sample: bigint[] = [];
+  if (mask !== undefined) {
+    const picked = await tx.query<{ w: string }>(`SELECT ${w} AS w ${eligible} AND hashtext(user_id) & $6 = 0`, [
+      ...weightParameters(p),
+      mask,
+    ]);
+    sample = picked.rows.map((r) => BigInt(r.w));
+  }
+  return { eligibleUsers, W: toBigInt(rows[0]!.w), sample, complete: mask === 0 && sample.length === eligibleUsers };
 }
 
 /** Changes stamped after e, per user: their sum, and Σ δ·at. */
