@@ -27,8 +27,10 @@ export interface ReconcileRow {
 export async function reconcile(pool: pg.Pool, adapters: Map<string, ChainAdapter>): Promise<ReconcileRow[]> {
   const rows: ReconcileRow[] = [];
   for (const adapter of adapters.values()) {
-    const position = await adapter.position();
-    const { staked, unbonding, total } = totals(position);
+    // The ledger first: every reward it records was on chain before it was
+    // recorded, so the chain read after it holds at least that. Read the
+    // other way round, a harvest that books a reward accrued after the
+    // chain was read shows as a shortfall it is not (seen in a loaded run).
     const { rows: sums } = await pool.query<{ users: string; rewards: string; operator: string; balances: string }>(
       `SELECT coalesce(-sum(amount) FILTER (WHERE account = 'users'), 0)    AS users,
               coalesce(-sum(amount) FILTER (WHERE account = 'rewards'), 0)  AS rewards,
@@ -37,6 +39,8 @@ export async function reconcile(pool: pg.Pool, adapters: Map<string, ChainAdapte
          FROM postings WHERE asset = $1`,
       [adapter.asset],
     );
+    const position = await adapter.position();
+    const { staked, unbonding, total } = totals(position);
     const s = sums[0]!;
     const users = toBigInt(s.users);
     const undistributed = toBigInt(s.rewards);

@@ -4,7 +4,7 @@
  * funded custody, and the daemon (`softstake start`) on it in nominate or
  * pool mode; users' deposits; and the close of such a test (the harvests
  * catch up with the devnet, a last distribution, every event credited once,
- * the slash one negative event).
+ * the slash booked as negative events summing to what the chain took).
  */
 import { expect } from 'vitest';
 
@@ -117,7 +117,7 @@ export function activeEra(devnet: PolkadotDevnet): number {
  * slash come to outweigh it (a period whose rewards sum to ≤ 0 carries them
  * forward), the harvests catch up with what the devnet paid, the daemon
  * stops, a last distribution runs; every reward event was credited once,
- * and the slash is one negative event of the amount the chain took.
+ * and the slash is booked as the negative events of what the chain took.
  */
 export async function expectSlashedAndCreditedOnce(d: PolkadotDaemon): Promise<void> {
   const { db, devnet, custody, chain } = d;
@@ -133,7 +133,12 @@ export async function expectSlashedAndCreditedOnce(d: PolkadotDaemon): Promise<v
   expect(close.stderr).toBe('');
 
   await expectChainRewardsDistributedOnce(db.pool, chain, devnet.truth.of(custody).net);
+  // What the chain took, booked once. In pool mode a rest of the member's
+  // pending slash can leave with the custody's withdrawal, after its claim
+  // applied the bulk (seen in a loaded full run: −231,890,697,920 and −1):
+  // one event per transaction that took funds, summing to the slash.
   const { rows: slashes } = await db.pool.query<{ amount: string }>('SELECT amount::text FROM reward_events WHERE source = $1 AND amount < 0', [chain]);
-  expect(slashes.map((r) => BigInt(r.amount))).toEqual([-devnet.truth.of(custody).slashed]);
+  expect(slashes.length).toBeGreaterThan(0);
+  expect(slashes.reduce((sum, r) => sum + BigInt(r.amount), 0n)).toBe(-devnet.truth.of(custody).slashed);
   expect(devnet.truth.of(custody).paid).toBeGreaterThan(devnet.truth.of(custody).slashed);
 }

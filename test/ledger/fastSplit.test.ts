@@ -163,7 +163,8 @@ describe('the fast split over a few thousand users', () => {
   it('the migration gives every stored balance the moment the imports keep', async () => {
     const before = await db.pool.query('SELECT asset, user_id, acc, acc_since FROM balances ORDER BY asset, user_id');
     const sql = await readFile(new URL('../../src/ledger/migrations/006_balance_moments.sql', import.meta.url), 'utf8');
-    const backfill = sql.slice(sql.indexOf('UPDATE balances'));
+    const from = sql.indexOf('UPDATE balances');
+    const backfill = sql.slice(from, sql.indexOf(';', from));
     const client = await db.pool.connect();
     try {
       await client.query('BEGIN');

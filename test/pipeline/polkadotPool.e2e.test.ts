@@ -9,7 +9,7 @@
  * for an era the pool was exposed in (applied SlashDeferDuration eras
  * later); the pool's bonded account is slashed, and the daemon's harvest
  * job applies the custody's pending slash itself (`apply_slash`, in its
- * claim): the custody's `DelegatedStaking.Slashed` is one negative event.
+ * claim): each of the custody's `DelegatedStaking.Slashed` is a negative event.
  * A deposit not yet on chain leaves the buffer short: the rebalancer unbonds
  * points, and the daemon withdraws them once BondingDuration (28) eras have
  * passed. Afterwards the reward events equal what the pool paid the custody
@@ -91,7 +91,7 @@ describe('DOT in a nomination pool on the Polkadot devnet, end to end', () => {
 
     await until(async () => (await withdrawn()) && unbonding() === 0n, 'the unbonded points withdrawn', 90_000);
 
-    // The custody's share of the pool's slash is one negative event, the amount taken from its held funds.
+    // The custody's share of the pool's slash: the claim applies it (a rest below the existential deposit may leave with the withdrawal).
     await expectSlashedAndCreditedOnce(d);
   }, 300_000);
 });

@@ -28,3 +28,7 @@ UPDATE balances b
          WHERE a.last_period_end IS NULL OR c.at > a.last_period_end
          GROUP BY c.asset, c.user_id, x.since) m
  WHERE b.asset = m.asset AND b.user_id = m.user_id;
+
+-- The weights no longer sum the period's changes: migration 005's checked
+-- 64-bit sum has no caller.
+DROP AGGREGATE ledger_sum_int8 (bigint);
