@@ -5,7 +5,7 @@ import { eligibleQuery, weigh, weightParameters, type Arithmetic, type PeriodRes
 
 export type { PeriodResult, PeriodRules } from './periodWeights.js';
 
-/** How `allocatePeriod` computes the shares; every way gives the same ones (for tests and the bench). */
+/** How `allocatePeriod` computes the shares; every way gives the same ones (for tests). */
 export interface SplitOptions {
   /**
    * `auto`: the fast split where it can run, else the exact one. `exact`:
@@ -41,10 +41,11 @@ const OUT_OF_RANGE = '22003';
  * the larger remainders left of L. The same sort gives the remainders at
  * p − 1 and p + 1: when both differ from r*, one user holds r* and every
  * larger remainder lies above p, so that user takes the L-th unit and the
- * pass that counts and orders the ties is skipped. The positive shares, sorted by user id,
- * credit the balances (a merge join along their primary key: `distribute`
- * turns hash joins off) and, as the update returns them, in the same order
- * land in the history (so its index fills in order), in the same statement.
+ * pass that counts and orders the ties is skipped. The positive shares,
+ * sorted by user id, credit the balances (a merge join along their primary
+ * key: `allocateExact` turns hash joins off) and, as the update returns them,
+ * in the same order land in the history (so its index fills in order), in
+ * the same statement.
  */
 function exactQuery(n: Arithmetic, first: boolean): string {
   return `

@@ -42,7 +42,7 @@ export interface DistributeOptions {
    * @defaultValue Date.now
    */
   now?: () => number;
-  /** How the shares are computed; the result is the same either way (for tests and the bench). @internal */
+  /** How the shares are computed; the result is the same either way (for tests). @internal */
   split?: SplitOptions;
 }
 

@@ -18,8 +18,9 @@ import { eligibleQuery, integral, weigh, weight, weightParameters, type PeriodRe
  *    writes the history, sums what it gave, and returns the users whose
  *    remainder lies in [lo, hi): the band.
  * 3. If what it gave is not exactly D (the units at mid are not L), the
- *    band settles the difference: the next largest remainders below mid gain a unit, or the
- *    smallest at or above mid lose theirs, in the same order as the rule.
+ *    band settles the difference: the next largest remainders below mid
+ *    gain a unit, or the smallest at or above mid lose theirs, in the same
+ *    order as the rule.
  *    A cut outside the band (a sample far from the book) is rolled back and
  *    the caller runs the exact split instead.
  *
